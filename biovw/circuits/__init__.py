@@ -1,0 +1,40 @@
+"""Networks that map the chain state to a transition operator's mean or logits."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from biovw.circuits.linear import LinearCircuit
+from biovw.circuits.mlp import MLPCircuit
+from biovw.circuits.rate import RateCircuit
+from biovw.config import CircuitConfig
+
+__all__ = ["LinearCircuit", "MLPCircuit", "RateCircuit", "build_circuit"]
+
+
+def build_circuit(cfg: CircuitConfig, dim: int, num_steps: int, seed: int = 0) -> nn.Module:
+    """Build the circuit named by ``cfg.kind`` for data of dimension ``dim``.
+
+    Parameters
+    ----------
+    cfg : CircuitConfig
+        Circuit section of the run configuration.
+    dim : int
+        Data dimension (number of visible units).
+    num_steps : int
+        Number of temperature steps K (one set of per-step parameters each).
+    seed : int
+        Seed of the fixed masks and initial weights.
+    """
+    if cfg.kind == "rate":
+        return RateCircuit(
+            dim, cfg.hidden, num_steps, nonlinearity=cfg.nonlinearity,
+            settle_steps=cfg.settle_steps, dt=cfg.dt, tau=cfg.tau, dale=cfg.dale,
+            ei_ratio=cfg.ei_ratio, density=cfg.density, symmetric=cfg.symmetric,
+            spectral_radius=cfg.spectral_radius, step_norm=cfg.step_norm, seed=seed,
+        )
+    if cfg.kind == "mlp":
+        return MLPCircuit(dim, cfg.hidden, num_steps, layers=cfg.layers, step_norm=cfg.step_norm)
+    if cfg.kind == "linear":
+        return LinearCircuit(dim, num_steps)
+    raise ValueError(f"circuit.kind {cfg.kind!r} is not known")

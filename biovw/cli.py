@@ -1,0 +1,173 @@
+"""Command-line interface: ``biovw train | resume | sample | evaluate``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from biovw.assemble import assemble, resolve_device
+from biovw.checkpoint import CheckpointError
+from biovw.config import ConfigError, config_from_dict, load_config
+from biovw.data import DataError
+from biovw.finish import evaluate_run, headline, write_summary
+from biovw.rundir import RunDir, save_npy_atomic
+from biovw.train import TrainingDiverged, load_trained, train
+
+EXIT_DIVERGED = 3
+CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _guard(fn):
+    """Turn the library's expected errors into one line on stderr and a non-zero exit."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, DataError, CheckpointError) as exc:
+            _fail(str(exc))
+        except TrainingDiverged as exc:
+            _fail(str(exc), EXIT_DIVERGED)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _open_run(run_dir: str, device: str):
+    run = RunDir(run_dir)
+    if not run.root.is_dir():
+        raise ConfigError(f"RUN_DIR: not a directory: {run_dir}")
+    dev = resolve_device(device)
+    cfg, payload = load_trained(run, dev)
+    data, model = assemble(cfg, dev)
+    model.load_state_dict(payload["model"])
+    return run, cfg, payload, data, model
+
+
+def _finish(cfg, run, model, data, elapsed, seed, progress) -> None:
+    evaluation = evaluate_run(cfg, run, model, data, seed, progress)
+    n_params = sum(p.numel() for p in model.parameters())
+    summary = write_summary(cfg, run, evaluation, elapsed, n_params)
+    click.echo(headline(summary))
+    click.echo(f"run directory: {run.root}")
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="biovw")
+def main() -> None:
+    """Learn biologically plausible circuits as transition operators with Variational Walkback."""
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override a config value (repeatable), e.g. --set train.steps=200.")
+@click.option("--seed", type=int, default=None, help="Override the config's seed.")
+@click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run directory [default: runs/NAME-YYYYmmdd-HHMMSS].")
+@click.option("--dry-run", is_flag=True, help="Validate config and data, build the model, stop.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bars [default: on when stderr is a terminal].")
+@_guard
+def train_cmd(config, overrides, seed, device, out, dry_run, progress):
+    """Train the circuit described by CONFIG and evaluate it."""
+    extra = [*overrides, f"seed={seed}"] if seed is not None else list(overrides)
+    cfg = load_config(config, extra)
+    dev = resolve_device(device)
+    data, model = assemble(cfg, dev)
+    n_params = sum(p.numel() for p in model.parameters())
+    if dry_run:
+        click.echo(f"config ok: {cfg.name}; data {data.name} train/valid/test "
+                   f"{len(data.train)}/{len(data.valid)}/{len(data.test)}, dim {data.dim}; "
+                   f"{cfg.circuit.kind} circuit with {n_params} parameters on {dev}")
+        return
+    run = RunDir(out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if run.root.exists() and any(run.root.iterdir()):
+        raise ConfigError(f"--out: {run.root} exists and is not empty (use biovw resume)")
+    state = train(cfg, run, model, data, progress=progress)
+    _finish(cfg, run, model, data, state.elapsed, cfg.seed, progress)
+
+
+train_cmd.name = "train"
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--steps", type=int, default=None,
+              help="New total number of iterations [default: the run's train.steps].")
+@click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars.")
+@_guard
+def resume(run_dir, steps, device, progress):
+    """Continue a stopped or killed run from its latest checkpoint, then evaluate it."""
+    run, cfg, payload, data, model = _open_run(run_dir, device)
+    if steps is not None:
+        if steps < payload["step"]:
+            raise ConfigError(f"--steps {steps} is below the checkpoint's step {payload['step']}")
+        cfg = config_from_dict(cfg.to_dict(), [f"train.steps={steps}"])
+    state = train(cfg, run, model, data, resume=True, progress=progress)
+    _finish(cfg, run, model, data, state.elapsed, cfg.seed, progress)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--n", "n", type=click.IntRange(min=1), default=5000, help="Number of samples.")
+@click.option("--steps", type=click.IntRange(min=0), default=0,
+              help="Extra T=1 steps after the cool-down.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npy file.")
+@click.option("--seed", type=int, default=0, help="Sampling seed.")
+@click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@_guard
+def sample(run_dir, n, steps, out, seed, device):
+    """Draw N samples from a trained run, STEPS extra steps past the cool-down."""
+    from biovw.evaluate import draw_samples, held_out
+    from biovw.quality import sample_quality
+
+    if not out.endswith(".npy"):
+        raise ConfigError(f"--out must end in .npy, got {out}")
+    run, cfg, _, data, model = _open_run(run_dir, device)
+    model.eval()
+    samples = draw_samples(cfg, model, n, [steps], seed)[steps]
+    save_npy_atomic(Path(out), samples.numpy())
+    q = sample_quality(samples, held_out(cfg, data), modes=data.modes,
+                       mode_radius=cfg.eval.mode_radius, seed=seed)
+    line = f"wrote {n} samples ({steps} extra steps) to {out}; sliced W2 {q.sliced_wasserstein:.3f}"
+    if q.mode_shares is not None:
+        shares = ", ".join(f"{s:.3f}" for s in q.mode_shares)
+        line += f"; {100 * q.near_mode_fraction:.1f}% near a mode; mode shares [{shares}]"
+    click.echo(line)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--trajectories", type=click.IntRange(min=1), default=None,
+              help="Heating trajectories per example for the IS estimate [default: config].")
+@click.option("--examples", type=click.IntRange(min=1), default=None,
+              help="Held-out examples [default: config eval.n_examples].")
+@click.option("--samples", type=click.IntRange(min=2), default=None,
+              help="Samples for sample quality [default: config eval.n_samples].")
+@click.option("--seed", type=int, default=0, help="Evaluation seed.")
+@click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars.")
+@_guard
+def evaluate(run_dir, trajectories, examples, samples, seed, device, progress):
+    """Held-out bound, IS log-likelihood and sample quality of a run; writes RUN_DIR/eval.json."""
+    run, cfg, _, data, model = _open_run(run_dir, device)
+    result = evaluate_run(cfg, run, model, data, seed, progress, examples, trajectories, samples)
+    ll = result["loglik"][result["loglik"]["split"]]
+    click.echo(f"{result['loglik']['split']}: bound {ll['bound']:.3f} ± {ll['bound_se']:.3f}, "
+               f"IS ({ll['n_trajectories']} trajectories) {ll['is_loglik']:.3f} ± "
+               f"{ll['is_se']:.3f} nats/example; wrote {run.eval}")
+
+
+if __name__ == "__main__":
+    main()

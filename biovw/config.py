@@ -1,0 +1,353 @@
+"""Typed, validated run configuration.
+
+A run is described by a hierarchical YAML file with the sections ``data``, ``circuit``,
+``walkback``, ``train`` and ``eval``. Every default lives in the dataclasses below; a YAML
+file only states what differs. :func:`load_config` reads a file with ``yaml.safe_load``,
+applies ``section.key=value`` overrides and validates every field, raising
+:class:`ConfigError` with a one-line message that names the offending field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration file or override is invalid; the message names the field."""
+
+
+@dataclass
+class DataConfig:
+    """Which data set to learn and how it is split (see :func:`biovw.data.load_data`)."""
+
+    name: str = "mog_grid"
+    n_samples: int = 10000
+    noise: float | None = None
+    binarize: bool = False
+    threshold: float = 0.5
+    path: str | None = None
+    key: str | None = None
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.1
+
+
+@dataclass
+class CircuitConfig:
+    """The network that maps the chain state to the operator's mean or logits.
+
+    ``kind`` is ``rate`` (recurrent rate circuit), ``mlp`` (the reference paper's operator)
+    or ``linear`` (an affine map per temperature step, whose model density is analytic).
+    """
+
+    kind: str = "rate"
+    hidden: int = 256
+    # rate circuit
+    nonlinearity: str = "tanh"
+    settle_steps: int = 5
+    dt: float = 1.0
+    tau: float = 2.0
+    dale: bool = True
+    ei_ratio: float = 0.8
+    density: float = 1.0
+    symmetric: bool = False
+    spectral_radius: float = 0.9
+    # mlp
+    layers: int = 2
+    # both
+    step_norm: bool = True
+
+
+@dataclass
+class WalkbackConfig:
+    """The transition operator, its temperature schedule and the walk-back objective."""
+
+    operator: str = "gaussian"
+    kappa: float = 0.5
+    sigma: float = 0.05
+    learn_sigma: bool = False
+    num_steps: int = 30
+    initial_temperature: float = 1.0
+    temperature_factor: float = 1.1
+    anneal_steps: bool = False
+    anneal_start: int = 1
+    anneal_fraction: float = 0.5
+    online_updates: bool = True
+    prior_momentum: float = 0.9
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, logging and checkpointing."""
+
+    steps: int = 500
+    batch_size: int = 256
+    lr: float = 1e-3
+    grad_clip: float = 1.0
+    log_every: int = 10
+    checkpoint_every: int = 100
+    divergence_threshold: float = 1e6
+
+
+@dataclass
+class EvalConfig:
+    """Held-out evaluation: bound, importance-sampled likelihood and sample quality."""
+
+    split: str = "test"
+    n_examples: int = 500
+    n_trajectories: int = 50
+    n_samples: int = 2000
+    snapshots: list[int] = field(default_factory=lambda: [0, 10, 100, 1000])
+    mode_radius: float = 0.2
+    batch_size: int = 5000
+
+
+@dataclass
+class Config:
+    """A complete run configuration."""
+
+    name: str = "run"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    circuit: CircuitConfig = field(default_factory=CircuitConfig)
+    walkback: WalkbackConfig = field(default_factory=WalkbackConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration as plain nested dicts (YAML- and checkpoint-safe)."""
+        return dataclasses.asdict(self)
+
+
+# Range rules: field path -> (predicate, description used in the error message).
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "data.name": ("mog_grid", "spiral", "circle", "moons", "digits", "mnist", "file"),
+    "circuit.kind": ("rate", "mlp", "linear"),
+    "circuit.nonlinearity": ("tanh", "softplus", "relu", "sigmoid"),
+    "walkback.operator": ("gaussian", "bernoulli"),
+    "eval.split": ("valid", "test"),
+}
+_RANGES: dict[str, tuple[Any, str]] = {
+    "data.n_samples": (lambda v: v >= 10, ">= 10"),
+    "data.noise": (lambda v: v is None or v >= 0, ">= 0"),
+    "data.threshold": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "data.valid_fraction": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "data.test_fraction": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "circuit.hidden": (lambda v: v >= 1, ">= 1"),
+    "circuit.settle_steps": (lambda v: v >= 1, ">= 1"),
+    "circuit.dt": (lambda v: v > 0, "> 0"),
+    "circuit.tau": (lambda v: v > 0, "> 0"),
+    "circuit.ei_ratio": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "circuit.density": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "circuit.spectral_radius": (lambda v: v > 0, "> 0"),
+    "circuit.layers": (lambda v: v >= 1, ">= 1"),
+    "walkback.kappa": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "walkback.sigma": (lambda v: v > 0, "> 0"),
+    "walkback.num_steps": (lambda v: v >= 1, ">= 1"),
+    "walkback.initial_temperature": (lambda v: v > 0, "> 0"),
+    "walkback.temperature_factor": (lambda v: v >= 1, ">= 1"),
+    "walkback.anneal_start": (lambda v: v >= 1, ">= 1"),
+    "walkback.anneal_fraction": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "walkback.prior_momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "train.steps": (lambda v: v >= 1, ">= 1"),
+    "train.batch_size": (lambda v: v >= 1, ">= 1"),
+    "train.lr": (lambda v: v > 0, "> 0"),
+    "train.grad_clip": (lambda v: v >= 0, ">= 0 (0 disables clipping)"),
+    "train.log_every": (lambda v: v >= 1, ">= 1"),
+    "train.checkpoint_every": (lambda v: v >= 1, ">= 1"),
+    "train.divergence_threshold": (lambda v: v > 0, "> 0"),
+    "eval.n_examples": (lambda v: v >= 1, ">= 1"),
+    "eval.n_trajectories": (lambda v: v >= 1, ">= 1"),
+    "eval.n_samples": (lambda v: v >= 2, ">= 2"),
+    "eval.snapshots": (lambda v: all(s >= 0 for s in v), "a list of step counts >= 0"),
+    "eval.mode_radius": (lambda v: v > 0, "> 0"),
+    "eval.batch_size": (lambda v: v >= 1, ">= 1"),
+}
+
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if typing.get_origin(tp) is list:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    return {type(None): "null"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` (ints are accepted for floats)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError:
+                continue
+    elif origin is list:
+        if isinstance(value, list):
+            (item,) = typing.get_args(tp)
+            return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    elif tp is type(None):
+        if value is None:
+            return None
+    elif tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, str):
+            # YAML 1.1 reads exponents without a dot (1e-3) as strings
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ConfigError(f"{where} must be a finite number, got {value!r}")
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    raise ConfigError(f"{where} must be {_type_name(tp)}, got {value!r}")
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{prefix or 'config'} must be a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        where = f"{prefix}.{unknown[0]}" if prefix else str(unknown[0])
+        raise ConfigError(f"unknown config key {where!r}; allowed: {', '.join(sorted(names))}")
+    kwargs = {}
+    for name, value in raw.items():
+        where = f"{prefix}.{name}" if prefix else name
+        tp = hints[name]
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = _build(tp, value, where)
+        else:
+            kwargs[name] = _coerce(value, tp, where)
+    return cls(**kwargs)
+
+
+def _check(cfg: Config) -> None:
+    flat = {}
+    for section in ("data", "circuit", "walkback", "train", "eval"):
+        for key, value in dataclasses.asdict(getattr(cfg, section)).items():
+            flat[f"{section}.{key}"] = value
+    for where, allowed in _CHOICES.items():
+        if flat[where] not in allowed:
+            raise ConfigError(f"{where} must be one of {', '.join(allowed)}; got {flat[where]!r}")
+    for where, (ok, text) in _RANGES.items():
+        if not ok(flat[where]):
+            raise ConfigError(f"{where} must be {text}, got {flat[where]!r}")
+    if cfg.data.valid_fraction + cfg.data.test_fraction >= 1:
+        raise ConfigError("data.valid_fraction + data.test_fraction must be < 1")
+    if cfg.data.name == "file" and not cfg.data.path:
+        raise ConfigError("data.path is required when data.name is 'file'")
+    if cfg.data.path and not Path(cfg.data.path).expanduser().is_file():
+        raise ConfigError(f"data.path: file not found: {cfg.data.path}")
+    if cfg.circuit.symmetric and cfg.circuit.dale:
+        raise ConfigError(
+            "circuit.symmetric cannot be combined with circuit.dale (tied weights cannot keep "
+            "one sign per presynaptic unit); set circuit.dale: false"
+        )
+    if cfg.walkback.anneal_start > cfg.walkback.num_steps:
+        raise ConfigError("walkback.anneal_start must be <= walkback.num_steps")
+    if cfg.eval.split == "valid" and cfg.data.valid_fraction == 0:
+        raise ConfigError("eval.split is 'valid' but data.valid_fraction is 0")
+
+
+def _parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.key=value")
+    key, value = text.split("=", 1)
+    path = key.strip().split(".")
+    if not all(path):
+        raise ConfigError(f"override {text!r} has an empty key")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {key}: cannot parse value {value!r}") from exc
+    return path, parsed
+
+
+def config_from_dict(raw: Any, overrides: typing.Sequence[str] = ()) -> Config:
+    """Validate a nested mapping (as read from YAML) into a :class:`Config`.
+
+    Parameters
+    ----------
+    raw : mapping or None
+        Sections and keys to set; anything missing takes its default.
+    overrides : sequence of str
+        ``section.key=value`` strings applied on top of ``raw``; values are parsed as YAML.
+
+    Returns
+    -------
+    Config
+        The validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        With a one-line message naming the first invalid field.
+    """
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config must be a mapping of sections, got {type(raw).__name__}")
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for text in overrides:
+        path, value = _parse_override(text)
+        node = raw
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {text!r}: {part!r} is not a section")
+        node[path[-1]] = value
+    cfg = _build(Config, raw, "")
+    _check(cfg)
+    return cfg
+
+
+def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Config:
+    """Read, override and validate a YAML configuration file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+    overrides : sequence of str
+        ``section.key=value`` overrides, e.g. ``train.steps=200``.
+
+    Returns
+    -------
+    Config
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from exc
+    if isinstance(raw, dict) and "name" not in raw:
+        raw["name"] = path.stem
+    return config_from_dict(raw, overrides)
+
+
+def save_config(cfg: Config, path: str | Path) -> None:
+    """Write the resolved configuration as YAML."""
+    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))

@@ -1,0 +1,105 @@
+"""Loading the user's own arrays from ``.npy`` and ``.npz`` files."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from biovw.data.errors import DataError
+
+__all__ = ["FILE_SUFFIXES", "load_array_file"]
+
+FILE_SUFFIXES: tuple[str, ...] = (".npy", ".npz")
+
+
+def _load_raw(path: Path, shown: str, key: str | None) -> np.ndarray:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            if key is not None:
+                raise DataError(f"data.key: only used with .npz files; got {key!r} for {shown}")
+            return np.load(path, allow_pickle=False)
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.files)
+            if key is None:
+                if len(keys) != 1:
+                    raise DataError(
+                        f"data.key: required for {shown}, which holds {len(keys)} arrays; "
+                        f"available keys: {keys}"
+                    )
+                key = keys[0]
+            elif key not in keys:
+                raise DataError(f"data.key: {key!r} not found in {shown}; available keys: {keys}")
+            return archive[key]
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"data.path: cannot read {shown} as {suffix}: {reason}") from exc
+
+
+def load_array_file(
+    path: str | os.PathLike[str], key: str | None = None
+) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """Load and validate an example array from a ``.npy`` or ``.npz`` file.
+
+    The file is read with ``allow_pickle=False``. The array must be numeric
+    (boolean, integer or real floating point), finite, non-empty, and of shape
+    ``[n, D]`` or ``[n, h, w]``; the latter is flattened row-major to
+    ``[n, h * w]``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to read; its suffix (``.npy`` or ``.npz``) selects the format.
+    key : str, optional
+        Name of the array inside a ``.npz`` archive. May be omitted when the
+        archive holds exactly one array. Not allowed for ``.npy`` files.
+
+    Returns
+    -------
+    array : numpy.ndarray
+        ``[n, D]`` float32 C-contiguous array.
+    image_shape : tuple of int or None
+        ``(h, w)`` for a 3-D input array, else ``None``.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, has another suffix, cannot be read, or holds an
+        array that is not numeric, has the wrong number of dimensions, is empty,
+        or contains NaN or infinite values; or if ``key`` does not select a
+        single array. The message names ``data.path`` or ``data.key``.
+    """
+    shown = os.fspath(path)
+    file = Path(shown)
+    if not file.exists():
+        raise DataError(f"data.path: file not found: {shown}")
+    if not file.is_file():
+        raise DataError(f"data.path: not a regular file: {shown}")
+    if file.suffix.lower() not in FILE_SUFFIXES:
+        raise DataError(
+            f"data.path: expected a .npy or .npz file; got suffix {file.suffix!r} in {shown}"
+        )
+    raw = _load_raw(file, shown, key)
+    if raw.dtype.kind not in "biuf":
+        raise DataError(f"data.path: array in {shown} is not numeric (dtype {raw.dtype})")
+    if raw.ndim not in (2, 3):
+        raise DataError(
+            f"data.path: array in {shown} must have shape [n, D] or [n, h, w]; "
+            f"got shape {tuple(raw.shape)}"
+        )
+    if raw.size == 0:
+        raise DataError(f"data.path: array in {shown} is empty (shape {tuple(raw.shape)})")
+    image_shape: tuple[int, int] | None = None
+    if raw.ndim == 3:
+        image_shape = (int(raw.shape[1]), int(raw.shape[2]))
+    if raw.dtype.kind == "f" and not np.isfinite(raw).all():
+        raise DataError(f"data.path: array in {shown} contains NaN or infinite values")
+    if raw.dtype.kind == "f" and np.abs(raw).max() > np.finfo(np.float32).max:
+        raise DataError(f"data.path: values in {shown} overflow float32")
+    array = np.ascontiguousarray(raw.reshape(raw.shape[0], -1), dtype=np.float32)
+    return array, image_shape

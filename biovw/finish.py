@@ -1,0 +1,86 @@
+"""What a finished training run writes: evaluation, samples, figures and the summary."""
+
+from __future__ import annotations
+
+import sys
+
+from tqdm.auto import tqdm
+
+from biovw import plots
+from biovw.config import Config
+from biovw.data import DataSplits
+from biovw.evaluate import draw_samples, evaluate_likelihood, held_out, snapshot_quality
+from biovw.rundir import RunDir
+from biovw.walkback import WalkbackModel
+
+
+def evaluate_run(cfg: Config, run: RunDir, model: WalkbackModel, data: DataSplits, seed: int,
+                 progress: bool | None = None, n_examples: int | None = None,
+                 n_trajectories: int | None = None, n_samples: int | None = None) -> dict:
+    """Evaluate a trained model, save samples and figures, and write eval.json.
+
+    Returns
+    -------
+    dict
+        The contents of eval.json: ``loglik`` (bound and IS estimates on the held-out split
+        and on training examples) and ``sample_quality`` per snapshot.
+    """
+    show = sys.stderr.isatty() if progress is None else progress
+    model.eval()
+    loglik = evaluate_likelihood(cfg, model, data, seed, n_examples, n_trajectories)
+    n = n_samples or cfg.eval.n_samples
+    with tqdm(total=n, desc="sample", disable=not show, dynamic_ncols=True) as bar:
+        snaps = draw_samples(cfg, model, n, cfg.eval.snapshots, seed, bar.update)
+    arrays = {k: v.numpy() for k, v in snaps.items()}
+    run.write_samples(arrays)
+    quality = snapshot_quality(cfg, data, snaps, seed)
+    result = {"seed": seed, "loglik": loglik, "sample_quality": quality}
+    run.write_json(run.eval, result)
+    reference = held_out(cfg, data).numpy()
+    first, last = min(arrays), max(arrays)
+    plots.samples_vs_data(arrays[first], reference, data.image_shape,
+                          run.figures / "samples_vs_data.png")
+    plots.chain_over_time(arrays, data.image_shape, run.figures / "chain_over_time.png")
+    if last != first:
+        plots.samples_vs_data(arrays[last], reference, data.image_shape,
+                              run.figures / f"samples_vs_data_step{last}.png")
+    return result
+
+
+def write_summary(cfg: Config, run: RunDir, evaluation: dict, elapsed: float,
+                  n_parameters: int) -> dict:
+    """Write summary.json and the loss-curve figure; return the summary."""
+    metrics = run.read_metrics()
+    if metrics:
+        plots.loss_curve(metrics, run.figures / "loss_curve.png")
+    split = evaluation["loglik"]["split"]
+    summary = {
+        "name": cfg.name,
+        "iterations": cfg.train.steps,
+        "train_seconds": round(elapsed, 2),
+        "n_parameters": n_parameters,
+        "final_loss": metrics[-1]["loss"] if metrics else None,
+        "heldout_bound": evaluation["loglik"][split]["bound"],
+        "heldout_bound_se": evaluation["loglik"][split]["bound_se"],
+        "heldout_is_loglik": evaluation["loglik"][split]["is_loglik"],
+        "heldout_is_se": evaluation["loglik"][split]["is_se"],
+        "unit": "nats/example",
+        "sample_quality": evaluation["sample_quality"],
+    }
+    run.write_json(run.summary, summary)
+    return summary
+
+
+def headline(summary: dict) -> str:
+    """One line a user reads at the end of a run."""
+    q = summary["sample_quality"]
+    last = max((k for k in q if k != "data_floor"), key=int)
+    parts = [
+        f"held-out bound {summary['heldout_bound']:.3f} ± {summary['heldout_bound_se']:.3f}",
+        f"IS {summary['heldout_is_loglik']:.3f} ± {summary['heldout_is_se']:.3f} nats/example",
+        f"sliced W2 {q[last]['sliced_wasserstein']:.3f} after {last} extra steps"
+        f" (data floor {q['data_floor']['sliced_wasserstein']:.3f})",
+    ]
+    if q[last].get("near_mode_fraction") is not None:
+        parts.append(f"{100 * q[last]['near_mode_fraction']:.1f}% near a mode")
+    return "; ".join(parts)

@@ -1,0 +1,128 @@
+"""Layout of a run directory and atomic writes into it.
+
+::
+
+    RUN_DIR/
+        config.yaml          resolved configuration
+        metrics.jsonl        one JSON object per logged training iteration
+        checkpoints/latest.pt
+        samples/             samples_step{N}.npy (N = extra steps past the cool-down)
+        figures/             PNG figures
+        eval.json            held-out likelihood and sample quality
+        summary.json         final numbers of the run
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class RunDir:
+    """Paths and writers of one run directory.
+
+    Parameters
+    ----------
+    root : str or Path
+        The run directory.
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoints" / "latest.pt"
+
+    @property
+    def last_good_checkpoint(self) -> Path:
+        return self.root / "checkpoints" / "last_good.pt"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    @property
+    def figures(self) -> Path:
+        return self.root / "figures"
+
+    @property
+    def eval(self) -> Path:
+        return self.root / "eval.json"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    def make(self) -> None:
+        """Create the directory tree."""
+        for sub in (self.root, self.samples, self.figures, self.checkpoint.parent):
+            sub.mkdir(parents=True, exist_ok=True)
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        """Append one JSON line to metrics.jsonl."""
+        with self.metrics.open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """All records of metrics.jsonl (an empty list if there is none)."""
+        if not self.metrics.is_file():
+            return []
+        return [json.loads(line) for line in self.metrics.read_text().splitlines() if line]
+
+    def truncate_metrics(self, after_step: int) -> None:
+        """Drop records beyond ``after_step`` (used when a killed run resumes)."""
+        kept = [r for r in self.read_metrics() if r["step"] <= after_step]
+        write_text_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
+
+    def write_json(self, path: Path, data: dict[str, Any]) -> None:
+        """Write ``data`` as indented JSON, atomically."""
+        write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+    def write_samples(self, snapshots: dict[int, Any]) -> list[Path]:
+        """Save each snapshot as samples/samples_step{N}.npy."""
+        paths = []
+        for extra, values in snapshots.items():
+            path = self.samples / f"samples_step{extra}.npy"
+            save_npy_atomic(path, np.asarray(values))
+            paths.append(path)
+        return paths
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_npy_atomic(path: Path, array: np.ndarray) -> None:
+    """Save ``array`` as .npy through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npy")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, array)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

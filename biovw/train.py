@@ -1,0 +1,227 @@
+"""Walk-back training loop.
+
+One iteration draws a batch, heats it through the temperature schedule and trains the operator
+to walk each step back. With ``walkback.online_updates`` the optimiser steps after every
+temperature step (the next heating step is drawn with the updated operator); otherwise once per
+trajectory. p* follows the states reached at the last step.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from biovw.checkpoint import load_checkpoint, save_checkpoint
+from biovw.config import Config, config_from_dict, save_config
+from biovw.data import DataSplits
+from biovw.rundir import RunDir
+from biovw.walkback import WalkbackModel, heat, walkback_log_prob
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became non-finite or exceeded ``train.divergence_threshold``."""
+
+
+@dataclass
+class TrainState:
+    """Everything that changes during training, as saved in a checkpoint."""
+
+    model: WalkbackModel
+    optimizer: torch.optim.Optimizer
+    batch_generator: torch.Generator
+    noise_generator: torch.Generator
+    step: int = 0
+    elapsed: float = 0.0
+
+    def payload(self, cfg: Config) -> dict:
+        """Checkpoint contents (plain containers and tensors only)."""
+        return {
+            "config": cfg.to_dict(),
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": {
+                "batch": self.batch_generator.get_state(),
+                "noise": self.noise_generator.get_state(),
+            },
+        }
+
+    def restore(self, payload: dict) -> None:
+        """Load a checkpoint payload into this state."""
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.batch_generator.set_state(payload["rng"]["batch"].cpu())
+        self.noise_generator.set_state(payload["rng"]["noise"].cpu())
+        self.step = int(payload["step"])
+        self.elapsed = float(payload["elapsed"])
+
+
+def new_state(cfg: Config, model: WalkbackModel, data: DataSplits) -> TrainState:
+    """Fresh optimiser and seeded generators; p* starts from the data's moments."""
+    device = next(model.parameters()).device
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
+    batch_gen = torch.Generator().manual_seed(cfg.seed + 1)
+    noise_gen = torch.Generator(device=device).manual_seed(cfg.seed + 2)
+    model.prior.update(data.train.to(device))
+    return TrainState(model, optimizer, batch_gen, noise_gen)
+
+
+def current_num_steps(cfg: Config, step: int) -> int:
+    """Number of temperature steps used at iteration ``step`` (grows when annealed)."""
+    wb = cfg.walkback
+    if not wb.anneal_steps:
+        return wb.num_steps
+    ramp = max(1, int(wb.anneal_fraction * cfg.train.steps))
+    frac = min(1.0, step / ramp)
+    return min(wb.num_steps, wb.anneal_start + int(frac * (wb.num_steps - wb.anneal_start + 1)))
+
+
+def _optimizer_step(cfg: Config, state: TrainState, loss: torch.Tensor) -> None:
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.train.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(state.model.parameters(), cfg.train.grad_clip)
+    state.optimizer.step()
+
+
+def train_iteration(cfg: Config, state: TrainState, x: torch.Tensor) -> dict[str, float]:
+    """One walk-back iteration on the batch ``x``; returns the logged quantities.
+
+    The logged ``loss`` is the negative variational bound of the batch (nats/example) with
+    the operator as it was when each step was scored.
+    """
+    model = state.model
+    num_steps = current_num_steps(cfg, state.step)
+    if cfg.walkback.online_updates:
+        s, log_q, walk = x, x.new_zeros(x.shape[0]), x.new_zeros(x.shape[0])
+        for step in range(num_steps):
+            s_next, log_p = model.transition_with_log_prob(s, step, state.noise_generator)
+            back = model.log_prob(s, s_next, step)
+            _optimizer_step(cfg, state, -back.mean())
+            log_q += log_p
+            walk += back.detach()
+            s = s_next
+        last = s
+    else:
+        traj = heat(model, x, num_steps, state.noise_generator)
+        back = walkback_log_prob(model, traj.states)
+        _optimizer_step(cfg, state, -back.mean())
+        log_q, walk, last = traj.log_q, back.detach(), traj.states[-1]
+    with torch.no_grad():
+        model.prior.update(last, cfg.walkback.prior_momentum if state.step > 0 else 0.0)
+        bound = model.prior.log_prob(last) + walk - log_q
+    return {
+        "loss": -bound.mean().item(),
+        "walkback_nll": -walk.mean().item() / num_steps,
+        "num_steps": num_steps,
+    }
+
+
+def refit_prior(cfg: Config, model: WalkbackModel, data: DataSplits, generator: torch.Generator,
+                max_examples: int = 5000) -> None:
+    """Refit p* by moment matching to the last heating states of the training data."""
+    device = next(model.parameters()).device
+    x = data.train[:max_examples].to(device)
+    traj = heat(model, x, model.num_steps, generator)
+    model.prior.update(traj.states[-1], 0.0)
+
+
+def train(
+    cfg: Config,
+    run: RunDir,
+    model: WalkbackModel,
+    data: DataSplits,
+    *,
+    resume: bool = False,
+    stop_after: int | None = None,
+    progress: bool | None = None,
+) -> TrainState:
+    """Train ``model`` on ``data`` as configured, writing metrics and checkpoints to ``run``.
+
+    Parameters
+    ----------
+    cfg : Config
+    run : RunDir
+        Run directory (config.yaml is written here on a fresh start).
+    model : WalkbackModel
+        Freshly built model on its device.
+    data : DataSplits
+    resume : bool
+        Continue from ``run.checkpoint``.
+    stop_after : int or None
+        Stop (as if killed) after this many iterations of this call, without the final refit.
+    progress : bool or None
+        Show a progress bar; None shows one when stderr is a terminal.
+
+    Returns
+    -------
+    TrainState
+        The final state.
+
+    Raises
+    ------
+    TrainingDiverged
+        When the loss is non-finite or above ``train.divergence_threshold``; the state of the
+        last logged finite iteration is then saved as ``checkpoints/last_good.pt``.
+    """
+    state = new_state(cfg, model, data)
+    if resume:
+        state.restore(load_checkpoint(run.checkpoint, next(model.parameters()).device))
+        run.truncate_metrics(state.step)
+    else:
+        run.make()
+        save_config(cfg, run.config)
+        run.metrics.unlink(missing_ok=True)
+    device = next(model.parameters()).device
+    train_x = data.train.to(device)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(total=cfg.train.steps, initial=state.step, disable=not show, desc="train",
+               unit="it", dynamic_ncols=True)
+    last_good = None
+    started, done_here = time.perf_counter(), 0
+    base_elapsed = state.elapsed
+    while state.step < cfg.train.steps:
+        if stop_after is not None and done_here >= stop_after:
+            bar.close()
+            return state
+        idx = torch.randint(train_x.shape[0], (cfg.train.batch_size,),
+                            generator=state.batch_generator)
+        record = train_iteration(cfg, state, train_x[idx.to(device)])
+        state.step += 1
+        done_here += 1
+        state.elapsed = base_elapsed + time.perf_counter() - started
+        loss = record["loss"]
+        if not math.isfinite(loss) or abs(loss) > cfg.train.divergence_threshold:
+            bar.close()
+            if last_good is not None:
+                save_checkpoint(run.last_good_checkpoint, last_good)
+            where = run.last_good_checkpoint if last_good is not None else "none saved"
+            raise TrainingDiverged(
+                f"training diverged at iteration {state.step} (loss {loss:.4g}); "
+                f"last good checkpoint: {where}"
+            )
+        if state.step % cfg.train.log_every == 0 or state.step == cfg.train.steps:
+            run.append_metrics({"step": state.step, **record, "time": round(state.elapsed, 3)})
+            last_good = copy.deepcopy(state.payload(cfg))
+            bar.set_postfix(loss=f"{loss:.3f}")
+        if state.step % cfg.train.checkpoint_every == 0 and state.step < cfg.train.steps:
+            save_checkpoint(run.checkpoint, state.payload(cfg))
+        bar.update(1)
+    bar.close()
+    if done_here > 0:
+        refit_prior(cfg, model, data, state.noise_generator)
+        save_checkpoint(run.checkpoint, state.payload(cfg))
+    return state
+
+
+def load_trained(run: RunDir, device: torch.device) -> tuple[Config, dict]:
+    """Configuration and payload of a run's latest checkpoint."""
+    payload = load_checkpoint(run.checkpoint, device)
+    return config_from_dict(payload["config"]), payload

@@ -1,0 +1,110 @@
+"""Transition operators at temperature T over a circuit's output.
+
+Gaussian: ``s' ~ N(kappa s + (1 - kappa) F(s), T sigma^2)``.
+Bernoulli: ``p(s'_i = 1 | s) = kappa s_i + (1 - kappa) sigmoid(G(s)_i / T)``.
+``F`` / ``G`` is the circuit's output for temperature step t. The skip weight ``kappa`` keeps
+the operator from ignoring its input.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+
+class GaussianOperator(nn.Module):
+    """Gaussian kernel with mean ``kappa s + (1 - kappa) out`` and variance ``T sigma^2``.
+
+    Parameters
+    ----------
+    dim : int
+        State dimension.
+    kappa : float
+        Skip weight of the current state in the mean.
+    sigma : float
+        Noise scale at T = 1 (initial value when learned).
+    learn_sigma : bool
+        Learn one noise scale per unit (through a softplus).
+    """
+
+    binary = False
+
+    def __init__(self, dim: int, kappa: float, sigma: float, learn_sigma: bool = False):
+        super().__init__()
+        self.kappa = kappa
+        raw = torch.full((dim,), math.log(math.expm1(sigma)))
+        if learn_sigma:
+            self.sigma_raw = nn.Parameter(raw)
+        else:
+            self.register_buffer("sigma_raw", raw)
+
+    def sigma(self) -> Tensor:
+        """Per-unit noise scale at T = 1."""
+        return F.softplus(self.sigma_raw)
+
+    def mean(self, s: Tensor, out: Tensor) -> Tensor:
+        """Mean of the next state given the current state and the circuit output."""
+        return self.kappa * s + (1.0 - self.kappa) * out
+
+    def log_prob(self, s_next: Tensor, s: Tensor, out: Tensor, temperature: float) -> Tensor:
+        """``log p_T(s_next | s)`` summed over units, shape [batch]."""
+        var = temperature * self.sigma() ** 2
+        diff = s_next - self.mean(s, out)
+        return -0.5 * (diff**2 / var + torch.log(2 * math.pi * var)).sum(-1)
+
+    def sample(self, s: Tensor, out: Tensor, temperature: float,
+               generator: torch.Generator | None) -> Tensor:
+        """Draw ``s_next ~ p_T(. | s)``."""
+        noise = torch.randn(s.shape, generator=generator, device=s.device, dtype=s.dtype)
+        return self.mean(s, out) + math.sqrt(temperature) * self.sigma() * noise
+
+
+class BernoulliOperator(nn.Module):
+    """Factorised Bernoulli kernel ``p(s'_i = 1) = kappa s_i + (1 - kappa) sigmoid(out_i / T)``.
+
+    Parameters
+    ----------
+    dim : int
+        State dimension (unused; kept for a uniform constructor).
+    kappa : float
+        Probability of copying the current bit.
+    """
+
+    binary = True
+
+    def __init__(self, dim: int, kappa: float):
+        super().__init__()
+        self.kappa = kappa
+
+    def _log_probs(self, s: Tensor, out: Tensor, temperature: float) -> tuple[Tensor, Tensor]:
+        """Log-probabilities of s'_i = 1 and s'_i = 0."""
+        z = out / temperature
+        log_fire = math.log1p(-self.kappa) + F.logsigmoid(z)
+        log_rest = math.log1p(-self.kappa) + F.logsigmoid(-z)
+        if self.kappa == 0:
+            return log_fire, log_rest
+        log_keep = math.log(self.kappa)
+        on = s > 0.5
+        keep = torch.full_like(z, log_keep)
+        log_one = torch.where(on, torch.logaddexp(log_fire, keep), log_fire)
+        log_zero = torch.where(on, log_rest, torch.logaddexp(log_rest, keep))
+        return log_one, log_zero
+
+    def mean(self, s: Tensor, out: Tensor, temperature: float = 1.0) -> Tensor:
+        """Probability that each unit is on in the next state."""
+        return self.kappa * s + (1.0 - self.kappa) * torch.sigmoid(out / temperature)
+
+    def log_prob(self, s_next: Tensor, s: Tensor, out: Tensor, temperature: float) -> Tensor:
+        """``log p_T(s_next | s)`` summed over units, shape [batch]."""
+        log_one, log_zero = self._log_probs(s, out, temperature)
+        return (s_next * log_one + (1.0 - s_next) * log_zero).sum(-1)
+
+    def sample(self, s: Tensor, out: Tensor, temperature: float,
+               generator: torch.Generator | None) -> Tensor:
+        """Draw ``s_next ~ p_T(. | s)`` (values 0. / 1.)."""
+        probs = self.mean(s, out, temperature).clamp(0.0, 1.0)
+        u = torch.rand(s.shape, generator=generator, device=s.device, dtype=s.dtype)
+        return (u < probs).to(s.dtype)

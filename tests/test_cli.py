@@ -1,0 +1,152 @@
+"""End-to-end CLI: train, sample, evaluate, resume; errors leave nothing behind."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner
+
+from biovw.cli import main
+
+TINY = [
+    "train.steps=6", "train.log_every=2", "train.checkpoint_every=3", "train.batch_size=64",
+    "circuit.hidden=16", "walkback.num_steps=4", "data.n_samples=400",
+    "eval.n_examples=20", "eval.n_trajectories=4", "eval.n_samples=50", "eval.snapshots=[0, 3]",
+]
+
+
+def _overrides(extra=()):
+    return [a for o in [*TINY, *extra] for a in ("--set", o)]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    result = CliRunner().invoke(main, ["train", "circuits/rate_net.yaml", *_overrides(),
+                                       "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_train_writes_the_run_directory(trained_run):
+    for name in ("config.yaml", "metrics.jsonl", "checkpoints/latest.pt", "eval.json",
+                 "summary.json", "samples/samples_step0.npy", "samples/samples_step3.npy",
+                 "figures/loss_curve.png", "figures/samples_vs_data.png",
+                 "figures/chain_over_time.png"):
+        assert (trained_run / name).is_file(), name
+    lines = (trained_run / "metrics.jsonl").read_text().splitlines()
+    metrics = [json.loads(line) for line in lines]
+    assert [m["step"] for m in metrics] == [2, 4, 6]
+    cfg = yaml.safe_load((trained_run / "config.yaml").read_text())
+    assert cfg["train"]["steps"] == 6 and cfg["circuit"]["hidden"] == 16
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert summary["unit"] == "nats/example" and np.isfinite(summary["heldout_bound"])
+    assert np.load(trained_run / "samples/samples_step3.npy").shape == (50, 2)
+
+
+def test_checkpoint_is_safe_to_load_and_self_describing(trained_run):
+    payload = torch.load(trained_run / "checkpoints/latest.pt", weights_only=True)
+    assert payload["format"] == "biovw-checkpoint" and payload["step"] == 6
+    assert payload["config"]["circuit"]["hidden"] == 16
+    assert {"model", "optimizer", "rng"} <= set(payload)
+
+
+def test_sample_and_evaluate_commands(trained_run, tmp_path):
+    out = tmp_path / "s.npy"
+    result = CliRunner().invoke(main, ["sample", str(trained_run), "--n", "30", "--steps", "2",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert np.load(out).shape == (30, 2) and "mode shares" in result.output
+    result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--trajectories", "3",
+                                       "--examples", "10", "--samples", "20", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    ev = json.loads((trained_run / "eval.json").read_text())
+    assert ev["loglik"]["test"]["n_trajectories"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--set", "train.stepz=3"], "train.stepz"),
+        (["--set", "walkback.kappa=2"], "walkback.kappa"),
+        (["--set", "train.steps=abc"], "train.steps"),
+        (["--set", "data.name=file", "--set", "data.path=/nope.npy"], "data.path"),
+    ],
+)
+def test_bad_config_is_one_line_nonzero_and_writes_nothing(tmp_path, args, needle):
+    out = tmp_path / "never"
+    proc = subprocess.run(
+        [sys.executable, "cli.py", "train", "circuits/rate_net.yaml", *args, "--out", str(out)],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], proc.stderr
+    assert not out.exists()
+
+
+def test_existing_run_directory_is_refused(trained_run):
+    result = CliRunner().invoke(main, ["train", "circuits/rate_net.yaml", "--out",
+                                       str(trained_run)])
+    assert result.exit_code != 0 and "exists" in result.output
+
+
+def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
+    """A run stopped after its first checkpoint and resumed ends bit-identical."""
+    from biovw.assemble import assemble
+    from biovw.config import config_from_dict
+    from biovw.rundir import RunDir
+    from biovw.train import train
+
+    cfg = config_from_dict({"name": "r"}, TINY)
+    full_run, cut_run = RunDir(tmp_path / "full"), RunDir(tmp_path / "cut")
+    data, model = assemble(cfg, torch.device("cpu"))
+    train(cfg, full_run, model, data, progress=False)
+    full_state = {k: v.clone() for k, v in model.state_dict().items()}
+
+    data, model = assemble(cfg, torch.device("cpu"))
+    train(cfg, cut_run, model, data, progress=False, stop_after=4)  # killed after iteration 4
+    data, model = assemble(cfg, torch.device("cpu"))  # a fresh process
+    train(cfg, cut_run, model, data, progress=False, resume=True)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, full_state[key]), key
+    full, cut = full_run.read_metrics(), cut_run.read_metrics()
+    assert full == [{**m, "time": f["time"]} for m, f in zip(cut, full, strict=True)]
+
+
+def test_divergence_stops_with_last_good_checkpoint(tmp_path):
+    out = tmp_path / "div"
+    result = CliRunner().invoke(main, ["train", "circuits/rate_net.yaml",
+                                       *_overrides(["train.divergence_threshold=1e-3",
+                                                    "train.log_every=1"]),
+                                       "--out", str(out), "--no-progress"])
+    assert result.exit_code == 3
+    assert "diverged" in result.output
+
+
+def test_nan_mid_run_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    from biovw import train as train_module
+    from biovw.assemble import assemble
+    from biovw.checkpoint import load_checkpoint
+    from biovw.config import config_from_dict
+    from biovw.rundir import RunDir
+
+    real = train_module.train_iteration
+
+    def poisoned(cfg, state, x):
+        record = real(cfg, state, x)
+        return {**record, "loss": float("nan")} if state.step == 4 else record
+
+    monkeypatch.setattr(train_module, "train_iteration", poisoned)
+    cfg = config_from_dict({"name": "nan"}, TINY)
+    data, model = assemble(cfg, torch.device("cpu"))
+    run = RunDir(tmp_path / "nan")
+    with pytest.raises(train_module.TrainingDiverged, match="iteration 5"):
+        train_module.train(cfg, run, model, data, progress=False)
+    good = load_checkpoint(run.last_good_checkpoint)
+    assert good["step"] == 4
+    assert all(torch.isfinite(v).all() for v in good["model"].values() if v.is_floating_point())
