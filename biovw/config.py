@@ -90,6 +90,8 @@ class TrainConfig:
     steps: int = 500
     batch_size: int = 256
     lr: float = 1e-3
+    lr_schedule: str = "constant"
+    lr_min_factor: float = 0.1
     grad_clip: float = 1.0
     log_every: int = 10
     checkpoint_every: int = 100
@@ -133,6 +135,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "circuit.nonlinearity": ("tanh", "softplus", "relu", "sigmoid"),
     "walkback.operator": ("gaussian", "bernoulli"),
     "eval.split": ("valid", "test"),
+    "train.lr_schedule": ("constant", "cosine"),
 }
 _RANGES: dict[str, tuple[Any, str]] = {
     "data.n_samples": (lambda v: v >= 10, ">= 10"),
@@ -159,6 +162,7 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "train.steps": (lambda v: v >= 1, ">= 1"),
     "train.batch_size": (lambda v: v >= 1, ">= 1"),
     "train.lr": (lambda v: v > 0, "> 0"),
+    "train.lr_min_factor": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "train.grad_clip": (lambda v: v >= 0, ">= 0 (0 disables clipping)"),
     "train.log_every": (lambda v: v >= 1, ">= 1"),
     "train.checkpoint_every": (lambda v: v >= 1, ">= 1"),

@@ -83,6 +83,16 @@ def current_num_steps(cfg: Config, step: int) -> int:
     return min(wb.num_steps, wb.anneal_start + int(frac * (wb.num_steps - wb.anneal_start + 1)))
 
 
+def learning_rate(cfg: Config, step: int) -> float:
+    """Learning rate at iteration ``step``: constant, or cosine decay from ``train.lr`` to
+    ``train.lr * train.lr_min_factor`` over the run."""
+    lr = cfg.train.lr
+    if cfg.train.lr_schedule == "constant":
+        return lr
+    floor = lr * cfg.train.lr_min_factor
+    return floor + 0.5 * (lr - floor) * (1 + math.cos(math.pi * step / cfg.train.steps))
+
+
 def _optimizer_step(cfg: Config, state: TrainState, loss: torch.Tensor) -> None:
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -99,6 +109,8 @@ def train_iteration(cfg: Config, state: TrainState, x: torch.Tensor) -> dict[str
     """
     model = state.model
     num_steps = current_num_steps(cfg, state.step)
+    for group in state.optimizer.param_groups:
+        group["lr"] = learning_rate(cfg, state.step)
     if cfg.walkback.online_updates:
         s, log_q, walk = x, x.new_zeros(x.shape[0]), x.new_zeros(x.shape[0])
         for step in range(num_steps):
@@ -121,6 +133,7 @@ def train_iteration(cfg: Config, state: TrainState, x: torch.Tensor) -> dict[str
         "loss": -bound.mean().item(),
         "walkback_nll": -walk.mean().item() / num_steps,
         "num_steps": num_steps,
+        "lr": state.optimizer.param_groups[0]["lr"],
     }
 
 

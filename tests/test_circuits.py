@@ -1,0 +1,63 @@
+"""Rate-circuit constraints and dynamics against hand-written references."""
+
+import torch
+
+from biovw.circuits import RateCircuit
+from biovw.circuits.connectivity import dale_signs
+from biovw.config import config_from_dict
+from biovw.walkback import build_model, heat, walkback_log_prob
+
+
+def test_dale_signs_mask_and_autapses_hold_after_training():
+    cfg = config_from_dict({"circuit": {"hidden": 20, "density": 0.5},
+                            "walkback": {"num_steps": 3}})
+    model = build_model(cfg, 2)
+    circuit = model.circuit
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    x = torch.randn(64, 2)
+    for _ in range(30):
+        traj = heat(model, x, 3, None)
+        loss = -walkback_log_prob(model, traj.states).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    w = circuit.weight().detach()
+    signs = dale_signs(2, 20, 0.8)
+    assert (w[:, signs > 0] >= 0).all() and (w[:, signs < 0] <= 0).all()
+    assert (w[circuit.mask == 0] == 0).all()
+    assert (torch.diagonal(w) == 0).all()
+    assert 0.3 < circuit.mask.mean() < 0.7
+    assert (signs < 0).sum() == 4  # 20% of the hidden units are inhibitory
+
+
+def test_balanced_initialisation_has_the_requested_spectral_radius_and_zero_mean_input():
+    c = RateCircuit(2, 200, 3, spectral_radius=0.7, seed=1)
+    w = c.weight().detach().double()
+    assert abs(torch.linalg.eigvals(w).abs().max().item() - 0.7) < 1e-6
+    hidden_cols = w[:, 2:]
+    exc, inh = hidden_cols[:, :160].sum(1), hidden_cols[:, 160:].sum(1)
+    # inhibitory columns are scaled so that excitation and inhibition balance on average
+    assert abs((exc + inh).mean().item()) < 0.1 * exc.mean().item()
+
+
+def test_symmetric_circuit_ties_weights():
+    c = RateCircuit(2, 10, 3, dale=False, symmetric=True, density=0.6, seed=2)
+    w = c.weight().detach()
+    assert torch.equal(w, w.T) and (torch.diagonal(w) == 0).all()
+
+
+def test_settling_matches_an_explicit_euler_loop():
+    c = RateCircuit(3, 7, 2, dale=True, settle_steps=4, dt=0.5, tau=2.0, seed=3)
+    s = torch.randn(5, 3)
+    step = 1
+    w = c.weight()
+    drive_h = c.drive_norm(s @ c.w_in.T + c.b_in, step)
+    h = torch.cat([s, torch.zeros(5, 7)], 1)
+    u = torch.cat([c.visible_bias[step].expand(5, 3), drive_h], 1)
+    for _ in range(4):
+        r = h.clone()
+        r[:, 3:] = torch.tanh(h[:, 3:])
+        # unit by unit, the slow way
+        h = torch.stack([h[:, i] + 0.25 * (-h[:, i] + (r * w[i]).sum(1) + u[:, i])
+                         for i in range(10)], 1)
+    assert torch.allclose(c(s, step), h[:, :3], atol=1e-5)
