@@ -64,6 +64,7 @@ def write_summary(cfg: Config, run: RunDir, evaluation: dict, elapsed: float,
         "heldout_bound_se": evaluation["loglik"][split]["bound_se"],
         "heldout_is_loglik": evaluation["loglik"][split]["is_loglik"],
         "heldout_is_se": evaluation["loglik"][split]["is_se"],
+        "independent_baseline": evaluation["loglik"]["independent_baseline"],
         "unit": "nats/example",
         "sample_quality": evaluation["sample_quality"],
     }
@@ -78,6 +79,7 @@ def headline(summary: dict) -> str:
     parts = [
         f"held-out bound {summary['heldout_bound']:.3f} ± {summary['heldout_bound_se']:.3f}",
         f"IS {summary['heldout_is_loglik']:.3f} ± {summary['heldout_is_se']:.3f} nats/example",
+        f"independent baseline {summary['independent_baseline']['loglik']:.3f}",
         f"sliced W2 {q[last]['sliced_wasserstein']:.3f} after {last} extra steps"
         f" (data floor {q['data_floor']['sliced_wasserstein']:.3f})",
     ]

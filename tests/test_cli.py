@@ -150,3 +150,14 @@ def test_nan_mid_run_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     good = load_checkpoint(run.last_good_checkpoint)
     assert good["step"] == 4
     assert all(torch.isfinite(v).all() for v in good["model"].values() if v.is_floating_point())
+
+
+def test_stationarity_script_runs_on_a_trained_run(trained_run):
+    proc = subprocess.run(
+        [sys.executable, "analysis/stationarity.py", str(trained_run), "--n", "40",
+         "--steps", "0", "2", "5"], capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    quality = json.loads((trained_run / "stationarity.json").read_text())
+    assert set(quality) == {"0", "2", "5", "data_floor"}
+    assert (trained_run / "figures" / "stationarity.png").is_file()

@@ -82,3 +82,15 @@ def test_heldout_bound_never_beats_true_entropy(kind):
     assert est.is_loglik >= est.bound - 1e-6
     # and it learned something: better than the untrained start by a clear margin
     assert est.is_loglik > true_loglik - 1.0
+
+
+def test_independent_baseline_matches_a_direct_fit():
+    from biovw.data import load_data
+    from biovw.evaluate import independent_baseline
+
+    data = load_data("digits", binarize=True, seed=0)
+    rates = data.train.double().mean(0).clamp(1e-3, 1 - 1e-3)
+    direct = torch.distributions.Bernoulli(probs=rates).log_prob(data.test.double()).sum(1)
+    got = independent_baseline(data, data.test)
+    assert got["loglik"] == pytest.approx(direct.mean().item(), abs=1e-4)
+    assert got["model"] == "independent Bernoulli"
