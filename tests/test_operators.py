@@ -61,3 +61,14 @@ def test_sampled_states_carry_no_gradient(kind):
     s_next, log_p = model.transition_with_log_prob(s, 0, None)
     assert s_next.grad_fn is None and log_p.grad_fn is None
     assert isinstance(cfg, Config)
+
+
+@pytest.mark.parametrize("kind", ["rate", "mlp"])
+def test_initialisation_follows_the_config_seed(kind):
+    def params(seed):
+        torch.manual_seed(1234 + seed)  # the global generator must not matter
+        cfg = config_from_dict({"seed": seed, "circuit": {"kind": kind, "hidden": 8}})
+        return torch.cat([p.flatten() for p in build_model(cfg, 2).parameters()])
+
+    assert torch.equal(params(0), params(0))
+    assert not torch.equal(params(0), params(1))

@@ -85,7 +85,9 @@ class WalkbackModel(nn.Module):
 def build_model(cfg: Config, dim: int) -> WalkbackModel:
     """Build the walk-back model described by ``cfg`` for data of dimension ``dim``."""
     wb = cfg.walkback
-    circuit = build_circuit(cfg.circuit, dim, wb.num_steps, seed=cfg.seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)  # layers initialised from the global generator
+        circuit = build_circuit(cfg.circuit, dim, wb.num_steps, seed=cfg.seed)
     if wb.operator == "gaussian":
         operator = GaussianOperator(dim, wb.kappa, wb.sigma, wb.learn_sigma)
         prior = GaussianPrior(dim)
