@@ -79,8 +79,10 @@ class BernoulliOperator(nn.Module):
         super().__init__()
         self.kappa = kappa
 
-    def _log_probs(self, s: Tensor, out: Tensor, temperature: float) -> tuple[Tensor, Tensor]:
-        """Log-probabilities of s'_i = 1 and s'_i = 0."""
+    def unit_log_probs(
+        self, s: Tensor, out: Tensor, temperature: float
+    ) -> tuple[Tensor, Tensor]:
+        """Per-unit log-probabilities of s'_i = 1 and of s'_i = 0, each [batch, dim]."""
         z = out / temperature
         log_fire = math.log1p(-self.kappa) + F.logsigmoid(z)
         log_rest = math.log1p(-self.kappa) + F.logsigmoid(-z)
@@ -99,7 +101,7 @@ class BernoulliOperator(nn.Module):
 
     def log_prob(self, s_next: Tensor, s: Tensor, out: Tensor, temperature: float) -> Tensor:
         """``log p_T(s_next | s)`` summed over units, shape [batch]."""
-        log_one, log_zero = self._log_probs(s, out, temperature)
+        log_one, log_zero = self.unit_log_probs(s, out, temperature)
         return (s_next * log_one + (1.0 - s_next) * log_zero).sum(-1)
 
     def sample(self, s: Tensor, out: Tensor, temperature: float,
