@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from biovw.config import Config, ConfigError
 from biovw.data import DataError, DataSplits, load_data
@@ -33,7 +34,7 @@ def load_run_data(cfg: Config) -> DataSplits:
         )
     except DataError as exc:
         raise ConfigError(str(exc)) from exc
-    if cfg.walkback.operator == "bernoulli" and data.kind != "binary":
+    if cfg.model == "walkback" and cfg.walkback.operator == "bernoulli" and data.kind != "binary":
         raise ConfigError(
             "walkback.operator is 'bernoulli' but the data are continuous; "
             "set data.binarize: true or walkback.operator: gaussian"
@@ -43,8 +44,13 @@ def load_run_data(cfg: Config) -> DataSplits:
     return data
 
 
-def assemble(cfg: Config, device: torch.device) -> tuple[DataSplits, WalkbackModel]:
-    """Data splits and a freshly initialised model on ``device``."""
+def assemble(cfg: Config, device: torch.device) -> tuple[DataSplits, nn.Module]:
+    """Data splits and a freshly initialised model on ``device``: a :class:`WalkbackModel`,
+    or an RBM when ``cfg.model`` is ``rbm``."""
     data = load_run_data(cfg)
-    model = build_model(cfg, data.dim).to(device)
-    return data, model
+    if cfg.model == "rbm":
+        from biovw.baselines.run import build_rbm
+
+        return data, build_rbm(cfg, data).to(device)
+    model: WalkbackModel = build_model(cfg, data.dim)
+    return data, model.to(device)

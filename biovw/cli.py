@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
 
 import click
+import torch
 
 from biovw.assemble import assemble, resolve_device
 from biovw.checkpoint import CheckpointError
@@ -53,7 +55,12 @@ def _open_run(run_dir: str, device: str):
 
 
 def _finish(cfg, run, model, data, elapsed, seed, progress) -> None:
-    evaluation = evaluate_run(cfg, run, model, data, seed, progress)
+    if cfg.model == "rbm":
+        from biovw.baselines.run import evaluate_rbm
+
+        evaluation = evaluate_rbm(cfg, run, model, data, seed)
+    else:
+        evaluation = evaluate_run(cfg, run, model, data, seed, progress)
     n_params = sum(p.numel() for p in model.parameters())
     summary = write_summary(cfg, run, evaluation, elapsed, n_params)
     click.echo(headline(summary))
@@ -88,16 +95,25 @@ def train_cmd(config, overrides, seed, device, out, dry_run, progress):
     if dry_run:
         click.echo(f"config ok: {cfg.name}; data {data.name} train/valid/test "
                    f"{len(data.train)}/{len(data.valid)}/{len(data.test)}, dim {data.dim}; "
-                   f"{cfg.circuit.kind} circuit with {n_params} parameters on {dev}")
+                   f"{cfg.circuit.kind if cfg.model == 'walkback' else 'RBM'} with {n_params} "
+                   f"parameters on {dev}")
         return
     run = RunDir(out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     if run.root.exists() and any(run.root.iterdir()):
         raise ConfigError(f"--out: {run.root} exists and is not empty (use biovw resume)")
-    state = train(cfg, run, model, data, progress=progress)
-    _finish(cfg, run, model, data, state.elapsed, cfg.seed, progress)
+    _finish(cfg, run, model, data, _train(cfg, run, model, data, progress), cfg.seed, progress)
 
 
 train_cmd.name = "train"
+
+
+def _train(cfg, run, model, data, progress, resume=False) -> float:
+    """Train a walk-back circuit or an RBM baseline; returns the training seconds."""
+    if cfg.model == "rbm":
+        from biovw.baselines.run import train_rbm
+
+        return train_rbm(cfg, run, model, data, progress=bool(progress))
+    return train(cfg, run, model, data, resume=resume, progress=progress).elapsed
 
 
 @main.command(context_settings=CONTEXT)
@@ -108,14 +124,19 @@ train_cmd.name = "train"
 @click.option("--progress/--no-progress", default=None, help="Progress bars.")
 @_guard
 def resume(run_dir, steps, device, progress):
-    """Continue a stopped or killed run from its latest checkpoint, then evaluate it."""
+    """Continue a stopped or killed run from its latest checkpoint, then evaluate it.
+
+    RBM baselines train deterministically in seconds and are trained again from the start."""
     run, cfg, payload, data, model = _open_run(run_dir, device)
     if steps is not None:
         if steps < payload["step"]:
             raise ConfigError(f"--steps {steps} is below the checkpoint's step {payload['step']}")
-        cfg = config_from_dict(cfg.to_dict(), [f"train.steps={steps}"])
-    state = train(cfg, run, model, data, resume=True, progress=progress)
-    _finish(cfg, run, model, data, state.elapsed, cfg.seed, progress)
+        key = "train.steps" if cfg.model == "walkback" else "rbm.epochs"
+        cfg = config_from_dict(cfg.to_dict(), [f"{key}={steps}"])
+    if cfg.model == "rbm":
+        data, model = assemble(cfg, model.weight.device)
+    elapsed = _train(cfg, run, model, data, progress, resume=True)
+    _finish(cfg, run, model, data, elapsed, cfg.seed, progress)
 
 
 @main.command(context_settings=CONTEXT)
@@ -128,7 +149,8 @@ def resume(run_dir, steps, device, progress):
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
 @_guard
 def sample(run_dir, n, steps, out, seed, device):
-    """Draw N samples from a trained run, STEPS extra steps past the cool-down."""
+    """Draw N samples from a trained run, STEPS extra steps past the cool-down (for an RBM
+    baseline: STEPS block-Gibbs steps, at least 1)."""
     from biovw.evaluate import draw_samples, held_out
     from biovw.quality import sample_quality
 
@@ -136,7 +158,13 @@ def sample(run_dir, n, steps, out, seed, device):
         raise ConfigError(f"--out must end in .npy, got {out}")
     run, cfg, _, data, model = _open_run(run_dir, device)
     model.eval()
-    samples = draw_samples(cfg, model, n, [steps], seed)[steps]
+    if cfg.model == "rbm":
+        from biovw.baselines.run import gibbs_samples
+
+        gen = torch.Generator(device=model.weight.device).manual_seed(seed)
+        samples = gibbs_samples(model, data, n, [max(steps, 1)], gen)[max(steps, 1)]
+    else:
+        samples = draw_samples(cfg, model, n, [steps], seed)[steps]
     save_npy_atomic(Path(out), samples.numpy())
     q = sample_quality(samples, held_out(cfg, data), modes=data.modes,
                        mode_radius=cfg.eval.mode_radius, seed=seed)
@@ -162,11 +190,104 @@ def sample(run_dir, n, steps, out, seed, device):
 def evaluate(run_dir, trajectories, examples, samples, seed, device, progress):
     """Held-out bound, IS log-likelihood and sample quality of a run; writes RUN_DIR/eval.json."""
     run, cfg, _, data, model = _open_run(run_dir, device)
+    if cfg.model == "rbm":
+        from biovw.baselines.run import evaluate_rbm
+
+        result = evaluate_rbm(cfg, run, model, data, seed, examples, samples)
+        ll = result["loglik"][result["loglik"]["split"]]
+        click.echo(f"{result['loglik']['split']}: log-likelihood ({result['loglik']['method']}) "
+                   f"{ll['mean']:.3f} ± {ll['se']:.3f} nats/example; wrote {run.eval}")
+        return
     result = evaluate_run(cfg, run, model, data, seed, progress, examples, trajectories, samples)
     ll = result["loglik"][result["loglik"]["split"]]
     click.echo(f"{result['loglik']['split']}: bound {ll['bound']:.3f} ± {ll['bound_se']:.3f}, "
                f"IS ({ll['n_trajectories']} trajectories) {ll['is_loglik']:.3f} ± "
                f"{ll['is_se']:.3f} nats/example; wrote {run.eval}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_dir", type=click.Path(file_okay=False), required=False)
+@click.option("--trajectory", type=click.Path(dir_okay=False), default=None,
+              help="Analyse a trajectory .npy instead of a run: [T, D] or [chains, T, D].")
+@click.option("--discrete", is_flag=True,
+              help="The trajectory holds integer states ([T] or [chains, T]).")
+@click.option("--chains", type=click.IntRange(min=2), default=1000,
+              help="Parallel chains for the kernel-exact estimate.")
+@click.option("--steps", type=click.IntRange(min=10), default=500,
+              help="T=1 transitions per chain that are averaged.")
+@click.option("--burn-in", type=click.IntRange(min=0), default=200,
+              help="T=1 transitions discarded after the cool-down.")
+@click.option("--bins", type=click.IntRange(min=2), default=20,
+              help="Grid bins per axis (currents; grid coarse-graining of 2-D data).")
+@click.option("--clusters", type=click.IntRange(min=2), default=50,
+              help="k-means states for coarse-graining data of more than 2 dimensions.")
+@click.option("--seed", type=int, default=0, help="Analysis seed.")
+@click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output folder for --trajectory [default: FILE_analysis beside the file].")
+@_guard
+def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, clusters, seed,
+            device, out):
+    """Entropy production, probability currents and connectivity of RUN_DIR's stationary
+    chain, or of a trajectory file (--trajectory); writes analysis.json and figures."""
+    from biovw.analyze import analyze_model, analyze_trajectory, load_trajectory
+
+    if (run_dir is None) == (trajectory is None):
+        raise ConfigError("give either RUN_DIR or --trajectory FILE.npy")
+    if trajectory is not None:
+        x = load_trajectory(trajectory, discrete)
+        run = RunDir(out or Path(trajectory).with_suffix("").as_posix() + "_analysis")
+        run.figures.mkdir(parents=True, exist_ok=True)
+        result = analyze_trajectory(x, run.figures, discrete=discrete, bins=bins,
+                                    n_clusters=clusters, seed=seed)
+        result["source"] = str(trajectory)
+    else:
+        if discrete:
+            raise ConfigError("--discrete applies to --trajectory only")
+        run, cfg, _, data, model = _open_run(run_dir, device)
+        model.eval()
+        if cfg.model == "rbm":
+            from biovw.analyze import analyze_rbm
+
+            if cfg.rbm.visible != "bernoulli":
+                raise ConfigError("analyze supports Bernoulli RBMs (rbm.visible: bernoulli)")
+            result = analyze_rbm(model, data, run.figures, n_chains=chains, n_steps=steps,
+                                 burn_in=max(burn_in, 1), bins=bins, n_clusters=clusters,
+                                 seed=seed)
+        else:
+            result = analyze_model(model, run.figures, n_chains=chains, n_steps=steps,
+                                   burn_in=burn_in, bins=bins, n_clusters=clusters, seed=seed)
+        result["source"] = str(run.root)
+    path = run.root / "analysis.json"
+    run.write_json(path, result)
+    for method, ep in result["entropy_production"].items():
+        bound = " (lower bound)" if method == "coarse_grained" else ""
+        click.echo(f"entropy production [{method}]{bound}: {ep['value']:.4g} "
+                   f"[{ep['ci_low']:.4g}, {ep['ci_high']:.4g}] nats/step")
+    click.echo(f"wrote {path}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--out", type=click.Path(dir_okay=False), default="bench.json",
+              help="JSON file for the results.")
+@click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@click.option("--quick", is_flag=True, help="Small sizes (a smoke test of the benchmarks).")
+@_guard
+def bench(out, device, quick):
+    """Measure speed as ratios taken in one process and write them as JSON."""
+    from biovw import bench as benches
+    from biovw.rundir import write_text_atomic
+
+    resolve_device(device)
+    results = {"environment": benches.environment()}
+    size = 100_000 if quick else 1_000_000
+    results["kernel_estimator"] = benches.bench_kernel_estimator(size, device=device)
+    k = results["kernel_estimator"]
+    click.echo(f"kernel-exact entropy production: {k['n_transitions']} transitions of a "
+               f"{k['n_units']}-unit circuit in {k['seconds']} s "
+               f"({k['ratio_to_matmul']:.2f} of plain matmul FLOP/s)")
+    write_text_atomic(Path(out), json.dumps(results, indent=2) + "\n")
+    click.echo(f"wrote {out}")
 
 
 if __name__ == "__main__":

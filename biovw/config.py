@@ -112,16 +112,42 @@ class EvalConfig:
 
 
 @dataclass
+class RBMConfig:
+    """A restricted Boltzmann machine baseline (used when ``model: rbm``)."""
+
+    visible: str = "bernoulli"
+    hidden: int = 64
+    sigma: float = 1.0
+    learn_sigma: bool = False
+    method: str = "pcd"
+    k: int = 1
+    lr: float = 0.05
+    epochs: int = 20
+    batch_size: int = 100
+    momentum: float = 0.5
+    weight_decay: float = 0.0
+    ais_betas: int = 14500
+    ais_runs: int = 100
+    gibbs_steps: list[int] = field(default_factory=lambda: [10, 100, 1000])
+
+
+@dataclass
 class Config:
-    """A complete run configuration."""
+    """A complete run configuration.
+
+    ``model`` is ``walkback`` (a circuit trained with Variational Walkback: sections
+    ``circuit`` and ``walkback``) or ``rbm`` (a Boltzmann baseline: section ``rbm``).
+    """
 
     name: str = "run"
     seed: int = 0
+    model: str = "walkback"
     data: DataConfig = field(default_factory=DataConfig)
     circuit: CircuitConfig = field(default_factory=CircuitConfig)
     walkback: WalkbackConfig = field(default_factory=WalkbackConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    rbm: RBMConfig = field(default_factory=RBMConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as plain nested dicts (YAML- and checkpoint-safe)."""
@@ -136,6 +162,9 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "walkback.operator": ("gaussian", "bernoulli"),
     "eval.split": ("valid", "test"),
     "train.lr_schedule": ("constant", "cosine"),
+    "model": ("walkback", "rbm"),
+    "rbm.visible": ("bernoulli", "gaussian"),
+    "rbm.method": ("cd", "pcd"),
 }
 _RANGES: dict[str, tuple[Any, str]] = {
     "data.n_samples": (lambda v: v >= 10, ">= 10"),
@@ -173,6 +202,18 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "eval.snapshots": (lambda v: all(s >= 0 for s in v), "a list of step counts >= 0"),
     "eval.mode_radius": (lambda v: v > 0, "> 0"),
     "eval.batch_size": (lambda v: v >= 1, ">= 1"),
+    "rbm.hidden": (lambda v: v >= 1, ">= 1"),
+    "rbm.sigma": (lambda v: v > 0, "> 0"),
+    "rbm.k": (lambda v: v >= 1, ">= 1"),
+    "rbm.lr": (lambda v: v > 0, "> 0"),
+    "rbm.epochs": (lambda v: v >= 1, ">= 1"),
+    "rbm.batch_size": (lambda v: v >= 1, ">= 1"),
+    "rbm.momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "rbm.weight_decay": (lambda v: v >= 0, ">= 0"),
+    "rbm.ais_betas": (lambda v: v >= 10, ">= 10"),
+    "rbm.ais_runs": (lambda v: v >= 2, ">= 2"),
+    "rbm.gibbs_steps": (lambda v: len(v) > 0 and all(s >= 1 for s in v),
+                        "a non-empty list of step counts >= 1"),
 }
 
 
@@ -247,7 +288,8 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 
 def _check(cfg: Config) -> None:
     flat = {}
-    for section in ("data", "circuit", "walkback", "train", "eval"):
+    flat["model"] = cfg.model
+    for section in ("data", "circuit", "walkback", "train", "eval", "rbm"):
         for key, value in dataclasses.asdict(getattr(cfg, section)).items():
             flat[f"{section}.{key}"] = value
     for where, allowed in _CHOICES.items():

@@ -51,23 +51,41 @@ def write_summary(cfg: Config, run: RunDir, evaluation: dict, elapsed: float,
                   n_parameters: int) -> dict:
     """Write summary.json and the loss-curve figure; return the summary."""
     metrics = run.read_metrics()
-    if metrics:
+    if metrics and cfg.model == "walkback":
         plots.loss_curve(metrics, run.figures / "loss_curve.png")
-    split = evaluation["loglik"]["split"]
+    elif metrics:
+        key = "pseudo_loglik" if cfg.rbm.visible == "bernoulli" else "recon_error"
+        plots.loss_curve(metrics, run.figures / "loss_curve.png", key=key,
+                         ylabel=key.replace("_", " "), xlabel="epoch")
+    loglik = evaluation["loglik"]
+    held = loglik[loglik["split"]]
     summary = {
         "name": cfg.name,
-        "iterations": cfg.train.steps,
+        "model": cfg.model,
+        "iterations": cfg.train.steps if cfg.model == "walkback" else cfg.rbm.epochs,
         "train_seconds": round(elapsed, 2),
         "n_parameters": n_parameters,
-        "final_loss": metrics[-1]["loss"] if metrics else None,
-        "heldout_bound": evaluation["loglik"][split]["bound"],
-        "heldout_bound_se": evaluation["loglik"][split]["bound_se"],
-        "heldout_is_loglik": evaluation["loglik"][split]["is_loglik"],
-        "heldout_is_se": evaluation["loglik"][split]["is_se"],
-        "independent_baseline": evaluation["loglik"]["independent_baseline"],
+    }
+    if cfg.model == "walkback":
+        summary.update({
+            "final_loss": metrics[-1]["loss"] if metrics else None,
+            "heldout_bound": held["bound"],
+            "heldout_bound_se": held["bound_se"],
+            "heldout_loglik": held["is_loglik"],
+            "heldout_loglik_se": held["is_se"],
+            "loglik_method": f"importance sampling, {held['n_trajectories']} trajectories",
+        })
+    else:
+        summary.update({
+            "heldout_loglik": held["mean"],
+            "heldout_loglik_se": held["se"],
+            "loglik_method": loglik["method"],
+        })
+    summary.update({
+        "independent_baseline": loglik["independent_baseline"],
         "unit": "nats/example",
         "sample_quality": evaluation["sample_quality"],
-    }
+    })
     run.write_json(run.summary, summary)
     return summary
 
@@ -76,11 +94,16 @@ def headline(summary: dict) -> str:
     """One line a user reads at the end of a run."""
     q = summary["sample_quality"]
     last = max((k for k in q if k != "data_floor"), key=int)
-    parts = [
-        f"held-out bound {summary['heldout_bound']:.3f} ± {summary['heldout_bound_se']:.3f}",
-        f"IS {summary['heldout_is_loglik']:.3f} ± {summary['heldout_is_se']:.3f} nats/example",
+    parts = []
+    if "heldout_bound" in summary:
+        parts.append(f"held-out bound {summary['heldout_bound']:.3f} ± "
+                     f"{summary['heldout_bound_se']:.3f}")
+    unit = "extra steps" if summary.get("model", "walkback") == "walkback" else "Gibbs steps"
+    parts += [
+        f"log-likelihood ({summary['loglik_method']}) {summary['heldout_loglik']:.3f} ± "
+        f"{summary['heldout_loglik_se']:.3f} nats/example",
         f"independent baseline {summary['independent_baseline']['loglik']:.3f}",
-        f"sliced W2 {q[last]['sliced_wasserstein']:.3f} after {last} extra steps"
+        f"sliced W2 {q[last]['sliced_wasserstein']:.3f} after {last} {unit}"
         f" (data floor {q['data_floor']['sliced_wasserstein']:.3f})",
     ]
     if q[last].get("near_mode_fraction") is not None:

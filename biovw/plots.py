@@ -19,13 +19,14 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def loss_curve(metrics: list[dict], path: Path) -> Path:
-    """Training loss (negative bound, nats/example) against iteration."""
+def loss_curve(metrics: list[dict], path: Path, key: str = "loss",
+               ylabel: str = "negative bound (nats/example)", xlabel: str = "iteration") -> Path:
+    """A logged training quantity (by default the negative bound) against iteration."""
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     steps = [m["step"] for m in metrics]
-    ax.plot(steps, [m["loss"] for m in metrics], lw=1.2)
-    ax.set(xlabel="iteration", ylabel="negative bound (nats/example)", title="training loss")
+    ax.plot(steps, [m[key] for m in metrics], lw=1.2)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title="training")
     return _save(fig, path)
 
 
@@ -83,4 +84,27 @@ def chain_over_time(snapshots: dict[int, np.ndarray], image_shape, path: Path) -
             ax.set_title(f"{k} extra steps")
         else:
             _scatter(ax, snapshots[k], "tab:blue", f"{k} extra steps", lim)
+    return _save(fig, path)
+
+
+def current_field(field, path: Path, title: str = "probability current") -> Path:
+    """Stationary density (colour) with the coarse-grained probability current (arrows) and
+    its curl.
+
+    ``field`` is a :class:`biovw.analysis.currents.CurrentField` (arrays indexed
+    ``[x_bin, y_bin]``).
+    """
+    sns.set_theme(style="white")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
+    extent = (field.x_edges[0], field.x_edges[-1], field.y_edges[0], field.y_edges[-1])
+    axes[0].imshow(field.density.T, origin="lower", extent=extent, cmap="Greys", aspect="auto")
+    gx, gy = np.meshgrid(field.x_centers, field.y_centers, indexing="ij")
+    jx, jy = field.current[..., 0], field.current[..., 1]
+    axes[0].quiver(gx, gy, jx, jy, color="tab:red", angles="xy", pivot="mid")
+    axes[0].set(title=title, xlabel="x", ylabel="y")
+    lim = float(np.nanmax(np.abs(field.curl))) or 1.0
+    im = axes[1].imshow(field.curl.T, origin="lower", extent=extent, cmap="coolwarm",
+                        vmin=-lim, vmax=lim, aspect="auto")
+    fig.colorbar(im, ax=axes[1], shrink=0.8)
+    axes[1].set(title="curl of the current", xlabel="x", ylabel="y")
     return _save(fig, path)

@@ -135,6 +135,19 @@ def entropy_production_kernel(
         s, params = s_next, params_next
     value, se, half = batch_means(series.mean(1), n_batches, confidence)
     per_chain = series.mean(0)
-    se_chains = per_chain.std().item() / math.sqrt(per_chain.numel()) if s.shape[0] > 1 else math.nan
+    n_chains = per_chain.numel()
+    se_chains = per_chain.std().item() / math.sqrt(n_chains) if n_chains > 1 else math.nan
     return KernelEntropyProduction(value, se, value - half, value + half, se_chains,
                                    s.shape[0], n_steps, burn_in, confidence)
+
+
+@torch.no_grad()
+def simulate(kernel: MarkovKernel, initial: Tensor, n_steps: int,
+             generator: torch.Generator | None = None) -> Tensor:
+    """Run parallel chains and keep every state: [n_chains, n_steps + 1, dim] on the CPU."""
+    s = initial
+    states = [s.cpu()]
+    for _ in range(n_steps):
+        s = kernel.sample(s, kernel.params(s), generator)
+        states.append(s.cpu())
+    return torch.stack(states, 1)

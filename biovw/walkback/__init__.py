@@ -1,7 +1,7 @@
 """Variational Walkback: operators, prior, objective, sampling and likelihood estimates."""
 
-from biovw.walkback.kernel import StationaryKernel
 from biovw.walkback.estimates import LikelihoodEstimate, estimate_log_likelihood
+from biovw.walkback.kernel import StationaryKernel
 from biovw.walkback.model import WalkbackModel, build_model, temperature_schedule
 from biovw.walkback.objective import Trajectory, heat, log_weights, walkback_log_prob
 from biovw.walkback.operators import BernoulliOperator, GaussianOperator

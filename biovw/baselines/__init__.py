@@ -1,0 +1,24 @@
+"""Symmetric Boltzmann baselines: RBMs trained with CD/PCD, their exact and AIS partition
+functions and log-likelihoods, and a timing comparison with scikit-learn."""
+
+from biovw.baselines.compare_sklearn import time_against_sklearn
+from biovw.baselines.partition import (
+    LikelihoodResult,
+    PartitionEstimate,
+    ais_log_partition,
+    beta_schedule,
+    exact_log_partition,
+    log_likelihood,
+    paper_betas,
+    reverse_ais_log_partition,
+    sample_exact,
+)
+from biovw.baselines.rbm import BernoulliRBM, GaussianBernoulliRBM
+from biovw.baselines.training import RBMHistory, fit_rbm, pseudo_log_likelihood
+
+__all__ = [
+    "BernoulliRBM", "GaussianBernoulliRBM", "LikelihoodResult", "PartitionEstimate",
+    "RBMHistory", "ais_log_partition", "beta_schedule", "exact_log_partition", "fit_rbm",
+    "log_likelihood", "paper_betas", "pseudo_log_likelihood", "reverse_ais_log_partition",
+    "sample_exact", "time_against_sklearn",
+]

@@ -1,0 +1,154 @@
+"""An RBM baseline as a run: train with CD/PCD, estimate log Z, sample by block Gibbs, and
+write the same run directory as a walk-back circuit (config.yaml, metrics.jsonl, checkpoint,
+samples, figures, eval.json, summary.json), so that ``biovw compare`` can put both side by
+side."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from biovw import plots
+from biovw.baselines.partition import (
+    MAX_ENUMERATED_UNITS,
+    ais_log_partition,
+    exact_log_partition,
+    log_likelihood,
+    reverse_ais_log_partition,
+)
+from biovw.baselines.rbm import AnyRBM, BernoulliRBM, GaussianBernoulliRBM
+from biovw.baselines.training import fit_rbm
+from biovw.checkpoint import save_checkpoint
+from biovw.config import Config, ConfigError, save_config
+from biovw.data import DataSplits
+from biovw.evaluate import held_out, independent_baseline, snapshot_quality
+from biovw.rundir import RunDir
+from biovw.train import TrainingDiverged
+
+
+def build_rbm(cfg: Config, data: DataSplits) -> AnyRBM:
+    """The RBM described by ``cfg.rbm`` for ``data`` (visible bias from the training data)."""
+    r = cfg.rbm
+    if r.visible == "bernoulli":
+        if data.kind != "binary":
+            raise ConfigError("rbm.visible is 'bernoulli' but the data are continuous; set "
+                              "data.binarize: true or rbm.visible: gaussian")
+        rbm: AnyRBM = BernoulliRBM(data.dim, r.hidden, seed=cfg.seed)
+    else:
+        rbm = GaussianBernoulliRBM(data.dim, r.hidden, sigma=r.sigma, seed=cfg.seed,
+                                   learn_sigma=r.learn_sigma)
+    rbm.init_visible_bias(data.train)
+    return rbm
+
+
+def train_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits,
+              progress: bool = False) -> float:
+    """Train with the configured CD/PCD settings; log one metrics record per epoch and write a
+    checkpoint after each. Returns the training seconds.
+
+    Training is deterministic given the seed; an interrupted RBM run is resumed by training
+    again from the start (epochs take seconds).
+    """
+    run.make()
+    save_config(cfg, run.config)
+    run.metrics.unlink(missing_ok=True)
+    device = rbm.weight.device
+    gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    r = cfg.rbm
+    valid = data.valid if len(data.valid) else None
+
+    def log_epoch(epoch: int, model: AnyRBM, record: dict) -> None:
+        if not all(torch.isfinite(p).all() for p in model.parameters()):
+            where = run.checkpoint if epoch > 0 else "none saved"
+            raise TrainingDiverged(f"RBM training diverged in epoch {epoch + 1} (non-finite "
+                                   f"parameters; lower rbm.lr); last good checkpoint: {where}")
+        run.append_metrics({"step": epoch + 1, **record})
+        save_checkpoint(run.checkpoint, rbm_payload(cfg, model, epoch + 1))
+        if progress:
+            print(f"epoch {epoch + 1}/{r.epochs}: {record}", flush=True)
+
+    started = time.perf_counter()
+    try:
+        fit_rbm(rbm, data.train.to(device), method=r.method, k=r.k, lr=r.lr, epochs=r.epochs,
+                batch_size=r.batch_size, momentum=r.momentum, weight_decay=r.weight_decay,
+                generator=gen, callback=log_epoch, valid_data=valid)
+    except RuntimeError as exc:  # sampling from non-finite probabilities mid-epoch
+        if all(torch.isfinite(p).all() for p in rbm.parameters()):
+            raise
+        raise TrainingDiverged(f"RBM training diverged (non-finite parameters; lower rbm.lr); "
+                               f"last good checkpoint: {run.checkpoint}") from exc
+    return time.perf_counter() - started
+
+
+def rbm_payload(cfg: Config, rbm: AnyRBM, step: int) -> dict:
+    """Checkpoint contents of an RBM run."""
+    return {"config": cfg.to_dict(), "step": step, "elapsed": 0.0, "model": rbm.state_dict()}
+
+
+@torch.no_grad()
+def gibbs_samples(rbm: AnyRBM, data: DataSplits, n: int, steps: list[int],
+                  generator: torch.Generator) -> dict[int, torch.Tensor]:
+    """Block-Gibbs chains started from the independent-unit fit of the training data; the
+    visible states (means for Gaussian visibles' last half-step are not used) after each
+    number of steps."""
+    device = rbm.weight.device
+    rates = data.train.mean(0).to(device)
+    if data.kind == "binary":
+        v = (torch.rand(n, data.dim, generator=generator, device=device) < rates).float()
+    else:
+        std = data.train.std(0).to(device)
+        v = rates + std * torch.randn(n, data.dim, generator=generator, device=device)
+    out, done = {}, 0
+    for target in sorted(set(steps)):
+        for _ in range(target - done):
+            v = rbm.gibbs_step(v, generator)
+        done = target
+        out[target] = v.cpu()
+    return out
+
+
+def evaluate_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits, seed: int,
+                 n_examples: int | None = None, n_samples: int | None = None) -> dict:
+    """Held-out log-likelihood (AIS, plus exact log Z and reverse AIS when a layer has at most
+    20 units), Gibbs samples and their quality; writes eval.json, samples and figures."""
+    device = rbm.weight.device
+    gen = torch.Generator(device=device).manual_seed(seed)
+    r = cfg.rbm
+    rates = data.train.mean(0).to(device)
+    started = time.perf_counter()
+    ais = ais_log_partition(rbm, n_betas=r.ais_betas, n_runs=r.ais_runs, base_rates=rates,
+                            generator=gen)
+    partition = {"ais": ais.to_dict()}
+    best = ais.log_z
+    method = "AIS"
+    if min(rbm.n_visible, rbm.n_hidden) <= MAX_ENUMERATED_UNITS:
+        best = exact_log_partition(rbm)
+        method = "exact log Z"
+        partition["exact"] = best
+        rev = reverse_ais_log_partition(rbm, n_betas=r.ais_betas, n_runs=r.ais_runs,
+                                        base_rates=rates, generator=gen)
+        partition["reverse_ais"] = rev.to_dict()
+    n = n_examples or cfg.eval.n_examples
+    x = held_out(cfg, data)[:n].to(device)
+    loglik = {
+        "split": cfg.eval.split, "method": method, "log_partition": partition,
+        cfg.eval.split: log_likelihood(rbm, x, best).to_dict(),
+        "train": log_likelihood(rbm, data.train[:n].to(device), best).to_dict(),
+        "independent_baseline": independent_baseline(data, held_out(cfg, data)[:n]),
+    }
+    if method != "AIS":
+        loglik[f"{cfg.eval.split}_ais"] = log_likelihood(rbm, x, ais).to_dict()
+    loglik["seconds"] = round(time.perf_counter() - started, 3)
+    snaps = gibbs_samples(rbm, data, n_samples or cfg.eval.n_samples, r.gibbs_steps, gen)
+    arrays = {k: v.numpy() for k, v in snaps.items()}
+    run.write_samples(arrays)
+    result = {"seed": seed, "loglik": loglik,
+              "sample_quality": snapshot_quality(cfg, data, snaps, seed)}
+    run.write_json(run.eval, result)
+    reference = held_out(cfg, data).numpy()
+    last = max(arrays)
+    plots.samples_vs_data(arrays[last], reference, data.image_shape,
+                          run.figures / "samples_vs_data.png")
+    plots.chain_over_time(arrays, data.image_shape, run.figures / "chain_over_time.png")
+    return result
