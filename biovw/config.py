@@ -59,10 +59,26 @@ class CircuitConfig:
     density: float = 1.0
     symmetric: bool = False
     spectral_radius: float = 0.9
+    freeze_recurrent: bool = False
     # mlp
     layers: int = 2
     # both
     step_norm: bool = True
+
+
+@dataclass
+class RuleConfig:
+    """Learning rule of a rate circuit's recurrent weights (see :mod:`biovw.rules`).
+
+    ``name``: ``backprop``, ``fa`` (fixed random feedback), ``sign_symmetry``, ``kp``
+    (Kolen-Pollack) or ``dfa`` (direct feedback alignment). ``kp_decay`` is the decoupled
+    weight decay of ``W`` and its feedback matrix under ``kp``.
+    """
+
+    name: str = "backprop"
+    scale: float = 1.0
+    match_norm: bool = True
+    kp_decay: float = 0.2
 
 
 @dataclass
@@ -144,6 +160,7 @@ class Config:
     model: str = "walkback"
     data: DataConfig = field(default_factory=DataConfig)
     circuit: CircuitConfig = field(default_factory=CircuitConfig)
+    rule: RuleConfig = field(default_factory=RuleConfig)
     walkback: WalkbackConfig = field(default_factory=WalkbackConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -163,6 +180,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "eval.split": ("valid", "test"),
     "train.lr_schedule": ("constant", "cosine"),
     "model": ("walkback", "rbm"),
+    "rule.name": ("backprop", "fa", "sign_symmetry", "kp", "dfa"),
     "rbm.visible": ("bernoulli", "gaussian"),
     "rbm.method": ("cd", "pcd"),
 }
@@ -202,6 +220,8 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "eval.snapshots": (lambda v: all(s >= 0 for s in v), "a list of step counts >= 0"),
     "eval.mode_radius": (lambda v: v > 0, "> 0"),
     "eval.batch_size": (lambda v: v >= 1, ">= 1"),
+    "rule.scale": (lambda v: v > 0, "> 0"),
+    "rule.kp_decay": (lambda v: v >= 0, ">= 0"),
     "rbm.hidden": (lambda v: v >= 1, ">= 1"),
     "rbm.sigma": (lambda v: v > 0, "> 0"),
     "rbm.k": (lambda v: v >= 1, ">= 1"),
@@ -289,7 +309,7 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 def _check(cfg: Config) -> None:
     flat = {}
     flat["model"] = cfg.model
-    for section in ("data", "circuit", "walkback", "train", "eval", "rbm"):
+    for section in ("data", "circuit", "rule", "walkback", "train", "eval", "rbm"):
         for key, value in dataclasses.asdict(getattr(cfg, section)).items():
             flat[f"{section}.{key}"] = value
     for where, allowed in _CHOICES.items():
@@ -309,6 +329,12 @@ def _check(cfg: Config) -> None:
             "circuit.symmetric cannot be combined with circuit.dale (tied weights cannot keep "
             "one sign per presynaptic unit); set circuit.dale: false"
         )
+    if cfg.rule.name != "backprop" and cfg.circuit.kind != "rate":
+        raise ConfigError(f"rule.name {cfg.rule.name!r} needs circuit.kind: rate "
+                          f"(got {cfg.circuit.kind!r})")
+    if cfg.rule.name == "kp" and cfg.circuit.freeze_recurrent:
+        raise ConfigError("rule.name 'kp' aligns feedback by training W; it cannot be combined "
+                          "with circuit.freeze_recurrent")
     if cfg.walkback.anneal_start > cfg.walkback.num_steps:
         raise ConfigError("walkback.anneal_start must be <= walkback.num_steps")
     if cfg.eval.split == "valid" and cfg.data.valid_fraction == 0:

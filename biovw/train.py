@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from biovw.checkpoint import load_checkpoint, save_checkpoint
 from biovw.config import Config, config_from_dict, save_config
 from biovw.data import DataSplits
+from biovw.rules import alignment_angle, best_sign_constrained_alignment
 from biovw.rundir import RunDir
 from biovw.walkback import WalkbackModel, heat, walkback_log_prob
 
@@ -66,11 +67,43 @@ class TrainState:
 def new_state(cfg: Config, model: WalkbackModel, data: DataSplits) -> TrainState:
     """Fresh optimiser and seeded generators; p* starts from the data's moments."""
     device = next(model.parameters()).device
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
+    optimizer = build_optimizer(cfg, model)
     batch_gen = torch.Generator().manual_seed(cfg.seed + 1)
     noise_gen = torch.Generator(device=device).manual_seed(cfg.seed + 2)
     model.prior.update(data.train.to(device))
     return TrainState(model, optimizer, batch_gen, noise_gen)
+
+
+def build_optimizer(cfg: Config, model: WalkbackModel) -> torch.optim.Optimizer:
+    """Adam over the trainable parameters; under Kolen-Pollack, AdamW with decoupled weight
+    decay ``rule.kp_decay`` on the recurrent weight and its feedback matrix, which receive
+    identical gradients and hence identical Adam updates, so their difference decays."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.rule.name != "kp":
+        return torch.optim.Adam(params, lr=cfg.train.lr)
+    circuit = model.circuit
+    decayed = [circuit.w_raw, circuit.rule.feedback_matrix]
+    rest = [p for p in params if all(p is not d for d in decayed)]
+    return torch.optim.AdamW([{"params": decayed, "weight_decay": cfg.rule.kp_decay},
+                              {"params": rest, "weight_decay": 0.0}], lr=cfg.train.lr)
+
+
+def alignment(model: WalkbackModel) -> dict[str, float]:
+    """Angle (degrees) between the recurrent weight and the matrix that replaces it in the
+    backward pass, and, under Dale's law, the smallest angle any matrix with W's fixed sign
+    pattern could reach against that feedback. Empty for circuits without feedback."""
+    circuit = model.circuit
+    feedback_of = getattr(circuit, "feedback_matrix", None)
+    feedback = feedback_of() if feedback_of is not None else None
+    if feedback is None:
+        return {}
+    weight = circuit.weight().detach()
+    out = {"alignment_angle": alignment_angle(weight, feedback.detach())}
+    if circuit.signs is not None:
+        pattern = circuit.signs[None, :] * circuit.mask
+        out["alignment_best_given_signs"] = best_sign_constrained_alignment(pattern,
+                                                                           feedback.detach())
+    return out
 
 
 def current_num_steps(cfg: Config, step: int) -> int:
@@ -221,6 +254,7 @@ def train(
                 f"last good checkpoint: {where}"
             )
         if state.step % cfg.train.log_every == 0 or state.step == cfg.train.steps:
+            record.update(alignment(model))
             run.append_metrics({"step": state.step, **record, "time": round(state.elapsed, 3)})
             last_good = copy.deepcopy(state.payload(cfg))
             bar.set_postfix(loss=f"{loss:.3f}")

@@ -1,5 +1,6 @@
 """Rate-circuit constraints and dynamics against hand-written references."""
 
+import pytest
 import torch
 
 from biovw.circuits import RateCircuit
@@ -61,3 +62,57 @@ def test_settling_matches_an_explicit_euler_loop():
         h = torch.stack([h[:, i] + 0.25 * (-h[:, i] + (r * w[i]).sum(1) + u[:, i])
                          for i in range(10)], 1)
     assert torch.allclose(c(s, step), h[:, :3], atol=1e-5)
+
+
+def _grads(circuit, s):
+    circuit.zero_grad()
+    circuit(s, 1).pow(2).sum().backward()
+    return circuit.w_raw.grad.clone(), circuit.w_in.grad.clone()
+
+
+def test_feedback_alignment_with_feedback_equal_to_w_is_backprop_in_the_circuit():
+    s = torch.randn(16, 3, dtype=torch.float64)
+    exact = RateCircuit(3, 9, 2, rule="backprop", seed=4).double()
+    fa = RateCircuit(3, 9, 2, rule="fa", seed=4).double()
+    fa.load_state_dict(exact.state_dict(), strict=False)
+    with torch.no_grad():
+        fa.rule.feedback_matrix.copy_(fa.weight())
+    for a, b in zip(_grads(exact, s), _grads(fa, s), strict=True):
+        assert torch.allclose(a, b, atol=1e-10)
+    with torch.no_grad():
+        fa.rule.feedback_matrix.normal_()
+    assert not torch.allclose(_grads(fa, s)[1], _grads(exact, s)[1])
+
+
+@pytest.mark.parametrize("rule", ["fa", "sign_symmetry", "kp", "dfa"])
+def test_every_rule_keeps_constraints_and_trains(rule):
+    cfg = config_from_dict({"circuit": {"hidden": 20, "density": 0.5},
+                            "rule": {"name": rule}, "walkback": {"num_steps": 3}})
+    model = build_model(cfg, 2)
+    before = model.circuit.w_raw.detach().clone()
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    x = torch.randn(64, 2)
+    for _ in range(5):
+        traj = heat(model, x, 3, None)
+        loss = -walkback_log_prob(model, traj.states).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    w = model.circuit.weight().detach()
+    signs = model.circuit.signs
+    assert (w[:, signs > 0] >= 0).all() and (w[:, signs < 0] <= 0).all()
+    assert (w[model.circuit.mask == 0] == 0).all()
+    assert not torch.equal(before, model.circuit.w_raw.detach())
+
+
+def test_frozen_recurrent_weights_stay_at_their_initial_value():
+    cfg = config_from_dict({"circuit": {"hidden": 12, "freeze_recurrent": True},
+                            "rule": {"name": "fa"}, "walkback": {"num_steps": 2}})
+    model = build_model(cfg, 2)
+    before = model.circuit.w_raw.detach().clone()
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    traj = heat(model, torch.randn(32, 2), 2, None)
+    (-walkback_log_prob(model, traj.states).mean()).backward()
+    opt.step()
+    assert torch.equal(before, model.circuit.w_raw)
+    assert model.circuit.w_in.grad is not None and model.circuit.w_in.grad.abs().sum() > 0

@@ -161,3 +161,97 @@ def test_stationarity_script_runs_on_a_trained_run(trained_run):
     quality = json.loads((trained_run / "stationarity.json").read_text())
     assert set(quality) == {"0", "2", "5", "data_floor"}
     assert (trained_run / "figures" / "stationarity.png").is_file()
+
+
+def test_metrics_log_the_feedback_alignment_angle(trained_run):
+    metrics = [json.loads(x) for x in (trained_run / "metrics.jsonl").read_text().splitlines()]
+    assert all(0 <= m["alignment_angle"] <= 180 for m in metrics)
+    assert all(m["alignment_best_given_signs"] <= m["alignment_angle"] + 1e-9 for m in metrics)
+
+
+def test_analyze_run_writes_entropy_production_currents_and_connectivity(trained_run):
+    result = CliRunner().invoke(main, ["analyze", str(trained_run), "--chains", "60",
+                                       "--steps", "20", "--burn-in", "5", "--bins", "6"])
+    assert result.exit_code == 0, result.output
+    analysis = json.loads((trained_run / "analysis.json").read_text())
+    for method in ("kernel", "coarse_grained"):
+        ep = analysis["entropy_production"][method]
+        assert ep["unit"] == "nats/step" and ep["ci_low"] <= ep["value"] <= ep["ci_high"]
+    assert analysis["connectivity"]["ei"]["dale_violations"] == 0
+    assert (trained_run / "figures" / "currents.png").is_file()
+
+
+def test_analyze_user_trajectories(tmp_path):
+    from biovw.analysis.models import LinearGaussianKernel, ring_walk_matrix
+
+    kernel = LinearGaussianKernel(np.array([[0.6, -0.5], [0.5, 0.6]]), 0.5)
+    gen = torch.Generator().manual_seed(0)
+    x = [kernel.stationary_sample(50, gen)]
+    for _ in range(199):
+        x.append(kernel.sample(x[-1], kernel.params(x[-1]), gen))
+    path = tmp_path / "traj.npy"
+    np.save(path, torch.stack(x, 1).numpy())  # [chains, T, D]
+    result = CliRunner().invoke(main, ["analyze", "--trajectory", str(path), "--bins", "6"])
+    assert result.exit_code == 0, result.output
+    analysis = json.loads((tmp_path / "traj_analysis" / "analysis.json").read_text())
+    coarse = analysis["entropy_production"]["coarse_grained"]
+    assert 0 < coarse["value"] < kernel.entropy_production()
+    assert analysis["currents"]["circulation"] > 0  # counter-clockwise rotation
+
+    P = ring_walk_matrix(5, 0.5, 0.2)
+    rng = np.random.default_rng(0)
+    states = np.zeros((20, 2000), dtype=np.int64)
+    for t in range(1, 2000):
+        u = rng.random(20)
+        cum = np.cumsum(P[states[:, t - 1]], axis=1)
+        states[:, t] = (u[:, None] > cum).sum(1)
+    path = tmp_path / "ring.npy"
+    np.save(path, states)
+    result = CliRunner().invoke(main, ["analyze", "--trajectory", str(path), "--discrete",
+                                       "--out", str(tmp_path / "ring_out")])
+    assert result.exit_code == 0, result.output
+    ep = json.loads((tmp_path / "ring_out" / "analysis.json").read_text())
+    ep = ep["entropy_production"]["discrete"]
+    assert ep["ci_low"] <= 0.3 * np.log(2.5) <= ep["ci_high"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["analyze"], "RUN_DIR"),
+        (["analyze", "--trajectory", "/nope.npy"], "--trajectory"),
+        (["analyze", "--trajectory", "cli.py"], "--trajectory"),
+    ],
+)
+def test_analyze_errors_are_one_line(args, needle):
+    proc = subprocess.run([sys.executable, "cli.py", *args], capture_output=True, text=True)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+def test_bench_quick_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(main, ["bench", "--quick", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    bench = json.loads(out.read_text())
+    assert bench["kernel_estimator"]["n_transitions"] >= 100_000
+    assert bench["kernel_estimator"]["ratio_to_matmul"] > 0
+
+
+def test_rbm_config_trains_through_the_same_command(tmp_path):
+    out = tmp_path / "rbm"
+    result = CliRunner().invoke(main, [
+        "train", "circuits/rbm_digits.yaml", "--out", str(out), "--set", "rbm.hidden=8",
+        "--set", "rbm.epochs=2", "--set", "rbm.ais_betas=500", "--set", "rbm.ais_runs=20",
+        "--set", "rbm.gibbs_steps=[5]", "--set", "eval.n_samples=50",
+    ])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == "rbm" and summary["loglik_method"] == "exact log Z"
+    ev = json.loads((out / "eval.json").read_text())["loglik"]["log_partition"]
+    assert abs(ev["ais"]["log_z"] - ev["exact"]) < 0.5
+    result = CliRunner().invoke(main, ["sample", str(out), "--n", "10", "--steps", "3",
+                                       "--out", str(tmp_path / "v.npy")])
+    assert result.exit_code == 0, result.output
+    assert set(np.unique(np.load(tmp_path / "v.npy"))) <= {0.0, 1.0}

@@ -118,6 +118,119 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+class _Updates:
+    """The CD-k / PCD-k updates of any RBM, built on its public methods (the general path).
+
+    ``chains`` holds the persistent chains (None for CD).
+    """
+
+    def __init__(self, rbm: AnyRBM, chains: Tensor | None, generator: torch.Generator | None,
+                 *, k: int, lr: float, momentum: float, weight_decay: float):
+        self.rbm, self.chains, self.generator = rbm, chains, generator
+        self.k, self.lr, self.momentum, self.weight_decay = k, lr, momentum, weight_decay
+        self.params = dict(rbm.named_parameters())
+        self.velocity = {name: torch.zeros_like(p) for name, p in self.params.items()}
+
+    def __call__(self, batch: Tensor) -> None:
+        neg = batch if self.chains is None else self.chains
+        for _ in range(self.k):
+            neg = self.rbm._gibbs(neg, self.generator)
+        if self.chains is not None:
+            self.chains = neg
+        grads = self.rbm.contrast(batch, neg)
+        for name, p in self.params.items():
+            grad = grads[name]
+            if self.weight_decay and name == "weight":
+                grad = grad - self.weight_decay * p
+            vel = self.velocity[name]
+            vel.mul_(self.momentum).add_(grad, alpha=self.lr)
+            p.add_(vel)
+
+
+class _BernoulliUpdates:
+    """The same updates for a :class:`BernoulliRBM` in few tensor operations per batch.
+
+    At small batch sizes an update costs mostly the per-operation overhead, so:
+
+    * the batch and the negative states share one preallocated buffer
+      ``states = [positive rows; negative rows]``, which also keeps the persistent chains
+      between batches; one product then gives the hidden probabilities of both phases;
+    * a Bernoulli draw is ``u < p`` with the uniforms of a whole update drawn in one call,
+      and every intermediate is written into a preallocated buffer;
+    * the parameters (with momentum: the velocities) are updated in place by fused
+      multiply-adds, ``W += lr / n_pos * P_pos^T V_pos - lr / n_neg * P_neg^T V_neg``.
+
+    The arithmetic is that of :class:`_Updates` (:meth:`BernoulliRBM.contrast` and
+    ``_gibbs``); only the random stream differs.
+    """
+
+    def __init__(self, rbm: BernoulliRBM, chains: Tensor | None,
+                 generator: torch.Generator | None, *, k: int, lr: float, momentum: float,
+                 weight_decay: float, batch_size: int):
+        self.params = (rbm.weight, rbm.visible_bias, rbm.hidden_bias)
+        self.velocity = tuple(torch.zeros_like(p) for p in self.params) if momentum else None
+        self.generator, self.k, self.lr = generator, k, lr
+        self.momentum, self.weight_decay = momentum, weight_decay
+        self.persistent = chains is not None
+        self.batch_size = batch_size
+        n_neg = chains.shape[0] if chains is not None else batch_size
+        w = rbm.weight
+        # rows [batch_size - n_pos, batch_size) hold a batch of n_pos rows, the rows from
+        # batch_size on the negative states, so that every batch size is a contiguous slice
+        self.states = w.new_empty(batch_size + n_neg, rbm.n_visible)
+        self.hidden = w.new_empty(batch_size + n_neg, rbm.n_hidden)
+        self.uniform = w.new_empty(k, n_neg, rbm.n_hidden + rbm.n_visible)
+        if chains is not None:
+            self.states[batch_size:] = chains
+        self._layouts: dict[int, tuple] = {}
+
+    def _layout(self, n_pos: int) -> tuple:
+        """Views of the buffers for a batch of ``n_pos`` rows (cached: a few sizes occur)."""
+        if n_pos not in self._layouts:
+            n_neg = self.states.shape[0] - self.batch_size if self.persistent else n_pos
+            rows = slice(self.batch_size - n_pos, self.batch_size + n_neg)
+            states, hidden = self.states[rows], self.hidden[rows]
+            n_hidden = hidden.shape[1]
+            steps = [(u[:n_neg, :n_hidden], u[:n_neg, n_hidden:]) for u in self.uniform]
+            weights = states.new_empty(n_pos + n_neg)  # batch means: +1/n_pos, -1/n_neg
+            weights[:n_pos], weights[n_pos:] = 1.0 / n_pos, -1.0 / n_neg
+            self._layouts[n_pos] = (states, hidden, n_neg, steps, weights)
+        return self._layouts[n_pos]
+
+    def __call__(self, batch: Tensor) -> None:
+        n_pos = batch.shape[0]
+        states, hidden, n_neg, steps, weights = self._layout(n_pos)
+        w, b, c = self.params
+        pos, neg, h = states[:n_pos], states[n_pos:], hidden[n_pos:]
+        pos.copy_(batch)
+        self.uniform.uniform_(generator=self.generator)
+        v = neg if self.persistent else pos
+        for u_hidden, u_visible in steps:  # k Gibbs steps v -> h -> v', written into neg
+            torch.sigmoid(torch.addmm(c, v, w.T, out=h), out=h)
+            torch.lt(u_hidden, h, out=h)
+            torch.sigmoid(torch.addmm(b, h, w, out=neg), out=neg)
+            torch.lt(u_visible, neg, out=neg)
+            v = neg
+        # hidden probabilities of both phases, then theta += lr * (<s>_pos - <s>_neg)
+        torch.sigmoid(torch.addmm(c, states, w.T, out=hidden), out=hidden)
+        if self.velocity is None:
+            d_w, d_b, d_c = self.params
+        else:
+            d_w, d_b, d_c = self.velocity
+            for vel in self.velocity:
+                vel.mul_(self.momentum)
+        lr = self.lr
+        if self.weight_decay:
+            d_w.add_(w, alpha=-lr * self.weight_decay)
+        d_w.addmm_(hidden[:n_pos].T, pos, alpha=lr / n_pos)
+        d_w.addmm_(hidden[n_pos:].T, neg, alpha=-lr / n_neg)
+        d_b.addmv_(states.T, weights, alpha=lr)
+        d_c.addmv_(hidden.T, weights, alpha=lr)
+        if self.velocity is not None:
+            for p, vel in zip(self.params, self.velocity, strict=True):
+                p.add_(vel)
+
+
 def fit_rbm(
     rbm: AnyRBM,
     data: Tensor | np.ndarray,
@@ -192,8 +305,6 @@ def fit_rbm(
     x = torch.as_tensor(data).to(device=device, dtype=w.dtype)
     valid = None if valid_data is None else torch.as_tensor(valid_data).to(w)
     n = x.shape[0]
-    params = dict(rbm.named_parameters())
-    velocity = {name: torch.zeros_like(p) for name, p in params.items()}
 
     monitor_idx = torch.randperm(n, generator=generator, device=device)[: min(n, monitor_size)]
     x_monitor = x[monitor_idx]
@@ -202,6 +313,11 @@ def fit_rbm(
         n_chains = batch_size if n_persistent is None else n_persistent
         start = torch.randint(n, (n_chains,), generator=generator, device=device)
         chains = x[start].clone()
+    settings = {"k": k, "lr": lr, "momentum": momentum, "weight_decay": weight_decay}
+    if isinstance(rbm, BernoulliRBM):
+        update = _BernoulliUpdates(rbm, chains, generator, batch_size=batch_size, **settings)
+    else:
+        update = _Updates(rbm, chains, generator, **settings)
 
     recon, pls, gaps, seconds = [], [], [], []
     with torch.no_grad():
@@ -209,34 +325,22 @@ def fit_rbm(
             _sync(device)
             t0 = time.perf_counter()
             order = torch.randperm(n, generator=generator, device=device)
-            for batch_idx in order.split(batch_size):
-                batch = x[batch_idx]
-                neg = batch if chains is None else chains
-                for _ in range(k):
-                    neg = rbm._gibbs(neg, generator)
-                if chains is not None:
-                    chains = neg
-                grads = rbm.contrast(batch, neg)
-                for name, p in params.items():
-                    grad = grads[name]
-                    if weight_decay and name == "weight":
-                        grad = grad - weight_decay * p
-                    vel = velocity[name]
-                    vel.mul_(momentum).add_(grad, alpha=lr)
-                    p.add_(vel)
+            for batch in x[order].split(batch_size):
+                update(batch)
             _sync(device)
             seconds.append(time.perf_counter() - t0)
             err, pl, gap = _monitor(rbm, x_monitor, valid) if monitor else (math.nan,) * 3
             recon.append(err)
             pls.append(pl)
             gaps.append(gap)
-            record = {
-                "epoch": epoch,
-                "recon_error": err,
-                "pseudo_loglik": pl,
-                "free_energy_gap": gap,
-                "seconds": seconds[-1],
-            }
-            if callback is not None and callback(epoch, rbm, record):
-                break
+            if callback is not None:
+                record = {
+                    "epoch": epoch,
+                    "recon_error": err,
+                    "pseudo_loglik": pl,
+                    "free_energy_gap": gap,
+                    "seconds": seconds[-1],
+                }
+                if callback(epoch, rbm, record):
+                    break
     return RBMHistory(method, k, recon, pls, gaps, seconds)

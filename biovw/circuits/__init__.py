@@ -7,12 +7,13 @@ from torch import nn
 from biovw.circuits.linear import LinearCircuit
 from biovw.circuits.mlp import MLPCircuit
 from biovw.circuits.rate import RateCircuit
-from biovw.config import CircuitConfig
+from biovw.config import CircuitConfig, RuleConfig
 
 __all__ = ["LinearCircuit", "MLPCircuit", "RateCircuit", "build_circuit"]
 
 
-def build_circuit(cfg: CircuitConfig, dim: int, num_steps: int, seed: int = 0) -> nn.Module:
+def build_circuit(cfg: CircuitConfig, dim: int, num_steps: int, seed: int = 0,
+                  rule: RuleConfig | None = None) -> nn.Module:
     """Build the circuit named by ``cfg.kind`` for data of dimension ``dim``.
 
     Parameters
@@ -25,16 +26,28 @@ def build_circuit(cfg: CircuitConfig, dim: int, num_steps: int, seed: int = 0) -
         Number of temperature steps K (one set of per-step parameters each).
     seed : int
         Seed of the fixed masks and initial weights.
+    rule : RuleConfig or None
+        Learning rule of a rate circuit's recurrent weights (backprop when None).
     """
     if cfg.kind == "rate":
         return RateCircuit(
             dim, cfg.hidden, num_steps, nonlinearity=cfg.nonlinearity,
             settle_steps=cfg.settle_steps, dt=cfg.dt, tau=cfg.tau, dale=cfg.dale,
             ei_ratio=cfg.ei_ratio, density=cfg.density, symmetric=cfg.symmetric,
-            spectral_radius=cfg.spectral_radius, step_norm=cfg.step_norm, seed=seed,
+            spectral_radius=cfg.spectral_radius, step_norm=cfg.step_norm,
+            freeze_recurrent=cfg.freeze_recurrent, seed=seed, **_rule_arguments(rule),
         )
     if cfg.kind == "mlp":
         return MLPCircuit(dim, cfg.hidden, num_steps, layers=cfg.layers, step_norm=cfg.step_norm)
     if cfg.kind == "linear":
         return LinearCircuit(dim, num_steps)
     raise ValueError(f"circuit.kind {cfg.kind!r} is not known")
+
+
+def _rule_arguments(rule: RuleConfig | None) -> dict:
+    if rule is None or rule.name == "backprop":
+        return {"rule": "backprop"}
+    options = {"scale": rule.scale}
+    if rule.name == "sign_symmetry":
+        options["match_norm"] = rule.match_norm
+    return {"rule": rule.name, "rule_options": options}

@@ -21,6 +21,7 @@ from biovw.circuits.connectivity import (
     dale_signs,
 )
 from biovw.circuits.stepnorm import StepNorm
+from biovw.rules import RULES, build_rule
 
 NONLINEARITIES = {
     "tanh": torch.tanh,
@@ -38,6 +39,8 @@ def settle(
     n_steps: int,
     phi,
     n_visible: int,
+    recurrent=None,
+    between_steps=None,
 ) -> Tensor:
     """Run the rate dynamics for ``n_steps`` Euler micro-steps.
 
@@ -57,6 +60,13 @@ def settle(
         Rate nonlinearity of the hidden units (visible units are linear).
     n_visible : int
         Number of leading (linear) visible units.
+    recurrent : callable or None
+        ``recurrent(rate, weight)`` computes ``rate @ weight.T`` under a learning rule (its
+        backward pass decides which error reaches the presynaptic units); None is a plain
+        product (exact gradients).
+    between_steps : callable or None
+        Applied to the activity after every micro-step but the last (used by direct
+        feedback alignment to inject the output error).
 
     Returns
     -------
@@ -64,9 +74,12 @@ def settle(
         Activity after settling, [batch, n].
     """
     h = state
-    for _ in range(n_steps):
+    for step in range(n_steps):
         rate = torch.cat([h[:, :n_visible], phi(h[:, n_visible:])], dim=1)
-        h = h + alpha * (-h + rate @ weight.T + drive)
+        product = rate @ weight.T if recurrent is None else recurrent(rate, weight)
+        h = h + alpha * (-h + product + drive)
+        if between_steps is not None and step < n_steps - 1:
+            h = between_steps(h)
     return h
 
 
@@ -100,8 +113,17 @@ class RateCircuit(nn.Module):
         Spectral radius of the initial recurrent weight.
     step_norm : bool
         Normalise the afferent drive across hidden units before the per-step gain and shift.
+    rule : str
+        Learning rule of the recurrent weights (a key of :data:`biovw.rules.RULES`): which
+        error the recurrent matrix sends back to its presynaptic units through the unrolled
+        micro-steps. The afferent weights ``W_in`` send no error backwards (their input, the
+        chain state, is a sample that carries no gradient), so only ``W`` needs feedback.
+    rule_options : dict or None
+        Keyword arguments of the rule (e.g. ``scale``, ``match_norm``).
+    freeze_recurrent : bool
+        Keep ``W`` at its initial value (a control: how much does learning ``W`` matter?).
     seed : int
-        Seed for the mask and initial weights.
+        Seed for the mask, initial weights and feedback matrices.
     """
 
     def __init__(
@@ -120,6 +142,9 @@ class RateCircuit(nn.Module):
         symmetric: bool = False,
         spectral_radius: float = 0.9,
         step_norm: bool = True,
+        rule: str = "backprop",
+        rule_options: dict | None = None,
+        freeze_recurrent: bool = False,
         seed: int = 0,
     ):
         super().__init__()
@@ -133,11 +158,19 @@ class RateCircuit(nn.Module):
         signs = dale_signs(dim, hidden, ei_ratio) if dale else None
         self.register_buffer("signs", signs)
         self.register_buffer("mask", connection_mask(n, density, gen))
-        self.w_raw = nn.Parameter(balanced_init(self.mask, signs, spectral_radius, symmetric, gen))
+        self.w_raw = nn.Parameter(balanced_init(self.mask, signs, spectral_radius, symmetric, gen),
+                                  requires_grad=not freeze_recurrent)
         self.w_in = nn.Parameter(torch.randn(hidden, dim, generator=gen) / dim**0.5)
         self.b_in = nn.Parameter(torch.zeros(hidden))
         self.drive_norm = StepNorm(num_steps, hidden, normalize=step_norm)
         self.visible_bias = nn.Parameter(torch.zeros(num_steps, dim))
+        options = dict(rule_options or {})
+        if RULES[rule].direct:
+            self.rule = build_rule(rule, (dim, n), gen, **options)
+        else:
+            if rule == "kp":
+                options.setdefault("mask", self.mask)
+            self.rule = build_rule(rule, (n, n), gen, **options)
 
     def weight(self) -> Tensor:
         """Effective recurrent weight ``W[post, pre]`` with all constraints applied."""
@@ -148,5 +181,21 @@ class RateCircuit(nn.Module):
         hidden_drive = self.drive_norm(s @ self.w_in.T + self.b_in, step)
         drive = torch.cat([self.visible_bias[step].expand(s.shape[0], -1), hidden_drive], dim=1)
         state = torch.cat([s, s.new_zeros(s.shape[0], self.hidden)], dim=1)
-        h = settle(state, drive, self.weight(), self.alpha, self.settle_steps, self.phi, self.dim)
+        weight = self.weight()
+        if self.rule.name == "backprop" or not torch.is_grad_enabled():
+            h = settle(state, drive, weight, self.alpha, self.settle_steps, self.phi, self.dim)
+            return h[:, : self.dim]
+        if self.rule.direct:
+            context = self.rule.context()
+            h = settle(state, drive, weight, self.alpha, self.settle_steps, self.phi, self.dim,
+                       recurrent=self.rule, between_steps=lambda x: self.rule.hidden(x, context))
+            return context.output(h[:, : self.dim])
+        h = settle(state, drive, weight, self.alpha, self.settle_steps, self.phi, self.dim,
+                   recurrent=self.rule)
         return h[:, : self.dim]
+
+    def feedback_matrix(self) -> Tensor | None:
+        """The matrix that replaces ``W`` in the backward pass (None for direct feedback)."""
+        if self.rule.direct:
+            return None
+        return self.rule.feedback(self.weight().detach())

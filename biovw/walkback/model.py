@@ -87,7 +87,7 @@ def build_model(cfg: Config, dim: int) -> WalkbackModel:
     wb = cfg.walkback
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)  # layers initialised from the global generator
-        circuit = build_circuit(cfg.circuit, dim, wb.num_steps, seed=cfg.seed)
+        circuit = build_circuit(cfg.circuit, dim, wb.num_steps, seed=cfg.seed, rule=cfg.rule)
     if wb.operator == "gaussian":
         operator = GaussianOperator(dim, wb.kappa, wb.sigma, wb.learn_sigma)
         prior = GaussianPrior(dim)
