@@ -268,6 +268,27 @@ def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, cluster
 
 
 @main.command(context_settings=CONTEXT)
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), default="comparison",
+              help="Folder for comparison.md, comparison.csv and comparison.png.")
+@click.option("--allow-mixed", is_flag=True,
+              help="Compare runs evaluated on different held-out data (numbers then differ "
+                   "in meaning).")
+@_guard
+def compare(run_dirs, out, allow_mixed):
+    """Put VW circuits and Boltzmann baselines side by side: held-out log-likelihood, sample
+    quality, entropy production, steps to mix and training time."""
+    from biovw.compare import compare_runs
+
+    try:
+        table = compare_runs(list(run_dirs), out, allow_mixed=allow_mixed)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    click.echo(table.markdown)
+    click.echo(f"wrote {table.markdown_path}, {table.csv_path} and {table.figure_path}")
+
+
+@main.command(context_settings=CONTEXT)
 @click.option("--out", type=click.Path(dir_okay=False), default="bench.json",
               help="JSON file for the results.")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")

@@ -516,7 +516,7 @@ def _symlog_threshold(values: Sequence[float]) -> float:
 
 
 def _legend_above(ax: plt.Axes) -> None:
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False,
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False,
               fontsize="small")
 
 
@@ -556,7 +556,7 @@ def _figure(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
     shown_lb = shown_pt = False
     for y, row in zip(ys, rows, strict=True):
         if row["ep"] is None:
-            ax_ep.text(0.02, y, f"{NA} (no analysis.json)", va="center",
+            ax_ep.text(0.02, y, f"{NA} (no estimate)", va="center",
                        transform=ax_ep.get_yaxis_transform())
             continue
         lo = row["ep_ci_low"] if row["ep_ci_low"] is not None else row["ep"]

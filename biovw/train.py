@@ -91,18 +91,25 @@ def build_optimizer(cfg: Config, model: WalkbackModel) -> torch.optim.Optimizer:
 def alignment(model: WalkbackModel) -> dict[str, float]:
     """Angle (degrees) between the recurrent weight and the matrix that replaces it in the
     backward pass, and, under Dale's law, the smallest angle any matrix with W's fixed sign
-    pattern could reach against that feedback. Empty for circuits without feedback."""
+    pattern could reach against that feedback: for the whole of ``W`` and for its
+    hidden-to-visible (``_readout``) and hidden-to-hidden (``_hidden``) blocks. Empty for
+    circuits without feedback."""
     circuit = model.circuit
     feedback_of = getattr(circuit, "feedback_matrix", None)
     feedback = feedback_of() if feedback_of is not None else None
     if feedback is None:
         return {}
-    weight = circuit.weight().detach()
-    out = {"alignment_angle": alignment_angle(weight, feedback.detach())}
-    if circuit.signs is not None:
-        pattern = circuit.signs[None, :] * circuit.mask
-        out["alignment_best_given_signs"] = best_sign_constrained_alignment(pattern,
-                                                                           feedback.detach())
+    weight, feedback = circuit.weight().detach(), feedback.detach()
+    pattern = None if circuit.signs is None else circuit.signs[None, :] * circuit.mask
+    d = circuit.dim
+    blocks = {"": (slice(None), slice(None)), "_readout": (slice(None, d), slice(d, None)),
+              "_hidden": (slice(d, None), slice(d, None))}
+    out = {}
+    for suffix, (post, pre) in blocks.items():
+        out[f"alignment_angle{suffix}"] = alignment_angle(weight[post, pre], feedback[post, pre])
+        if pattern is not None:
+            out[f"alignment_best_given_signs{suffix}"] = best_sign_constrained_alignment(
+                pattern[post, pre], feedback[post, pre])
     return out
 
 

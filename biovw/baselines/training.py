@@ -6,6 +6,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -147,6 +148,24 @@ class _Updates:
             p.add_(vel)
 
 
+class _Layout(NamedTuple):
+    """Views of :class:`_BernoulliUpdates`' buffers for one batch size."""
+
+    states: Tensor  # [positive rows; negative rows], [n_pos + n_neg, n_visible]
+    pos: Tensor
+    neg: Tensor  # the persistent chains for PCD
+    hidden: Tensor  # hidden probabilities of states, [n_pos + n_neg, n_hidden]
+    h: Tensor  # hidden samples of the Gibbs steps, [n_neg, n_hidden]
+    uniforms: list[tuple[Tensor, Tensor]]  # per Gibbs step: for the hidden and visible draws
+    weights: Tensor  # +1/n_pos, -1/n_neg: batch means of the positive minus negative phase
+    states_t: Tensor
+    hidden_t: Tensor
+    hidden_pos_t: Tensor
+    hidden_neg_t: Tensor
+    lr_pos: float
+    lr_neg: float
+
+
 class _BernoulliUpdates:
     """The same updates for a :class:`BernoulliRBM` in few tensor operations per batch.
 
@@ -173,6 +192,7 @@ class _BernoulliUpdates:
         self.momentum, self.weight_decay = momentum, weight_decay
         self.persistent = chains is not None
         self.batch_size = batch_size
+        self.weight_t = rbm.weight.T
         n_neg = chains.shape[0] if chains is not None else batch_size
         w = rbm.weight
         # rows [batch_size - n_pos, batch_size) hold a batch of n_pos rows, the rows from
@@ -182,50 +202,61 @@ class _BernoulliUpdates:
         self.uniform = w.new_empty(k, n_neg, rbm.n_hidden + rbm.n_visible)
         if chains is not None:
             self.states[batch_size:] = chains
-        self._layouts: dict[int, tuple] = {}
+        self._layouts: dict[int, _Layout] = {}
 
-    def _layout(self, n_pos: int) -> tuple:
+    def _layout(self, n_pos: int) -> _Layout:
         """Views of the buffers for a batch of ``n_pos`` rows (cached: a few sizes occur)."""
         if n_pos not in self._layouts:
             n_neg = self.states.shape[0] - self.batch_size if self.persistent else n_pos
             rows = slice(self.batch_size - n_pos, self.batch_size + n_neg)
             states, hidden = self.states[rows], self.hidden[rows]
             n_hidden = hidden.shape[1]
-            steps = [(u[:n_neg, :n_hidden], u[:n_neg, n_hidden:]) for u in self.uniform]
             weights = states.new_empty(n_pos + n_neg)  # batch means: +1/n_pos, -1/n_neg
             weights[:n_pos], weights[n_pos:] = 1.0 / n_pos, -1.0 / n_neg
-            self._layouts[n_pos] = (states, hidden, n_neg, steps, weights)
+            self._layouts[n_pos] = _Layout(
+                states=states,
+                pos=states[:n_pos],
+                neg=states[n_pos:],
+                hidden=hidden,
+                h=hidden[n_pos:],
+                uniforms=[(u[:n_neg, :n_hidden], u[:n_neg, n_hidden:]) for u in self.uniform],
+                weights=weights,
+                states_t=states.T,
+                hidden_t=hidden.T,
+                hidden_pos_t=hidden[:n_pos].T,
+                hidden_neg_t=hidden[n_pos:].T,
+                lr_pos=self.lr / n_pos,
+                lr_neg=-self.lr / n_neg,
+            )
         return self._layouts[n_pos]
 
     def __call__(self, batch: Tensor) -> None:
-        n_pos = batch.shape[0]
-        states, hidden, n_neg, steps, weights = self._layout(n_pos)
+        s = self._layout(batch.shape[0])
         w, b, c = self.params
-        pos, neg, h = states[:n_pos], states[n_pos:], hidden[n_pos:]
-        pos.copy_(batch)
+        w_t = self.weight_t
+        s.pos.copy_(batch)
         self.uniform.uniform_(generator=self.generator)
-        v = neg if self.persistent else pos
-        for u_hidden, u_visible in steps:  # k Gibbs steps v -> h -> v', written into neg
-            torch.sigmoid(torch.addmm(c, v, w.T, out=h), out=h)
-            torch.lt(u_hidden, h, out=h)
-            torch.sigmoid(torch.addmm(b, h, w, out=neg), out=neg)
-            torch.lt(u_visible, neg, out=neg)
-            v = neg
+        v = s.neg if self.persistent else s.pos
+        for u_hidden, u_visible in s.uniforms:  # k Gibbs steps v -> h -> v', written to neg
+            torch.sigmoid(torch.addmm(c, v, w_t, out=s.h), out=s.h)
+            torch.lt(u_hidden, s.h, out=s.h)
+            torch.sigmoid(torch.addmm(b, s.h, w, out=s.neg), out=s.neg)
+            torch.lt(u_visible, s.neg, out=s.neg)
+            v = s.neg
         # hidden probabilities of both phases, then theta += lr * (<s>_pos - <s>_neg)
-        torch.sigmoid(torch.addmm(c, states, w.T, out=hidden), out=hidden)
+        torch.sigmoid(torch.addmm(c, s.states, w_t, out=s.hidden), out=s.hidden)
         if self.velocity is None:
             d_w, d_b, d_c = self.params
         else:
             d_w, d_b, d_c = self.velocity
             for vel in self.velocity:
                 vel.mul_(self.momentum)
-        lr = self.lr
         if self.weight_decay:
-            d_w.add_(w, alpha=-lr * self.weight_decay)
-        d_w.addmm_(hidden[:n_pos].T, pos, alpha=lr / n_pos)
-        d_w.addmm_(hidden[n_pos:].T, neg, alpha=-lr / n_neg)
-        d_b.addmv_(states.T, weights, alpha=lr)
-        d_c.addmv_(hidden.T, weights, alpha=lr)
+            d_w.add_(w, alpha=-self.lr * self.weight_decay)
+        d_w.addmm_(s.hidden_pos_t, s.pos, alpha=s.lr_pos)
+        d_w.addmm_(s.hidden_neg_t, s.neg, alpha=s.lr_neg)
+        d_b.addmv_(s.states_t, s.weights, alpha=self.lr)
+        d_c.addmv_(s.hidden_t, s.weights, alpha=self.lr)
         if self.velocity is not None:
             for p, vel in zip(self.params, self.velocity, strict=True):
                 p.add_(vel)
@@ -257,7 +288,9 @@ def fit_rbm(
     :meth:`BernoulliRBM.contrast`), ``<.>`` are batch means, and weight decay applies to
     ``weight`` only. The negative phase is the end of ``k`` Gibbs steps ``v -> h -> v'``
     started at the batch (``"cd"``) or continued from persistent chains (``"pcd"``,
-    Tieleman 2008). The data are reshuffled each epoch with ``generator``.
+    Tieleman 2008). The data are reshuffled each epoch with ``generator``. A
+    :class:`BernoulliRBM` is updated with preallocated buffers and fused in-place operations
+    (the same arithmetic in fewer operations; Bernoulli draws are ``uniform < p``).
 
     Parameters
     ----------
@@ -314,19 +347,19 @@ def fit_rbm(
         start = torch.randint(n, (n_chains,), generator=generator, device=device)
         chains = x[start].clone()
     settings = {"k": k, "lr": lr, "momentum": momentum, "weight_decay": weight_decay}
-    if isinstance(rbm, BernoulliRBM):
-        update = _BernoulliUpdates(rbm, chains, generator, batch_size=batch_size, **settings)
-    else:
-        update = _Updates(rbm, chains, generator, **settings)
-
     recon, pls, gaps, seconds = [], [], [], []
     with torch.no_grad():
+        if isinstance(rbm, BernoulliRBM):
+            update = _BernoulliUpdates(rbm, chains, generator, batch_size=batch_size, **settings)
+        else:
+            update = _Updates(rbm, chains, generator, **settings)
         for epoch in range(epochs):
             _sync(device)
             t0 = time.perf_counter()
             order = torch.randperm(n, generator=generator, device=device)
-            for batch in x[order].split(batch_size):
-                update(batch)
+            with torch.inference_mode():  # a little less overhead per operation
+                for batch in x[order].split(batch_size):
+                    update(batch)
             _sync(device)
             seconds.append(time.perf_counter() - t0)
             err, pl, gap = _monitor(rbm, x_monitor, valid) if monitor else (math.nan,) * 3
