@@ -307,6 +307,11 @@ def bench(out, device, quick):
     click.echo(f"kernel-exact entropy production: {k['n_transitions']} transitions of a "
                f"{k['n_units']}-unit circuit in {k['seconds']} s "
                f"({k['ratio_to_matmul']:.2f} of plain matmul FLOP/s)")
+    from biovw.baselines.compare_sklearn import bench_rbm
+
+    r = results["rbm_vs_sklearn"] = bench_rbm(quick=quick)
+    click.echo(f"RBM epoch time vs scikit-learn's BernoulliRBM (same hidden units, batch, lr, "
+               f"epochs): ratio {r['ratio']:.3f}")
     write_text_atomic(Path(out), json.dumps(results, indent=2) + "\n")
     click.echo(f"wrote {out}")
 
