@@ -485,7 +485,7 @@ def _markdown(rows: Sequence[Mapping[str, Any]], runs: Sequence[Mapping[str, Any
         "is the variational walk-back lower bound (VW only).",
         "Sample quality is measured at the last snapshot (step in parentheses: extra operator "
         "steps past the cool-down for VW, Gibbs steps for an RBM); the data floor is the same "
-        "metric between two held-out samples of the same size.",
+        "metric between as many training examples and the held-out split.",
         "EP: entropy production per step from analysis.json (kernel estimate if present, "
         "else exact, else coarse-grained; ≥ marks a coarse-grained lower bound); n/a when the "
         "run has no analysis.json.",

@@ -9,6 +9,7 @@ import pytest
 from scipy.linalg import solve_discrete_lyapunov
 
 from biovw.analysis.currents import CurrentField, pca_project, probability_current_grid
+from biovw.analysis.models import LinearGaussianKernel
 
 S = 0.5
 BOUNDS = ((-4.0, 4.0), (-4.0, 4.0))
@@ -23,17 +24,9 @@ def rotation(angle: float, radius: float) -> np.ndarray:
     return radius * np.array([[c, -s], [s, c]])
 
 
-def simulate_ar1(M: np.ndarray, s: float, n_time: int, n_chains: int, seed: int) -> np.ndarray:
-    """Stationary x' = M x + s xi, shape [n_chains, n_time, D], vectorised over chains."""
-    rng = np.random.default_rng(seed)
-    dim = len(M)
-    cov = solve_discrete_lyapunov(M, s**2 * np.eye(dim))
-    x = np.empty((n_chains, n_time, dim))
-    x[:, 0] = rng.multivariate_normal(np.zeros(dim), cov, size=n_chains)
-    noise = s * rng.normal(size=(n_chains, n_time, dim))
-    for t in range(1, n_time):
-        x[:, t] = x[:, t - 1] @ M.T + noise[:, t]
-    return x
+def simulate_ar1(M: np.ndarray, s: float, n_time: int, n_chains: int, seed) -> np.ndarray:
+    """Stationary x' = M x + s xi, shape [n_chains, n_time, D]."""
+    return LinearGaussianKernel(M, s).trajectory(n_time, n_chains, seed)
 
 
 def drift_of_midpoint(M: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from biovw.analysis.discrete import (
     entropy_production_discrete,
 )
 from biovw.analysis.exact import entropy_production_exact, stationary_distribution
+from biovw.analysis.models import LinearGaussianKernel
 
 
 def simulate_chain(P: np.ndarray, n_time: int, n_chains: int, rng) -> np.ndarray:
@@ -54,16 +55,9 @@ def random_chain(n: int, seed: int) -> np.ndarray:
     return P / P.sum(axis=1, keepdims=True)
 
 
-def simulate_ar1(M: np.ndarray, s: float, n_time: int, n_chains: int, rng) -> np.ndarray:
+def simulate_ar1(M: np.ndarray, s: float, n_time: int, n_chains: int, seed) -> np.ndarray:
     """Stationary x' = M x + s xi, shape [n_chains, n_time, D]."""
-    dim = len(M)
-    cov = solve_discrete_lyapunov(M, s**2 * np.eye(dim))
-    x = np.empty((n_chains, n_time, dim))
-    x[:, 0] = rng.multivariate_normal(np.zeros(dim), cov, size=n_chains)
-    noise = s * rng.normal(size=(n_chains, n_time, dim))
-    for t in range(1, n_time):
-        x[:, t] = x[:, t - 1] @ M.T + noise[:, t]
-    return x
+    return LinearGaussianKernel(M, s).trajectory(n_time, n_chains, seed)
 
 
 def ar1_entropy_production(M: np.ndarray, s: float) -> float:

@@ -24,6 +24,12 @@ from biovw.config import ConfigError, config_from_dict, load_config, save_config
         ({"data": {"valid_fraction": 0.5, "test_fraction": 0.6}}, "data.valid_fraction"),
         ({"circuit": {"symmetric": True, "dale": True}}, "circuit.symmetric"),
         ({"train": []}, "train"),
+        ({"rule": {"name": "hebb"}}, "rule.name"),
+        ({"rule": {"name": "fa"}, "circuit": {"kind": "mlp"}}, "rule.name"),
+        ({"rule": {"name": "kp"}, "circuit": {"freeze_recurrent": True}}, "rule.name"),
+        ({"model": "vae"}, "model"),
+        ({"model": "rbm", "rbm": {"method": "ml"}}, "rbm.method"),
+        ({"rbm": {"hidden": 0}}, "rbm.hidden"),
     ],
 )
 def test_invalid_config_names_the_field(raw, field):

@@ -122,6 +122,20 @@ class LinearGaussianKernel:
         z = torch.randn(n, chol.shape[0], generator=generator, dtype=torch.float64)
         return z @ chol.T
 
+    def trajectory(self, n_steps: int, n_chains: int,
+                   seed: int | np.random.Generator | None = None) -> np.ndarray:
+        """Stationary trajectories as a numpy array [n_chains, n_steps, d] (chains start at
+        independent draws from N(0, C))."""
+        rng = np.random.default_rng(seed)
+        M = self.M.numpy()
+        x = np.empty((n_chains, n_steps, M.shape[0]))
+        x[:, 0] = rng.multivariate_normal(np.zeros(M.shape[0]), self.stationary_covariance(),
+                                          size=n_chains)
+        noise = self.noise * rng.normal(size=x.shape)
+        for t in range(1, n_steps):
+            x[:, t] = x[:, t - 1] @ M.T + noise[:, t]
+        return x
+
     def entropy_production(self) -> float:
         """Exact ``sigma = tr(M C (M^T - M)) / s^2`` in nats per step."""
         M, C = self.M.numpy(), self.stationary_covariance()
