@@ -95,10 +95,10 @@ def alignment(model: WalkbackModel) -> dict[str, float]:
     hidden-to-visible (``_readout``) and hidden-to-hidden (``_hidden``) blocks. Empty for
     circuits without feedback."""
     circuit = model.circuit
-    feedback_of = getattr(circuit, "feedback_matrix", None)
-    feedback = feedback_of() if feedback_of is not None else None
-    if feedback is None:
+    rule = getattr(circuit, "rule", None)
+    if rule is None or rule.name == "backprop" or rule.direct:
         return {}
+    feedback = circuit.feedback_matrix()
     weight, feedback = circuit.weight().detach(), feedback.detach()
     pattern = None if circuit.signs is None else circuit.signs[None, :] * circuit.mask
     d = circuit.dim
