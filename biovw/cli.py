@@ -62,7 +62,7 @@ def _finish(cfg, run, model, data, elapsed, seed, progress) -> None:
     else:
         evaluation = evaluate_run(cfg, run, model, data, seed, progress)
     n_params = sum(p.numel() for p in model.parameters())
-    summary = write_summary(cfg, run, evaluation, elapsed, n_params)
+    summary = write_summary(cfg, run, evaluation, elapsed, n_params, model)
     click.echo(headline(summary))
     click.echo(f"run directory: {run.root}")
 

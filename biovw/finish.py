@@ -7,6 +7,7 @@ import sys
 from tqdm.auto import tqdm
 
 from biovw import plots
+from biovw.analysis.connectivity import connectivity_report
 from biovw.config import Config
 from biovw.data import DataSplits
 from biovw.evaluate import draw_samples, evaluate_likelihood, held_out, snapshot_quality
@@ -48,11 +49,16 @@ def evaluate_run(cfg: Config, run: RunDir, model: WalkbackModel, data: DataSplit
 
 
 def write_summary(cfg: Config, run: RunDir, evaluation: dict, elapsed: float,
-                  n_parameters: int) -> dict:
-    """Write summary.json and the loss-curve figure; return the summary."""
+                  n_parameters: int, model=None) -> dict:
+    """Write summary.json and the training figures; return the summary.
+
+    For a rate circuit the summary also holds the learned recurrent weights' asymmetry index,
+    E/I balance and Dale violations (:func:`biovw.analysis.connectivity_report`)."""
     metrics = run.read_metrics()
     if metrics and cfg.model == "walkback":
         plots.loss_curve(metrics, run.figures / "loss_curve.png")
+        if "alignment_angle" in metrics[-1]:
+            plots.alignment_curves(metrics, run.figures / "alignment.png")
     elif metrics:
         key = "pseudo_loglik" if cfg.rbm.visible == "bernoulli" else "recon_error"
         plots.loss_curve(metrics, run.figures / "loss_curve.png", key=key,
@@ -81,6 +87,11 @@ def write_summary(cfg: Config, run: RunDir, evaluation: dict, elapsed: float,
             "heldout_loglik_se": held["se"],
             "loglik_method": loglik["method"],
         })
+    if metrics and "alignment_angle" in metrics[-1]:
+        summary["alignment"] = {k: v for k, v in metrics[-1].items() if k.startswith("alignment")}
+    weight = getattr(getattr(model, "circuit", None), "weight", None)
+    if callable(weight):
+        summary["connectivity"] = _connectivity_summary(model.circuit)
     summary.update({
         "independent_baseline": loglik["independent_baseline"],
         "unit": "nats/example",
@@ -109,3 +120,14 @@ def headline(summary: dict) -> str:
     if q[last].get("near_mode_fraction") is not None:
         parts.append(f"{100 * q[last]['near_mode_fraction']:.1f}% near a mode")
     return "; ".join(parts)
+
+
+def _connectivity_summary(circuit) -> dict:
+    signs = None if circuit.signs is None else circuit.signs.cpu().numpy()
+    report = connectivity_report(circuit.weight().detach().cpu().numpy(), signs=signs).to_dict()
+    keep = {k: report[k] for k in ("asymmetry_index", "symmetric_fraction", "reciprocity",
+                                   "density", "spectral_radius")}
+    if report.get("ei"):
+        keep["ei_balance_ratio"] = report["ei"]["balance_ratio"]
+        keep["dale_violations"] = report["ei"]["dale_violations"]
+    return keep

@@ -30,6 +30,28 @@ def loss_curve(metrics: list[dict], path: Path, key: str = "loss",
     return _save(fig, path)
 
 
+def alignment_curves(metrics: list[dict], path: Path) -> Path:
+    """Angle between each block of ``W`` and its feedback matrix against iteration, with the
+    smallest angle Dale's sign pattern allows (dashed) where it was logged."""
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    steps = [m["step"] for m in metrics]
+    for suffix, label in (("", "all of W"), ("_readout", "hidden -> visible"),
+                          ("_hidden", "hidden -> hidden")):
+        key = f"alignment_angle{suffix}"
+        if key not in metrics[0]:
+            continue
+        line, = ax.plot(steps, [m[key] for m in metrics], lw=1.2, label=label)
+        best = f"alignment_best_given_signs{suffix}"
+        if best in metrics[0]:
+            ax.plot(steps, [m[best] for m in metrics], ls="--", lw=1, color=line.get_color())
+    ax.axhline(90, color="gray", lw=0.8)
+    ax.set(xlabel="iteration", ylabel="angle between W and B (degrees)", ylim=(0, 100),
+           title="feedback alignment (dashed: best given Dale signs)")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def _image_grid(ax, images: np.ndarray, shape: tuple[int, int], n: int = 64) -> None:
     images = images[:n].reshape(-1, *shape)
     cols = int(np.ceil(np.sqrt(len(images))))

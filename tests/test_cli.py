@@ -36,7 +36,7 @@ def test_train_writes_the_run_directory(trained_run):
     for name in ("config.yaml", "metrics.jsonl", "checkpoints/latest.pt", "eval.json",
                  "summary.json", "samples/samples_step0.npy", "samples/samples_step3.npy",
                  "figures/loss_curve.png", "figures/samples_vs_data.png",
-                 "figures/chain_over_time.png"):
+                 "figures/chain_over_time.png", "figures/alignment.png"):
         assert (trained_run / name).is_file(), name
     lines = (trained_run / "metrics.jsonl").read_text().splitlines()
     metrics = [json.loads(line) for line in lines]
@@ -45,6 +45,9 @@ def test_train_writes_the_run_directory(trained_run):
     assert cfg["train"]["steps"] == 6 and cfg["circuit"]["hidden"] == 16
     summary = json.loads((trained_run / "summary.json").read_text())
     assert summary["unit"] == "nats/example" and np.isfinite(summary["heldout_bound"])
+    assert summary["connectivity"]["dale_violations"] == 0
+    assert 0 <= summary["connectivity"]["asymmetry_index"] <= 2
+    assert 0 <= summary["alignment"]["alignment_angle"] <= 180
     assert np.load(trained_run / "samples/samples_step3.npy").shape == (50, 2)
 
 
