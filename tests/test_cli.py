@@ -258,3 +258,33 @@ def test_rbm_config_trains_through_the_same_command(tmp_path):
                                        "--out", str(tmp_path / "v.npy")])
     assert result.exit_code == 0, result.output
     assert set(np.unique(np.load(tmp_path / "v.npy"))) <= {0.0, 1.0}
+
+
+def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
+    """Kill a training process mid-run (SIGKILL), resume it, and compare with a full run."""
+    import signal
+    import time as _time
+
+    slow = [*TINY, "train.steps=40", "train.checkpoint_every=5", "train.log_every=5",
+            "circuit.hidden=24"]
+    args = [a for o in slow for a in ("--set", o)]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    base = [sys.executable, "cli.py", "train", "circuits/rate_net.yaml", *args, "--no-progress"]
+    subprocess.run([*base, "--out", str(full)], check=True, capture_output=True)
+    proc = subprocess.Popen([*base, "--out", str(cut)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    ckpt = cut / "checkpoints" / "latest.pt"
+    deadline = _time.time() + 120
+    while not ckpt.exists() and _time.time() < deadline and proc.poll() is None:
+        _time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    step = torch.load(ckpt, weights_only=True)["step"]
+    assert step < 40, "the run finished before it could be killed"
+    subprocess.run([sys.executable, "cli.py", "resume", str(cut), "--no-progress"], check=True,
+                   capture_output=True)
+    a = torch.load(full / "checkpoints" / "latest.pt", weights_only=True)["model"]
+    b = torch.load(ckpt, weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((full / "summary.json").read_text())["heldout_loglik"] == json.loads(
+        (cut / "summary.json").read_text())["heldout_loglik"]
