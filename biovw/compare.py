@@ -197,6 +197,9 @@ def _model_label(run: Mapping[str, Any]) -> str:
             traits.append("Dale")
         if circuit.get("symmetric", False):
             traits.append("symmetric")
+        traits.append(str((config.get("rule") or {}).get("name", "backprop")))
+        if circuit.get("freeze_recurrent", False):
+            traits.append("W frozen")
         return "VW rate circuit" + (f" ({', '.join(traits)})" if traits else "")
     return {"mlp": "VW MLP", "linear": "VW linear"}.get(kind, f"VW {kind}")
 

@@ -99,7 +99,7 @@ def test_table_values(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
     vw, rbm = table.rows
     assert list(vw) == list(COLUMNS)
     assert vw["run"] == "vw_dale" and rbm["run"] == "rbm20"
-    assert vw["model"] == "VW rate circuit (Dale)"
+    assert vw["model"] == "VW rate circuit (Dale, backprop)"
     assert rbm["model"] == "RBM (PCD-1, 20 hidden)"
     assert vw["data"] == "mog_grid" and vw["n_heldout"] == 500
     assert (vw["loglik"], vw["loglik_se"], vw["loglik_method"]) == (-1.0, 0.05, "IS (50 traj.)")
@@ -120,7 +120,7 @@ def test_table_values(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
     md = table.markdown
     assert table.markdown_path.read_text() == md
     assert sum(ln.startswith("| ") for ln in md.splitlines()) == 3
-    assert "| vw_dale | VW rate circuit (Dale) | mog_grid | -1.000 ± 0.050 |" in md
+    assert "| vw_dale | VW rate circuit (Dale, backprop) | mog_grid | -1.000 ± 0.050 |" in md
     assert "2.00e-03 [1.00e-03, 3.00e-03] (kernel)" in md
     assert "within 10% of its value at the last snapshot" in md
     assert table.figure_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -178,7 +178,7 @@ def test_missing_analysis_and_single_snapshot_are_na(two_runs: tuple[Path, Path]
 def test_legacy_summary_keys_and_missing_baseline(tmp_path: Path) -> None:
     run = _make_run(tmp_path, "old", legacy=True)
     (row,) = compare_runs([run], tmp_path / "out").rows
-    assert row["model"] == "VW rate circuit (Dale)"
+    assert row["model"] == "VW rate circuit (Dale, backprop)"
     assert (row["loglik"], row["loglik_se"]) == (-1.0, 0.05)
     assert row["loglik_method"] == "IS (50 traj.)"
     assert row["baseline_loglik"] is None and row["baseline_se"] is None
@@ -214,8 +214,8 @@ def test_model_labels(tmp_path: Path) -> None:
                   rbm={**RBM, "visible": "gaussian", "method": "cd", "k": 5, "hidden": 64}),
     ]
     labels = [r["model"] for r in compare_runs(runs, tmp_path / "out").rows]
-    assert labels == ["VW rate circuit (symmetric)", "VW rate circuit", "VW MLP",
-                      "Gaussian-Bernoulli RBM (CD-5, 64 hidden)"]
+    assert labels == ["VW rate circuit (symmetric, backprop)", "VW rate circuit (backprop)",
+                      "VW MLP", "Gaussian-Bernoulli RBM (CD-5, 64 hidden)"]
 
 
 # --------------------------------------------------------------------------- refusals
