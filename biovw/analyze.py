@@ -64,9 +64,7 @@ def analyze_model(model: WalkbackModel, figures: Path, *, n_chains: int = 1000,
         if model.binary and dim <= EXACT_MAX_UNITS:
             P = transition_matrix_binary(kernel.unit_log_probs, dim, device)
             exact = entropy_production_exact(P.numpy())
-            result["entropy_production"]["exact"] = {**exact.to_dict(), "ci_low": exact
-                                                     .entropy_production, "ci_high": exact
-                                                     .entropy_production}
+            result["entropy_production"]["exact"] = exact.to_dict()
         traj = simulate(kernel, start[:record_chains], n_steps, gen).numpy()
     if model.binary and dim <= FULL_STATE_MAX_UNITS:
         coarse = entropy_production_discrete(_binary_codes(traj), seed=seed).to_dict()
@@ -113,9 +111,7 @@ def analyze_rbm(rbm, data, figures: Path, *, n_chains: int = 1000, n_steps: int 
             result["entropy_production"]["kernel"] = ep.to_dict()
             if rbm.n_visible <= EXACT_MAX_UNITS:
                 exact = entropy_production_exact(kernel.matrix().cpu().numpy())
-                result["entropy_production"]["exact"] = {
-                    **exact.to_dict(), "ci_low": exact.entropy_production,
-                    "ci_high": exact.entropy_production}
+                result["entropy_production"]["exact"] = exact.to_dict()
         traj = simulate(kernel, start[:record_chains], n_steps, gen).numpy()
     dim = traj.shape[-1]
     if dim <= FULL_STATE_MAX_UNITS:

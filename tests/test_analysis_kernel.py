@@ -76,3 +76,24 @@ def test_enumerated_bernoulli_circuit_agrees_with_its_kernel_and_the_estimator()
     res = entropy_production_kernel(kernel, start, 200, burn_in=50, generator=gen)
     assert exact.entropy_production > 0
     assert res.ci_low <= exact.entropy_production <= res.ci_high
+
+
+def test_analyze_model_on_a_small_binary_circuit_reports_consistent_estimates(tmp_path):
+    from biovw.analyze import analyze_model
+
+    cfg = config_from_dict({
+        "circuit": {"kind": "rate", "hidden": 12},
+        "walkback": {"operator": "bernoulli", "kappa": 0.3, "num_steps": 3},
+    })
+    model = build_model(cfg, 5)
+    with torch.no_grad():
+        model.circuit.w_raw.mul_(4.0)
+    result = analyze_model(model, tmp_path, n_chains=1000, n_steps=200, burn_in=50,
+                           record_chains=200, bins=6)
+    ep = result["entropy_production"]
+    exact = ep["exact"]
+    assert exact["ci_low"] == exact["value"] == exact["ci_high"] > 0
+    assert ep["kernel"]["ci_low"] <= exact["value"] <= ep["kernel"]["ci_high"]
+    assert ep["coarse_grained"]["discretization"] == "full binary states"
+    assert result["connectivity"]["ei"]["dale_violations"] == 0
+    assert (tmp_path / "currents.png").is_file()

@@ -47,6 +47,8 @@ class ExactEntropyProduction:
         """Summary as plain types (without the full current matrix)."""
         return {
             "value": self.entropy_production,
+            "ci_low": self.entropy_production,  # exact: a zero-width interval
+            "ci_high": self.entropy_production,
             "unit": "nats/step",
             "max_abs_current": float(np.abs(self.currents).max()),
             "max_abs_cycle_affinity": float(np.abs(self.cycle_affinities).max(initial=0.0)),
