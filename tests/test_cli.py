@@ -288,3 +288,14 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert json.loads((full / "summary.json").read_text())["heldout_loglik"] == json.loads(
         (cut / "summary.json").read_text())["heldout_loglik"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present here")
+def test_cuda_request_without_cuda_is_a_clear_error(tmp_path):
+    proc = subprocess.run([sys.executable, "cli.py", "train", "circuits/rate_net.yaml",
+                           "--device", "cuda", "--out", str(tmp_path / "x")],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CUDA is not available" in lines[0]
+    assert not (tmp_path / "x").exists()
