@@ -177,7 +177,7 @@ def train_iteration(cfg: Config, state: TrainState, x: torch.Tensor) -> dict[str
     }
 
 
-def refit_prior(cfg: Config, model: WalkbackModel, data: DataSplits, generator: torch.Generator,
+def refit_prior(model: WalkbackModel, data: DataSplits, generator: torch.Generator,
                 max_examples: int = 5000) -> None:
     """Refit p* by moment matching to the last heating states of the training data."""
     device = next(model.parameters()).device
@@ -270,7 +270,7 @@ def train(
         bar.update(1)
     bar.close()
     if done_here > 0:
-        refit_prior(cfg, model, data, state.noise_generator)
+        refit_prior(model, data, state.noise_generator)
         save_checkpoint(run.checkpoint, state.payload(cfg))
     return state
 
