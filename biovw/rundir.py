@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -73,9 +74,9 @@ class RunDir:
             sub.mkdir(parents=True, exist_ok=True)
 
     def append_metrics(self, record: dict[str, Any]) -> None:
-        """Append one JSON line to metrics.jsonl."""
+        """Append one JSON line to metrics.jsonl (non-finite numbers become null)."""
         with self.metrics.open("a") as fh:
-            fh.write(json.dumps(record) + "\n")
+            fh.write(json.dumps(finite_json(record), allow_nan=False) + "\n")
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """All records of metrics.jsonl (an empty list if there is none)."""
@@ -86,11 +87,13 @@ class RunDir:
     def truncate_metrics(self, after_step: int) -> None:
         """Drop records beyond ``after_step`` (used when a killed run resumes)."""
         kept = [r for r in self.read_metrics() if r["step"] <= after_step]
-        write_text_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
+        write_text_atomic(self.metrics, "".join(json.dumps(finite_json(r), allow_nan=False) + "\n"
+                                                for r in kept))
 
     def write_json(self, path: Path, data: dict[str, Any]) -> None:
-        """Write ``data`` as indented JSON, atomically."""
-        write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+        """Write ``data`` as indented, strict JSON (non-finite numbers become null),
+        atomically."""
+        write_text_atomic(path, json.dumps(finite_json(data), indent=2, allow_nan=False) + "\n")
 
     def write_samples(self, snapshots: dict[int, Any]) -> list[Path]:
         """Save each snapshot as samples/samples_step{N}.npy."""
@@ -100,6 +103,22 @@ class RunDir:
             save_npy_atomic(path, np.asarray(values))
             paths.append(path)
         return paths
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (also inside containers and numpy scalars)
+    replaced by None, so that it serialises as strict JSON."""
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -299,3 +299,15 @@ def test_cuda_request_without_cuda_is_a_clear_error(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "CUDA is not available" in lines[0]
     assert not (tmp_path / "x").exists()
+
+
+def test_run_files_are_strict_json(tmp_path):
+    from biovw.rundir import RunDir
+
+    run = RunDir(tmp_path)
+    run.write_json(tmp_path / "x.json", {"a": float("nan"), "b": [np.float64(1.5), np.inf],
+                                         "c": np.int64(3), "d": np.bool_(True)})
+    assert json.loads((tmp_path / "x.json").read_text()) == {"a": None, "b": [1.5, None],
+                                                             "c": 3, "d": True}
+    run.append_metrics({"step": 1, "loss": float("-inf")})
+    assert run.read_metrics() == [{"step": 1, "loss": None}]
