@@ -66,15 +66,8 @@ def analyze_model(model: WalkbackModel, figures: Path, *, n_chains: int = 1000,
             exact = entropy_production_exact(P.numpy())
             result["entropy_production"]["exact"] = exact.to_dict()
         traj = simulate(kernel, start[:record_chains], n_steps, gen).numpy()
-    if model.binary and dim <= FULL_STATE_MAX_UNITS:
-        coarse = entropy_production_discrete(_binary_codes(traj), seed=seed).to_dict()
-        coarse["discretization"] = "full binary states"
-    else:
-        method = "grid" if dim <= 2 else "kmeans"
-        coarse = entropy_production_coarse(traj, method=method, bins=bins,
-                                           n_clusters=n_clusters, seed=seed).to_dict()
-        coarse["discretization"] = method
-    result["entropy_production"]["coarse_grained"] = coarse
+    result["entropy_production"]["coarse_grained"] = _coarse_grained(
+        traj, model.binary, bins, n_clusters, seed)
     if dim >= 2:
         result["currents"] = _currents(traj, bins, figures, "stationary probability current")
     weight = getattr(model.circuit, "weight", None)
@@ -113,18 +106,26 @@ def analyze_rbm(rbm, data, figures: Path, *, n_chains: int = 1000, n_steps: int 
                 exact = entropy_production_exact(kernel.matrix().cpu().numpy())
                 result["entropy_production"]["exact"] = exact.to_dict()
         traj = simulate(kernel, start[:record_chains], n_steps, gen).numpy()
-    dim = traj.shape[-1]
-    if dim <= FULL_STATE_MAX_UNITS:
-        coarse = entropy_production_discrete(_binary_codes(traj), seed=seed).to_dict()
-        coarse["discretization"] = "full binary states"
-    else:
-        coarse = entropy_production_coarse(traj, method="kmeans", n_clusters=n_clusters,
-                                           seed=seed).to_dict()
-        coarse["discretization"] = "kmeans"
-    result["entropy_production"]["coarse_grained"] = coarse
+    result["entropy_production"]["coarse_grained"] = _coarse_grained(
+        traj, True, bins, n_clusters, seed)
     result["currents"] = _currents(traj, bins, figures, "Gibbs chain probability current")
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
+
+
+def _coarse_grained(traj: np.ndarray, binary: bool, bins: int, n_clusters: int,
+                    seed: int) -> dict:
+    """Model-free estimate from recorded states: the full binary states when there are at
+    most ``FULL_STATE_MAX_UNITS`` binary units, otherwise a grid (<= 2 dimensions) or k-means
+    coarse graining, whose estimate is a lower bound."""
+    dim = traj.shape[-1]
+    if binary and dim <= FULL_STATE_MAX_UNITS:
+        result = entropy_production_discrete(_binary_codes(traj), seed=seed).to_dict()
+        return {**result, "discretization": "full binary states"}
+    method = "grid" if dim <= 2 else "kmeans"
+    result = entropy_production_coarse(traj, method=method, bins=bins, n_clusters=n_clusters,
+                                       seed=seed).to_dict()
+    return {**result, "discretization": method}
 
 
 def _binary_codes(traj: np.ndarray) -> np.ndarray:
@@ -173,10 +174,8 @@ def analyze_trajectory(x: np.ndarray, figures: Path, *, discrete: bool, bins: in
         result["entropy_production"]["discrete"] = entropy_production_discrete(x, seed=seed
                                                                                ).to_dict()
         return result
-    method = "grid" if x.shape[-1] <= 2 else "kmeans"
-    coarse = entropy_production_coarse(x, method=method, bins=bins, n_clusters=n_clusters,
-                                       seed=seed).to_dict()
-    result["entropy_production"]["coarse_grained"] = {**coarse, "discretization": method}
+    result["entropy_production"]["coarse_grained"] = _coarse_grained(
+        x, False, bins, n_clusters, seed)
     if x.shape[-1] >= 2:
         result["currents"] = _currents(x, bins, figures, "probability current")
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import torch
 from tqdm.auto import tqdm
 
 from biovw import plots
@@ -32,17 +33,25 @@ def evaluate_run(cfg: Config, run: RunDir, model: WalkbackModel, data: DataSplit
     n = n_samples or cfg.eval.n_samples
     with tqdm(total=n, desc="sample", disable=not show, dynamic_ncols=True) as bar:
         snaps = draw_samples(cfg, model, n, cfg.eval.snapshots, seed, bar.update)
+    return write_evaluation(cfg, run, data, loglik, snaps, seed, main_snapshot=min(snaps))
+
+
+def write_evaluation(cfg: Config, run: RunDir, data: DataSplits, loglik: dict,
+                     snaps: dict[int, torch.Tensor], seed: int, main_snapshot: int) -> dict:
+    """Save the samples, write eval.json (``loglik`` plus the sample quality of every
+    snapshot) and draw the sample figures: ``samples_vs_data.png`` from ``main_snapshot``,
+    one more from the last snapshot if it differs, and the chain over time."""
     arrays = {k: v.numpy() for k, v in snaps.items()}
     run.write_samples(arrays)
     quality = snapshot_quality(cfg, data, snaps, seed)
     result = {"seed": seed, "loglik": loglik, "sample_quality": quality}
     run.write_json(run.eval, result)
     reference = held_out(cfg, data).numpy()
-    first, last = min(arrays), max(arrays)
-    plots.samples_vs_data(arrays[first], reference, data.image_shape,
+    last = max(arrays)
+    plots.samples_vs_data(arrays[main_snapshot], reference, data.image_shape,
                           run.figures / "samples_vs_data.png")
     plots.chain_over_time(arrays, data.image_shape, run.figures / "chain_over_time.png")
-    if last != first:
+    if last != main_snapshot:
         plots.samples_vs_data(arrays[last], reference, data.image_shape,
                               run.figures / f"samples_vs_data_step{last}.png")
     return result

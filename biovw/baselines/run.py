@@ -9,7 +9,6 @@ import time
 
 import torch
 
-from biovw import plots
 from biovw.baselines.partition import (
     MAX_ENUMERATED_UNITS,
     ais_log_partition,
@@ -22,7 +21,8 @@ from biovw.baselines.training import fit_rbm
 from biovw.checkpoint import save_checkpoint
 from biovw.config import Config, ConfigError, save_config
 from biovw.data import DataSplits
-from biovw.evaluate import held_out, independent_baseline, snapshot_quality
+from biovw.evaluate import held_out, independent_baseline
+from biovw.finish import write_evaluation
 from biovw.rundir import RunDir
 from biovw.train import TrainingDiverged
 
@@ -141,14 +141,4 @@ def evaluate_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits, seed: 
         loglik[f"{cfg.eval.split}_ais"] = log_likelihood(rbm, x, ais).to_dict()
     loglik["seconds"] = round(time.perf_counter() - started, 3)
     snaps = gibbs_samples(rbm, data, n_samples or cfg.eval.n_samples, r.gibbs_steps, gen)
-    arrays = {k: v.numpy() for k, v in snaps.items()}
-    run.write_samples(arrays)
-    result = {"seed": seed, "loglik": loglik,
-              "sample_quality": snapshot_quality(cfg, data, snaps, seed)}
-    run.write_json(run.eval, result)
-    reference = held_out(cfg, data).numpy()
-    last = max(arrays)
-    plots.samples_vs_data(arrays[last], reference, data.image_shape,
-                          run.figures / "samples_vs_data.png")
-    plots.chain_over_time(arrays, data.image_shape, run.figures / "chain_over_time.png")
-    return result
+    return write_evaluation(cfg, run, data, loglik, snaps, seed, main_snapshot=max(snaps))
