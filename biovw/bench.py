@@ -14,7 +14,7 @@ import torch
 
 from biovw.analysis.kernel import entropy_production_kernel
 from biovw.circuits import RateCircuit
-from biovw.walkback import BernoulliPrior, GaussianOperator, StationaryKernel, WalkbackModel
+from biovw.walkback import GaussianOperator, GaussianPrior, StationaryKernel, WalkbackModel
 
 
 def _matmul_flops(n_rows: int, n: int, device: torch.device, repeats: int = 50) -> float:
@@ -43,7 +43,7 @@ def bench_kernel_estimator(n_transitions: int = 1_000_000, n_units: int = 100,
     dev = torch.device(device)
     dim = n_units // 5
     circuit = RateCircuit(dim, n_units - dim, 1, settle_steps=5, seed=0)
-    model = WalkbackModel(circuit, GaussianOperator(dim, 0.5, 0.1), BernoulliPrior(dim),
+    model = WalkbackModel(circuit, GaussianOperator(dim, 0.5, 0.1), GaussianPrior(dim),
                           torch.ones(1)).to(dev)
     n_steps = n_transitions // n_chains
     gen = torch.Generator(device=dev).manual_seed(0)
