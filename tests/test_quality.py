@@ -80,12 +80,16 @@ def test_sw_shift_independent_isotropic_gaussians() -> None:
     assert abs(value - truth) < tol
 
 
-def test_sw_permutation_gives_exact_zero() -> None:
+def test_sw_permutation_gives_zero() -> None:
+    # A permuted copy is the same empirical distribution. The projections of the two copies
+    # may differ in the last bit (BLAS blocks rows differently on different CPUs), so the
+    # distance is zero to rounding, not bit-exactly.
     g = torch.Generator().manual_seed(0)
     x = torch.randn(777, 6, generator=g, dtype=torch.float64)
     perm = torch.randperm(777, generator=g)
-    assert sliced_wasserstein(x, x[perm]) == 0.0
-    assert sliced_wasserstein(x, x[perm], p=1) == 0.0
+    assert sliced_wasserstein(x, x[perm]) < 1e-12
+    assert sliced_wasserstein(x, x[perm], p=1) < 1e-12
+    assert sliced_wasserstein(x, x[perm] + 1e-3) > 1e-4
 
 
 def test_sw_unequal_sizes_p1_matches_scipy() -> None:
