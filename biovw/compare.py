@@ -183,6 +183,10 @@ def _model_kind(run: Mapping[str, Any]) -> str:
     return str(run["config"].get("model") or run["summary"].get("model") or "walkback")
 
 
+_FROZEN_LABELS = {"all": "W frozen", "hidden_rows": "hidden rows of W frozen",
+                  "readout": "readout frozen"}
+
+
 def _model_label(run: Mapping[str, Any]) -> str:
     config = run["config"]
     if _model_kind(run) == "rbm":
@@ -198,8 +202,9 @@ def _model_label(run: Mapping[str, Any]) -> str:
         if circuit.get("symmetric", False):
             traits.append("symmetric")
         traits.append(str((config.get("rule") or {}).get("name", "backprop")))
-        if circuit.get("freeze_recurrent", False):
-            traits.append("W frozen")
+        freeze = circuit.get("freeze", "all" if circuit.get("freeze_recurrent") else "none")
+        if freeze != "none":
+            traits.append(_FROZEN_LABELS.get(freeze, f"{freeze} frozen"))
         return "VW rate circuit" + (f" ({', '.join(traits)})" if traits else "")
     return {"mlp": "VW MLP", "linear": "VW linear"}.get(kind, f"VW {kind}")
 

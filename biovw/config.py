@@ -59,7 +59,7 @@ class CircuitConfig:
     density: float = 1.0
     symmetric: bool = False
     spectral_radius: float = 0.9
-    freeze_recurrent: bool = False
+    freeze: str = "none"
     # mlp
     layers: int = 2
     # both
@@ -176,6 +176,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "data.name": ("mog_grid", "spiral", "circle", "moons", "digits", "mnist", "file"),
     "circuit.kind": ("rate", "mlp", "linear"),
     "circuit.nonlinearity": ("tanh", "softplus", "relu", "sigmoid"),
+    "circuit.freeze": ("none", "all", "hidden_rows", "readout"),
     "walkback.operator": ("gaussian", "bernoulli"),
     "eval.split": ("valid", "test"),
     "train.lr_schedule": ("constant", "cosine"),
@@ -237,6 +238,12 @@ _RANGES: dict[str, tuple[Any, str]] = {
 }
 
 
+# Keys of earlier versions -> what replaced them.
+_RENAMED: dict[str, str] = {
+    "circuit.freeze_recurrent": "use circuit.freeze: all (or none, hidden_rows, readout)",
+}
+
+
 def _type_name(tp: Any) -> str:
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in typing.get_args(tp))
@@ -292,6 +299,10 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - names)
+    for key in unknown:
+        where = f"{prefix}.{key}" if prefix else str(key)
+        if where in _RENAMED:
+            raise ConfigError(f"config key {where!r} was replaced: {_RENAMED[where]}")
     if unknown:
         where = f"{prefix}.{unknown[0]}" if prefix else str(unknown[0])
         raise ConfigError(f"unknown config key {where!r}; allowed: {', '.join(sorted(names))}")
@@ -332,9 +343,11 @@ def _check(cfg: Config) -> None:
     if cfg.rule.name != "backprop" and cfg.circuit.kind != "rate":
         raise ConfigError(f"rule.name {cfg.rule.name!r} needs circuit.kind: rate "
                           f"(got {cfg.circuit.kind!r})")
-    if cfg.rule.name == "kp" and cfg.circuit.freeze_recurrent:
+    if cfg.rule.name == "kp" and cfg.circuit.freeze == "all":
         raise ConfigError("rule.name 'kp' aligns feedback by training W; it cannot be combined "
-                          "with circuit.freeze_recurrent")
+                          "with circuit.freeze: all")
+    if cfg.circuit.freeze != "none" and cfg.circuit.kind != "rate":
+        raise ConfigError(f"circuit.freeze needs circuit.kind: rate (got {cfg.circuit.kind!r})")
     if cfg.walkback.anneal_start > cfg.walkback.num_steps:
         raise ConfigError("walkback.anneal_start must be <= walkback.num_steps")
     if cfg.eval.split == "valid" and cfg.data.valid_fraction == 0:

@@ -93,12 +93,40 @@ def test_feedback_alignment_with_feedback_equal_to_w_is_backprop_in_the_circuit(
     assert not torch.allclose(_grads(fa, s)[1], _grads(exact, s)[1])
 
 
-def test_frozen_recurrent_weights_stay_at_their_initial_value():
-    cfg = config_from_dict({"circuit": {"hidden": 12, "freeze_recurrent": True},
+@pytest.mark.parametrize("freeze", ["none", "all", "hidden_rows", "readout"])
+def test_freeze_holds_exactly_the_chosen_rows_of_w(freeze):
+    dim, hidden = 2, 12
+    cfg = config_from_dict({"circuit": {"hidden": hidden, "freeze": freeze},
                             "rule": {"name": "fa"}, "walkback": {"num_steps": 2}})
-    model = build_model(cfg, 2)
-    before = model.circuit.w_raw.detach().clone()
+    model = build_model(cfg, dim)
+    before = model.circuit.weight().detach().clone()
     w_in = model.circuit.w_in.detach().clone()
-    _train(model, 1, lr=0.1)
-    assert torch.equal(before, model.circuit.w_raw)
+    # AdamW's decoupled decay would move a zero-gradient parameter: frozen rows must not move
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=0.1,
+                            weight_decay=0.5)
+    x = torch.randn(64, dim)
+    for _ in range(2):
+        traj = heat(model, x, model.num_steps, None)
+        loss = -walkback_log_prob(model, traj.states).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = model.circuit.weight().detach()
+    rows = {"none": [], "all": list(range(dim + hidden)), "hidden_rows": list(range(dim, dim + hidden)),
+            "readout": list(range(dim))}[freeze]
+    moving = [r for r in range(dim + hidden) if r not in rows]
+    assert torch.equal(before[rows], after[rows])
+    assert all(not torch.equal(before[r], after[r]) for r in moving)
     assert not torch.equal(w_in, model.circuit.w_in)
+    # the frozen copy travels with the state, so a reload rebuilds the same weight
+    clone = build_model(cfg, dim)
+    clone.load_state_dict(model.state_dict())
+    assert torch.equal(clone.circuit.weight(), after)
+
+
+def test_fa_feedback_lives_on_the_synapses_of_w():
+    circuit = RateCircuit(3, 10, 2, rule="fa", density=0.5, seed=1)
+    b = circuit.feedback_matrix()
+    assert (b[circuit.mask == 0] == 0).all()
+    assert (torch.diagonal(b) == 0).all()
+    assert (b[circuit.mask == 1] != 0).all()

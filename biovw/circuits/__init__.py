@@ -35,7 +35,7 @@ def build_circuit(cfg: CircuitConfig, dim: int, num_steps: int, seed: int = 0,
             settle_steps=cfg.settle_steps, dt=cfg.dt, tau=cfg.tau, dale=cfg.dale,
             ei_ratio=cfg.ei_ratio, density=cfg.density, symmetric=cfg.symmetric,
             spectral_radius=cfg.spectral_radius, step_norm=cfg.step_norm,
-            freeze_recurrent=cfg.freeze_recurrent, seed=seed, **_rule_arguments(rule),
+            freeze=cfg.freeze, seed=seed, **_rule_arguments(rule),
         )
     if cfg.kind == "mlp":
         return MLPCircuit(dim, cfg.hidden, num_steps, layers=cfg.layers, step_norm=cfg.step_norm)

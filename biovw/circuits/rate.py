@@ -23,6 +23,21 @@ from biovw.circuits.connectivity import (
 from biovw.circuits.stepnorm import StepNorm
 from biovw.rules import RULES, build_rule
 
+def _rows(n: int, rows: slice) -> Tensor:
+    keep = torch.zeros(n, dtype=torch.bool)
+    keep[rows] = True
+    return keep
+
+
+# freeze option -> (dim, n) -> boolean mask of the postsynaptic rows of W held at their
+# initial value
+FREEZE_ROWS = {
+    "none": lambda dim, n: torch.zeros(n, dtype=torch.bool),
+    "all": lambda dim, n: torch.ones(n, dtype=torch.bool),
+    "hidden_rows": lambda dim, n: _rows(n, slice(dim, n)),
+    "readout": lambda dim, n: _rows(n, slice(0, dim)),
+}
+
 NONLINEARITIES = {
     "tanh": torch.tanh,
     "softplus": nn.functional.softplus,
@@ -120,8 +135,12 @@ class RateCircuit(nn.Module):
         chain state, is a sample that carries no gradient), so only ``W`` needs feedback.
     rule_options : dict or None
         Keyword arguments of the rule (e.g. ``scale``, ``match_norm``).
-    freeze_recurrent : bool
-        Keep ``W`` at its initial value (a control: how much does learning ``W`` matter?).
+    freeze : str
+        Which part of ``W`` keeps its initial value (a key of :data:`FREEZE_ROWS`): ``none``;
+        ``all`` (every recurrent weight); ``hidden_rows`` (the synapses onto hidden units, so
+        the recurrence among hidden units and their input from the visible units stay fixed
+        while the readout onto the visible units learns); ``readout`` (the synapses onto the
+        visible units). Controls for how much learning each block of ``W`` matters.
     seed : int
         Seed for the mask, initial weights and feedback matrices.
     """
@@ -144,7 +163,7 @@ class RateCircuit(nn.Module):
         step_norm: bool = True,
         rule: str = "backprop",
         rule_options: dict | None = None,
-        freeze_recurrent: bool = False,
+        freeze: str = "none",
         seed: int = 0,
     ):
         super().__init__()
@@ -158,8 +177,17 @@ class RateCircuit(nn.Module):
         signs = dale_signs(dim, hidden, ei_ratio) if dale else None
         self.register_buffer("signs", signs)
         self.register_buffer("mask", connection_mask(n, density, gen))
-        self.w_raw = nn.Parameter(balanced_init(self.mask, signs, spectral_radius, symmetric, gen),
-                                  requires_grad=not freeze_recurrent)
+        if freeze not in FREEZE_ROWS:
+            raise ValueError(f"freeze must be one of {', '.join(FREEZE_ROWS)}; got {freeze!r}")
+        self.freeze = freeze
+        initial = balanced_init(self.mask, signs, spectral_radius, symmetric, gen)
+        self.w_raw = nn.Parameter(initial, requires_grad=freeze != "all")
+        frozen = FREEZE_ROWS[freeze](dim, n)
+        # Frozen rows read from a copy of the initial weight, so no optimiser (weight decay,
+        # momentum) can move them; None when nothing or everything is frozen.
+        self.register_buffer("frozen_rows", frozen if freeze not in ("none", "all") else None)
+        self.register_buffer("w_initial", initial.clone() if self.frozen_rows is not None
+                             else None)
         self.w_in = nn.Parameter(torch.randn(hidden, dim, generator=gen) / dim**0.5)
         self.b_in = nn.Parameter(torch.zeros(hidden))
         self.drive_norm = StepNorm(num_steps, hidden, normalize=step_norm)
@@ -168,13 +196,16 @@ class RateCircuit(nn.Module):
         if RULES[rule].direct:
             self.rule = build_rule(rule, (dim, n), gen, **options)
         else:
-            if rule == "kp":
+            if rule in ("kp", "fa"):
                 options.setdefault("mask", self.mask)
             self.rule = build_rule(rule, (n, n), gen, **options)
 
     def weight(self) -> Tensor:
         """Effective recurrent weight ``W[post, pre]`` with all constraints applied."""
-        return constrained_weight(self.w_raw, self.mask, self.signs, self.symmetric)
+        raw = self.w_raw
+        if self.frozen_rows is not None:
+            raw = torch.where(self.frozen_rows[:, None], self.w_initial, raw)
+        return constrained_weight(raw, self.mask, self.signs, self.symmetric)
 
     def forward(self, s: Tensor, step: int) -> Tensor:
         """Visible activity after settling from state ``s`` ([batch, dim]) at step ``step``."""

@@ -123,6 +123,13 @@ def initial_feedback(
     return init.detach().clone()
 
 
+def _checked_mask(mask: Tensor, shape: tuple[int, int]) -> Tensor:
+    """A detached copy of a connectivity mask, shape-checked against the weight's."""
+    if tuple(mask.shape) != tuple(shape):
+        raise ValueError(f"mask has shape {tuple(mask.shape)}, expected {tuple(shape)}")
+    return mask.detach().clone()
+
+
 class FeedbackRule(nn.Module):
     """Base class: a learning rule for one weight matrix of shape ``[out, in]``.
 
@@ -202,6 +209,9 @@ class FeedbackAlignmentRule(FeedbackRule):
         Multiplies the standard deviation ``1 / sqrt(in)``.
     init : Tensor, optional
         Use this matrix as ``B`` instead of a random draw.
+    mask : Tensor, optional
+        Fixed 0/1 connectivity ([out, in]): feedback travels only along existing synapses
+        (no autapses, no absent connections), ``B * mask``.
     """
 
     name = "fa"
@@ -213,9 +223,12 @@ class FeedbackAlignmentRule(FeedbackRule):
         *,
         scale: float = 1.0,
         init: Tensor | None = None,
+        mask: Tensor | None = None,
     ):
         super().__init__(shape, generator)
         matrix = initial_feedback(self.shape, generator, scale, init)
+        if mask is not None:
+            matrix = matrix * _checked_mask(mask, self.shape)
         self.register_buffer("feedback_matrix", matrix)
 
     def feedback(self, weight: Tensor) -> Tensor:
@@ -325,11 +338,7 @@ class KolenPollackRule(FeedbackRule):
     ):
         super().__init__(shape, generator)
         self.feedback_matrix = nn.Parameter(initial_feedback(self.shape, generator, scale, init))
-        if mask is not None:
-            if tuple(mask.shape) != self.shape:
-                raise ValueError(f"mask has shape {tuple(mask.shape)}, expected {self.shape}")
-            mask = mask.detach().clone()
-        self.register_buffer("mask", mask)
+        self.register_buffer("mask", None if mask is None else _checked_mask(mask, self.shape))
 
     def feedback(self, weight: Tensor) -> Tensor:
         """The learned matrix (masked where a mask was given)."""
