@@ -112,7 +112,8 @@ def test_freeze_holds_exactly_the_chosen_rows_of_w(freeze):
         loss.backward()
         opt.step()
     after = model.circuit.weight().detach()
-    rows = {"none": [], "all": list(range(dim + hidden)), "hidden_rows": list(range(dim, dim + hidden)),
+    n = dim + hidden
+    rows = {"none": [], "all": list(range(n)), "hidden_rows": list(range(dim, n)),
             "readout": list(range(dim))}[freeze]
     moving = [r for r in range(dim + hidden) if r not in rows]
     assert torch.equal(before[rows], after[rows])

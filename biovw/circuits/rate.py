@@ -23,6 +23,7 @@ from biovw.circuits.connectivity import (
 from biovw.circuits.stepnorm import StepNorm
 from biovw.rules import RULES, build_rule
 
+
 def _rows(n: int, rows: slice) -> Tensor:
     keep = torch.zeros(n, dtype=torch.bool)
     keep[rows] = True
