@@ -202,7 +202,14 @@ def evaluate(run_dir, trajectories, examples, samples, seed, device, progress):
     ll = result["loglik"][result["loglik"]["split"]]
     click.echo(f"{result['loglik']['split']}: bound {ll['bound']:.3f} ± {ll['bound_se']:.3f}, "
                f"IS ({ll['n_trajectories']} trajectories) {ll['is_loglik']:.3f} ± "
-               f"{ll['is_se']:.3f} nats/example; wrote {run.eval}")
+               f"{ll['is_se']:.3f} nats/example, {_convergence(ll)}; wrote {run.eval}")
+
+
+def _convergence(ll: dict) -> str:
+    """How the IS ladder moved, in words."""
+    rungs = ", ".join(f"{k}: {v['mean']:.3f}" for k, v in ll["is_by_trajectories"].items())
+    verdict = "converged" if ll["converged"] else "NOT converged"
+    return f"{verdict} (IS by trajectories {rungs}; median ESS {ll['ess_median']:.1f})"
 
 
 @main.command(context_settings=CONTEXT)

@@ -33,8 +33,10 @@ import seaborn as sns  # noqa: E402
 import yaml  # noqa: E402
 
 from biovw.config import DataConfig, EvalConfig, RBMConfig  # noqa: E402
+from biovw.rundir import read_npz  # noqa: E402
 
-__all__ = ["NA", "ComparisonTable", "compare_runs", "read_run", "steps_to_mix"]
+__all__ = ["NA", "ComparisonTable", "compare_runs", "paired_differences", "read_run",
+           "steps_to_mix"]
 
 NA = "n/a"
 """How a missing value is written in the Markdown and CSV outputs."""
@@ -83,6 +85,10 @@ class ComparisonTable:
     ----------
     rows : list of dict
         One dict per run with the keys :data:`COLUMNS`; a missing value is ``None``.
+    paired : list of dict
+        For every run after the first: the mean per-example difference of its held-out
+        log-likelihood (and bound) from the first run's on the same examples, with the
+        standard error of that paired difference (see :func:`paired_differences`).
     markdown : str
         The Markdown table with its notes (the contents of ``comparison.md``).
     csv_path, markdown_path, figure_path : Path
@@ -90,6 +96,7 @@ class ComparisonTable:
     """
 
     rows: list[dict[str, Any]]
+    paired: list[dict[str, Any]]
     markdown: str
     csv_path: Path
     markdown_path: Path
@@ -99,6 +106,7 @@ class ComparisonTable:
         """Plain, JSON-serialisable form (paths as strings)."""
         return {
             "rows": [dict(r) for r in self.rows],
+            "paired": [dict(r) for r in self.paired],
             "markdown": self.markdown,
             "csv_path": str(self.csv_path),
             "markdown_path": str(self.markdown_path),
@@ -592,6 +600,95 @@ def _figure(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+# ----------------------------------------------------------------------------- paired differences
+
+
+def _per_example(run: Mapping[str, Any], split: str) -> tuple[dict[str, np.ndarray], str | None]:
+    path = Path(run["path"]) / "loglik_examples.npz"
+    held = (run["eval"].get("loglik") or {}).get(split) or {}
+    if not path.is_file():
+        return {}, None
+    return read_npz(path), held.get("examples_sha256")
+
+
+def _paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    se = float(d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 else float("nan")
+    return float(d.mean()), se
+
+
+def paired_differences(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per-example differences of every run from the first, on the same held-out examples.
+
+    A difference of means between two runs scored on the same examples has the standard error
+    of the per-example differences, usually far below the two runs' standard errors combined
+    (the examples' own difficulty cancels). The pairing needs each run's
+    ``loglik_examples.npz`` and identical example fingerprints (``examples_sha256`` in
+    eval.json); otherwise the row says why it is not paired.
+
+    Parameters
+    ----------
+    runs : sequence of dict
+        Runs as returned by :func:`read_run`; the first is the reference.
+
+    Returns
+    -------
+    list of dict
+        One per run after the first: ``run``, ``reference``, ``n``, ``loglik_diff``,
+        ``loglik_diff_se``, ``unpaired_se`` (the two standard errors combined, for contrast),
+        ``bound_diff``, ``bound_diff_se`` (VW runs only, else None) and ``note`` (None when
+        paired, else the reason).
+    """
+    if len(runs) < 2:
+        return []
+    ref = runs[0]
+    split = str((ref["eval"].get("loglik") or {}).get("split", "test"))
+    ref_arrays, ref_hash = _per_example(ref, split)
+    out = []
+    for run in runs[1:]:
+        arrays, digest = _per_example(run, split)
+        row: dict[str, Any] = {"run": run["name"], "reference": ref["name"], "n": None,
+                               "loglik_diff": None, "loglik_diff_se": None, "unpaired_se": None,
+                               "bound_diff": None, "bound_diff_se": None, "note": None}
+        key = f"{split}_loglik"
+        if key not in arrays or key not in ref_arrays:
+            row["note"] = "no per-example log-likelihoods (loglik_examples.npz)"
+        elif digest is None or digest != ref_hash:
+            row["note"] = "scored on different examples"
+        else:
+            row["n"] = int(arrays[key].size)
+            row["loglik_diff"], row["loglik_diff_se"] = _paired(ref_arrays[key], arrays[key])
+            se_a, se_b = (_loglik(r)[1] for r in (ref, run))
+            if se_a is not None and se_b is not None:
+                row["unpaired_se"] = math.hypot(se_a, se_b)
+            bound = f"{split}_bound"
+            if bound in arrays and bound in ref_arrays:
+                row["bound_diff"], row["bound_diff_se"] = _paired(ref_arrays[bound],
+                                                                  arrays[bound])
+        out.append(row)
+    return out
+
+
+def _paired_markdown(paired: Sequence[Mapping[str, Any]]) -> str:
+    if not paired:
+        return ""
+    header = ["run", "minus", "examples", "Δ held-out log-lik (paired s.e.)", "unpaired s.e.",
+              "Δ bound (paired s.e.)"]
+    lines = ["", "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in paired:
+        if row["note"]:
+            cells = [row["run"], row["reference"], NA, row["note"], NA, NA]
+        else:
+            cells = [row["run"], row["reference"], row["n"],
+                     _pm(row["loglik_diff"], row["loglik_diff_se"]), _fmt(row["unpaired_se"]),
+                     _pm(row["bound_diff"], row["bound_diff_se"])]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    lines += ["", "Paired differences: mean over the same held-out examples of (run − first "
+              "run), nats/example, ± the standard error of the per-example differences; the "
+              "unpaired s.e. combines the two runs' own standard errors."]
+    return "\n".join(lines) + "\n"
+
+
 # ----------------------------------------------------------------------------- entry point
 
 
@@ -638,14 +735,15 @@ def compare_runs(run_dirs: list[str | Path], out: str | Path, *, allow_mixed: bo
         keys = [_heldout_key(r) for r in runs]
         mixed = any(k != keys[0] for k in keys[1:])
     rows = [_row(r, rel_tol) for r in runs]
+    paired = paired_differences(runs)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    markdown = _markdown(rows, runs, rel_tol, mixed)
+    markdown = _markdown(rows, runs, rel_tol, mixed) + _paired_markdown(paired)
     markdown_path = out_dir / "comparison.md"
     markdown_path.write_text(markdown)
     csv_path = out_dir / "comparison.csv"
     _write_csv(rows, csv_path)
     figure_path = out_dir / "comparison.png"
     _figure(rows, figure_path)
-    return ComparisonTable(rows=rows, markdown=markdown, csv_path=csv_path,
+    return ComparisonTable(rows=rows, paired=paired, markdown=markdown, csv_path=csv_path,
                            markdown_path=markdown_path, figure_path=figure_path)

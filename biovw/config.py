@@ -121,6 +121,8 @@ class EvalConfig:
     split: str = "test"
     n_examples: int = 500
     n_trajectories: int = 50
+    ladder: list[int] = field(default_factory=lambda: [1, 4])
+    converged_tol: float = 0.02
     n_samples: int = 2000
     snapshots: list[int] = field(default_factory=lambda: [0, 10, 100, 1000])
     mode_radius: float = 0.2
@@ -217,6 +219,10 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "train.divergence_threshold": (lambda v: v > 0, "> 0"),
     "eval.n_examples": (lambda v: v >= 1, ">= 1"),
     "eval.n_trajectories": (lambda v: v >= 1, ">= 1"),
+    "eval.ladder": (lambda v: len(v) > 0 and min(v) >= 1 and all(max(v) % m == 0 for m in v),
+                    "a non-empty list of multipliers >= 1 of eval.n_trajectories, each dividing "
+                    "the largest"),
+    "eval.converged_tol": (lambda v: v > 0, "> 0"),
     "eval.n_samples": (lambda v: v >= 2, ">= 2"),
     "eval.snapshots": (lambda v: all(s >= 0 for s in v), "a list of step counts >= 0"),
     "eval.mode_radius": (lambda v: v > 0, "> 0"),

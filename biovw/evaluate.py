@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from biovw.config import Config
@@ -16,6 +18,7 @@ from biovw.walkback import (
     WalkbackModel,
     estimate_log_likelihood,
     sample_chain,
+    trajectory_ladder,
 )
 
 
@@ -26,24 +29,47 @@ def held_out(cfg: Config, data: DataSplits) -> torch.Tensor:
 
 def evaluate_likelihood(cfg: Config, model: WalkbackModel, data: DataSplits, seed: int,
                         n_examples: int | None = None,
-                        n_trajectories: int | None = None) -> dict:
+                        n_trajectories: int | None = None) -> tuple[dict, dict[str, np.ndarray]]:
     """Bound and IS log-likelihood (nats/example, with standard errors) on held-out data.
 
-    Also reports the same estimates on as many training examples, so a gap between the two
-    shows over-fitting.
+    IS runs on the ladder ``k * m`` for ``m`` in ``cfg.eval.ladder`` (k is ``n_trajectories``
+    or ``cfg.eval.n_trajectories``); each split's entry holds ``is_by_trajectories``,
+    ``ess_median`` and the ``converged`` verdict (see
+    :class:`biovw.walkback.estimates.LikelihoodEstimate`) and the fingerprint of the examples
+    scored, so paired comparisons can check that two runs saw the same ones. Also reports the
+    same estimates on as many training examples, so a gap between the two shows over-fitting.
+
+    Returns
+    -------
+    dict
+        The ``loglik`` section of eval.json.
+    dict of str to ndarray
+        Per-example values: ``<split>_loglik`` (IS at the largest rung) and ``<split>_bound``.
     """
     device = next(model.parameters()).device
     n = n_examples or cfg.eval.n_examples
-    k = n_trajectories or cfg.eval.n_trajectories
-    result = {"split": cfg.eval.split}
+    rungs = trajectory_ladder(n_trajectories or cfg.eval.n_trajectories, cfg.eval.ladder)
+    result: dict = {"split": cfg.eval.split}
+    arrays: dict[str, np.ndarray] = {}
     started = time.perf_counter()
     for name, x in ((cfg.eval.split, held_out(cfg, data)), ("train", data.train)):
         gen = torch.Generator(device=device).manual_seed(seed)
-        est = estimate_log_likelihood(model, x[:n].to(device), k, gen, cfg.eval.batch_size)
-        result[name] = est.to_dict()
+        examples = x[:n]
+        est = estimate_log_likelihood(model, examples.to(device), rungs, gen,
+                                      cfg.eval.batch_size, cfg.eval.converged_tol)
+        result[name] = {**est.to_dict(), "examples_sha256": examples_fingerprint(examples)}
+        arrays[f"{name}_loglik"] = np.asarray(est.per_example_is)
+        arrays[f"{name}_bound"] = np.asarray(est.per_example_bound)
     result["seconds"] = round(time.perf_counter() - started, 3)
     result["independent_baseline"] = independent_baseline(data, held_out(cfg, data)[:n])
-    return result
+    return result, arrays
+
+
+def examples_fingerprint(x: torch.Tensor) -> str:
+    """Short SHA-256 of the examples' float64 values: equal for the same examples in the
+    same order."""
+    values = np.ascontiguousarray(x.detach().cpu().double().numpy())
+    return hashlib.sha256(values.tobytes()).hexdigest()[:16]
 
 
 def independent_baseline(data: DataSplits, x: torch.Tensor) -> dict:

@@ -29,20 +29,25 @@ def evaluate_run(cfg: Config, run: RunDir, model: WalkbackModel, data: DataSplit
     """
     show = sys.stderr.isatty() if progress is None else progress
     model.eval()
-    loglik = evaluate_likelihood(cfg, model, data, seed, n_examples, n_trajectories)
+    loglik, per_example = evaluate_likelihood(cfg, model, data, seed, n_examples, n_trajectories)
     n = n_samples or cfg.eval.n_samples
     with tqdm(total=n, desc="sample", disable=not show, dynamic_ncols=True) as bar:
         snaps = draw_samples(cfg, model, n, cfg.eval.snapshots, seed, bar.update)
-    return write_evaluation(cfg, run, data, loglik, snaps, seed, main_snapshot=min(snaps))
+    return write_evaluation(cfg, run, data, loglik, snaps, seed, main_snapshot=min(snaps),
+                            per_example=per_example)
 
 
 def write_evaluation(cfg: Config, run: RunDir, data: DataSplits, loglik: dict,
-                     snaps: dict[int, torch.Tensor], seed: int, main_snapshot: int) -> dict:
+                     snaps: dict[int, torch.Tensor], seed: int, main_snapshot: int,
+                     per_example: dict | None = None) -> dict:
     """Save the samples, write eval.json (``loglik`` plus the sample quality of every
-    snapshot) and draw the sample figures: ``samples_vs_data.png`` from ``main_snapshot``,
-    one more from the last snapshot if it differs, and the chain over time."""
+    snapshot), the per-example log-likelihoods (``loglik_examples.npz``) and draw the sample
+    figures: ``samples_vs_data.png`` from ``main_snapshot``, one more from the last snapshot if
+    it differs, and the chain over time."""
     arrays = {k: v.numpy() for k, v in snaps.items()}
     run.write_samples(arrays)
+    if per_example:
+        run.write_arrays(run.loglik_examples, per_example)
     quality = snapshot_quality(cfg, data, snaps, seed)
     result = {"seed": seed, "loglik": loglik, "sample_quality": quality}
     run.write_json(run.eval, result)
@@ -89,6 +94,8 @@ def write_summary(cfg: Config, run: RunDir, evaluation: dict, elapsed: float,
             "heldout_loglik": held["is_loglik"],
             "heldout_loglik_se": held["is_se"],
             "loglik_method": f"importance sampling, {held['n_trajectories']} trajectories",
+            "loglik_converged": held.get("converged"),
+            "loglik_ess_median": held.get("ess_median"),
         })
     else:
         summary.update({
@@ -121,7 +128,8 @@ def headline(summary: dict) -> str:
     unit = "extra steps" if summary.get("model", "walkback") == "walkback" else "Gibbs steps"
     parts += [
         f"log-likelihood ({summary['loglik_method']}) {summary['heldout_loglik']:.3f} ± "
-        f"{summary['heldout_loglik_se']:.3f} nats/example",
+        f"{summary['heldout_loglik_se']:.3f} nats/example"
+        + {True: "", False: " (not converged)", None: ""}[summary.get("loglik_converged")],
         f"independent baseline {summary['independent_baseline']['loglik']:.3f}",
         f"sliced W2 {q[last]['sliced_wasserstein']:.3f} after {last} {unit}"
         f" (data floor {q['data_floor']['sliced_wasserstein']:.3f})",

@@ -68,6 +68,11 @@ class RunDir:
     def summary(self) -> Path:
         return self.root / "summary.json"
 
+    @property
+    def loglik_examples(self) -> Path:
+        """Per-example log-likelihood estimates (npz: ``<split>_loglik``, ``<split>_bound``)."""
+        return self.root / "loglik_examples.npz"
+
     def make(self) -> None:
         """Create the directory tree."""
         for sub in (self.root, self.samples, self.figures, self.checkpoint.parent):
@@ -103,6 +108,30 @@ class RunDir:
             save_npy_atomic(path, np.asarray(values))
             paths.append(path)
         return paths
+
+
+    def write_arrays(self, path: Path, arrays: dict[str, Any]) -> None:
+        """Save named arrays as one uncompressed .npz, atomically."""
+        save_npz_atomic(path, {k: np.asarray(v) for k, v in arrays.items()})
+
+    def read_arrays(self, path: Path) -> dict[str, np.ndarray]:
+        """Arrays of an .npz written by :meth:`write_arrays` (never unpickled)."""
+        return read_npz(path)
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, loaded without pickle.
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read as an .npz of plain arrays (the message names it).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{path}: cannot read arrays ({exc})") from exc
 
 
 def finite_json(value: Any) -> Any:
@@ -141,6 +170,19 @@ def save_npy_atomic(path: Path, array: np.ndarray) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             np.save(fh, array)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Save ``arrays`` as an uncompressed .npz through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -68,7 +68,14 @@ def test_sample_and_evaluate_commands(trained_run, tmp_path):
                                        "--examples", "10", "--samples", "20", "--no-progress"])
     assert result.exit_code == 0, result.output
     ev = json.loads((trained_run / "eval.json").read_text())
-    assert ev["loglik"]["test"]["n_trajectories"] == 3
+    held = ev["loglik"]["test"]
+    assert held["n_trajectories"] == 12  # ladder k, 4k
+    assert set(held["is_by_trajectories"]) == {"3", "12"}
+    assert isinstance(held["converged"], bool) and 1 <= held["ess_median"] <= 12
+    assert "converged" in result.output
+    arrays = np.load(trained_run / "loglik_examples.npz", allow_pickle=False)
+    assert arrays["test_loglik"].shape == (10,)
+    assert np.mean(arrays["test_loglik"]) == pytest.approx(held["is_loglik"])
 
 
 @pytest.mark.parametrize(

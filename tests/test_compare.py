@@ -119,7 +119,9 @@ def test_table_values(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
 
     md = table.markdown
     assert table.markdown_path.read_text() == md
-    assert sum(ln.startswith("| ") for ln in md.splitlines()) == 3
+    # the runs' table (header + 2 rows) and the paired table (header + 1 row, unpaired here)
+    assert sum(ln.startswith("| ") for ln in md.splitlines()) == 5
+    assert table.paired[0]["note"].startswith("no per-example")
     assert "| vw_dale | VW rate circuit (Dale, backprop) | mog_grid | -1.000 ± 0.050 |" in md
     assert "2.00e-03 [1.00e-03, 3.00e-03] (kernel)" in md
     assert "within 10% of its value at the last snapshot" in md
@@ -317,3 +319,43 @@ def test_real_run_directory(tmp_path: Path) -> None:
         assert row["ep"] is not None and row["ep_ci_low"] <= row["ep"] <= row["ep_ci_high"]
     for path in (table.csv_path, table.markdown_path, table.figure_path):
         assert path.is_file() and path.stat().st_size > 0
+
+
+def _add_per_example(run: Path, loglik, bound=None, digest: str = "abc") -> None:
+    import numpy as np
+
+    arrays = {"test_loglik": np.asarray(loglik, dtype=float)}
+    if bound is not None:
+        arrays["test_bound"] = np.asarray(bound, dtype=float)
+    np.savez(run / "loglik_examples.npz", **arrays)
+    ev = json.loads((run / "eval.json").read_text())
+    ev["loglik"]["test"]["examples_sha256"] = digest
+    (run / "eval.json").write_text(json.dumps(ev))
+
+
+def test_paired_differences_use_the_same_examples(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    difficulty = rng.normal(0.0, 3.0, 200)  # shared by both runs: cancels in the pairing
+    a_ll, b_ll = difficulty + rng.normal(0, 0.1, 200), difficulty + 0.05 + rng.normal(0, 0.1, 200)
+    a = _make_run(tmp_path, "a")
+    b = _make_run(tmp_path, "b")
+    c = _make_run(tmp_path, "c")
+    d = _make_run(tmp_path, "d")
+    _add_per_example(a, a_ll, a_ll - 1)
+    _add_per_example(b, b_ll, b_ll - 2)
+    _add_per_example(c, b_ll, digest="other")
+    table = compare_runs([a, b, c, d], tmp_path / "out")
+    pb, pc, pd = table.paired
+    diff = b_ll - a_ll
+    assert pb["n"] == 200 and pb["note"] is None
+    assert pb["loglik_diff"] == pytest.approx(diff.mean())
+    assert pb["loglik_diff_se"] == pytest.approx(diff.std(ddof=1) / np.sqrt(200))
+    assert pb["bound_diff"] == pytest.approx(diff.mean() - 1)
+    assert pb["unpaired_se"] == pytest.approx(np.hypot(0.05, 0.05))
+    assert pb["loglik_diff_se"] < 0.2 * 3.0 / np.sqrt(200)  # pairing removed the difficulty
+    assert pc["note"] == "scored on different examples" and pc["loglik_diff"] is None
+    assert "loglik_examples.npz" in pd["note"]
+    assert "Paired differences" in table.markdown
+    assert f"{diff.mean():.3f} ± {diff.std(ddof=1) / np.sqrt(200):.3f}" in table.markdown

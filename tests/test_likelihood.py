@@ -94,3 +94,78 @@ def test_independent_baseline_matches_a_direct_fit():
     got = independent_baseline(data, data.test)
     assert got["loglik"] == pytest.approx(direct.mean().item(), abs=1e-4)
     assert got["model"] == "independent Bernoulli"
+
+
+def test_ladder_flags_an_unconverged_estimate_whose_gap_shrinks_with_k():
+    # 2-D, K = 4: the importance weights have infinite variance, so IS creeps up slowly
+    model = _linear_model(dim=2, num_steps=4)
+    x = 1.5 * torch.randn(200, 2, generator=torch.Generator().manual_seed(5))
+    exact = linear_gaussian_log_density(model, x).mean().item()
+    gaps = []
+    for k in (2, 20, 200):
+        est = estimate_log_likelihood(model, x, [k, 4 * k], torch.Generator().manual_seed(k),
+                                      batch_size=100000)
+        assert not est.converged
+        assert est.increase > 2 * est.increase_se  # 4k trajectories clearly beat k
+        assert set(est.is_by_trajectories) == {str(k), str(4 * k)}
+        assert est.is_loglik == est.is_by_trajectories[str(4 * k)]["mean"]
+        assert 1 <= est.ess_median <= 4 * k
+        gaps.append(exact - est.is_loglik)
+    assert gaps[0] > gaps[1] > gaps[2] > -3 * est.is_se
+
+
+def _exact_posterior_model(sigma=0.4, prior_mean=0.7, prior_var=1.3):
+    """One-step 1-D walk-back whose heating step is the exact posterior of its generative
+    model: every log-weight equals log p(x), so any number of trajectories is exact.
+
+    q(s|x) = N(b x + d, sigma^2) and p(x|s) = N(b s + d, sigma^2), prior N(m, v). The posterior
+    of s given x has variance 1 / (1/v + b^2/sigma^2) and mean sigma_post^2 m / v + b (x - d)
+    when that variance is sigma^2, i.e. b^2 = 1 - sigma^2 / v and d (1 + b) = sigma^2 m / v.
+    """
+    cfg = config_from_dict({
+        "circuit": {"kind": "linear"},
+        "walkback": {"num_steps": 1, "kappa": 0.5, "sigma": sigma},
+    })
+    model = build_model(cfg, 1).double()
+    b = math.sqrt(1 - sigma**2 / prior_var)
+    d = sigma**2 * prior_mean / (prior_var * (1 + b))
+    kappa = 0.5
+    with torch.no_grad():  # b = kappa + (1 - kappa) M, d = (1 - kappa) o
+        model.circuit.matrix.fill_((b - kappa) / (1 - kappa))
+        model.circuit.offset.fill_(d / (1 - kappa))
+        model.prior.mean.fill_(prior_mean)
+        model.prior.var.fill_(prior_var)
+    return model
+
+
+def test_ladder_declares_an_exact_posterior_converged():
+    model = _exact_posterior_model()
+    x = torch.randn(100, 1, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    exact = linear_gaussian_log_density(model, x).mean().item()
+    est = estimate_log_likelihood(model, x, [5, 20], torch.Generator().manual_seed(0))
+    assert est.converged
+    assert est.bound == pytest.approx(exact, abs=1e-9)
+    assert est.is_loglik == pytest.approx(exact, abs=1e-9)
+    assert est.ess_median == pytest.approx(20, rel=1e-9)
+    # perturb the operator: the posterior is no longer exact and the ladder sees it
+    with torch.no_grad():
+        model.circuit.matrix.add_(0.8)
+    assert not estimate_log_likelihood(model, x, [5, 20], torch.Generator().manual_seed(0),
+                                       ).converged
+
+
+def test_rungs_reuse_disjoint_blocks_and_ess_has_its_limits():
+    from biovw.walkback import effective_sample_size, importance_estimates, trajectory_ladder
+
+    logw = torch.randn(3, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    est = importance_estimates(logw, [2, 8])
+    blocks = [torch.logsumexp(logw[:, i:i + 2], 1) - math.log(2) for i in range(0, 8, 2)]
+    assert torch.allclose(est[2], torch.stack(blocks).mean(0))
+    assert torch.allclose(est[8], torch.logsumexp(logw, 1) - math.log(8))
+    flat = torch.zeros(2, 10, dtype=torch.float64)
+    peaked = torch.tensor([[0.0] + [-1e3] * 9], dtype=torch.float64)
+    assert torch.allclose(effective_sample_size(flat), torch.full((2,), 10.0, dtype=flat.dtype))
+    assert effective_sample_size(peaked).item() == pytest.approx(1.0)
+    assert trajectory_ladder(50, [4, 1]) == [50, 200]
+    with pytest.raises(ValueError, match="divide"):
+        trajectory_ladder(10, [1, 3, 4])

@@ -429,6 +429,15 @@ def _check_grid(betas: Tensor) -> Tensor:
 
 
 @torch.no_grad()
+def per_example_log_likelihood(rbm: AnyRBM, x: Tensor,
+                               log_z: float | PartitionEstimate) -> Tensor:
+    """``-F(x) - log Z`` of each row of ``x`` (nats), float64, [n]."""
+    lz = log_z.log_z if isinstance(log_z, PartitionEstimate) else float(log_z)
+    m = copy.deepcopy(rbm).to(torch.float64)
+    xd = torch.as_tensor(x).to(m.weight)
+    return (-m.free_energy(xd) - lz).detach()
+
+
 def log_likelihood(rbm: AnyRBM, x: Tensor, log_z: float | PartitionEstimate) -> LikelihoodResult:
     """Mean log-likelihood ``-F(x) - log Z`` of the rows of ``x`` (nats/example).
 
@@ -444,10 +453,7 @@ def log_likelihood(rbm: AnyRBM, x: Tensor, log_z: float | PartitionEstimate) -> 
     -------
     LikelihoodResult
     """
-    lz = log_z.log_z if isinstance(log_z, PartitionEstimate) else float(log_z)
-    m = copy.deepcopy(rbm).to(torch.float64)
-    xd = torch.as_tensor(x).to(m.weight)
-    ll = -m.free_energy(xd) - lz
+    ll = per_example_log_likelihood(rbm, x, log_z)
     n = ll.numel()
     se = ll.std().item() / math.sqrt(n) if n > 1 else float("nan")
     return LikelihoodResult(ll.mean().item(), se, n)

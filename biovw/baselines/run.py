@@ -14,6 +14,7 @@ from biovw.baselines.partition import (
     ais_log_partition,
     exact_log_partition,
     log_likelihood,
+    per_example_log_likelihood,
     reverse_ais_log_partition,
 )
 from biovw.baselines.rbm import AnyRBM, BernoulliRBM, GaussianBernoulliRBM
@@ -21,7 +22,7 @@ from biovw.baselines.training import fit_rbm
 from biovw.checkpoint import save_checkpoint
 from biovw.config import Config, ConfigError, save_config
 from biovw.data import DataSplits
-from biovw.evaluate import held_out, independent_baseline
+from biovw.evaluate import examples_fingerprint, held_out, independent_baseline
 from biovw.finish import write_evaluation
 from biovw.rundir import RunDir
 from biovw.train import TrainingDiverged
@@ -131,14 +132,22 @@ def evaluate_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits, seed: 
         partition["reverse_ais"] = rev.to_dict()
     n = n_examples or cfg.eval.n_examples
     x = held_out(cfg, data)[:n].to(device)
+    x_train = data.train[:n]
     loglik = {
         "split": cfg.eval.split, "method": method, "log_partition": partition,
-        cfg.eval.split: log_likelihood(rbm, x, best).to_dict(),
-        "train": log_likelihood(rbm, data.train[:n].to(device), best).to_dict(),
+        cfg.eval.split: {**log_likelihood(rbm, x, best).to_dict(),
+                         "examples_sha256": examples_fingerprint(x)},
+        "train": {**log_likelihood(rbm, x_train.to(device), best).to_dict(),
+                  "examples_sha256": examples_fingerprint(x_train)},
         "independent_baseline": independent_baseline(data, held_out(cfg, data)[:n]),
+    }
+    per_example = {
+        f"{cfg.eval.split}_loglik": per_example_log_likelihood(rbm, x, best).cpu().numpy(),
+        "train_loglik": per_example_log_likelihood(rbm, x_train.to(device), best).cpu().numpy(),
     }
     if method != "AIS":
         loglik[f"{cfg.eval.split}_ais"] = log_likelihood(rbm, x, ais).to_dict()
     loglik["seconds"] = round(time.perf_counter() - started, 3)
     snaps = gibbs_samples(rbm, data, n_samples or cfg.eval.n_samples, r.gibbs_steps, gen)
-    return write_evaluation(cfg, run, data, loglik, snaps, seed, main_snapshot=max(snaps))
+    return write_evaluation(cfg, run, data, loglik, snaps, seed, main_snapshot=max(snaps),
+                            per_example=per_example)

@@ -1,6 +1,12 @@
 """Variational Walkback: operators, prior, objective, sampling and likelihood estimates."""
 
-from biovw.walkback.estimates import LikelihoodEstimate, estimate_log_likelihood
+from biovw.walkback.estimates import (
+    LikelihoodEstimate,
+    effective_sample_size,
+    estimate_log_likelihood,
+    importance_estimates,
+    trajectory_ladder,
+)
 from biovw.walkback.kernel import StationaryKernel
 from biovw.walkback.model import WalkbackModel, build_model, temperature_schedule
 from biovw.walkback.objective import Trajectory, heat, log_weights, walkback_log_prob
@@ -11,6 +17,7 @@ from biovw.walkback.sampling import sample_chain
 __all__ = [
     "BernoulliOperator", "BernoulliPrior", "GaussianOperator", "GaussianPrior",
     "LikelihoodEstimate", "StationaryKernel", "Trajectory", "WalkbackModel", "build_model",
-    "estimate_log_likelihood", "heat", "log_weights", "sample_chain", "temperature_schedule",
+    "effective_sample_size", "estimate_log_likelihood", "importance_estimates",
+    "trajectory_ladder", "heat", "log_weights", "sample_chain", "temperature_schedule",
     "walkback_log_prob",
 ]

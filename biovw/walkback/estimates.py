@@ -4,7 +4,8 @@ importance-sampled log-likelihood, in nats per example with standard errors."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import Tensor
@@ -23,12 +24,26 @@ class LikelihoodEstimate:
         Mean variational bound over examples and trajectories, and its standard error over
         examples.
     is_loglik, is_se : float
-        Mean over examples of ``log mean_k exp(log w_k)`` with k trajectories, and its
-        standard error over examples. A stochastic lower bound of log p(x) that tightens as
-        ``n_trajectories`` grows.
+        Mean over examples of ``log mean_k exp(log w_k)`` with the largest number of
+        trajectories of the ladder, and its standard error over examples. A stochastic lower
+        bound of log p(x) that tightens as the number of trajectories grows.
     n_examples, n_trajectories : int
-    per_example_is : list of float
-        The IS estimate of each example (for paired comparisons).
+        ``n_trajectories`` is the largest rung of the ladder.
+    is_by_trajectories : dict
+        ``{k: {"mean", "se"}}`` for every rung k of the ladder. The estimate at a smaller k is
+        the average of the IS estimates of the disjoint blocks of k trajectories, so every rung
+        uses the same trajectories.
+    ess_median : float
+        Median over examples of the effective sample size ``(sum w)^2 / sum w^2`` of the
+        largest rung's weights (between 1 and ``n_trajectories``).
+    converged : bool
+        Whether more trajectories stopped moving the estimate: the mean paired increase from
+        the second-largest rung to the largest one, plus two standard errors, is at most
+        ``tolerance``. Always False with a single rung (nothing to compare).
+    increase, increase_se, tolerance : float
+        That mean paired increase (nats/example), its standard error, and the tolerance.
+    per_example_is, per_example_bound : list of float
+        Each example's IS estimate (largest rung) and bound, for paired comparisons.
     """
 
     bound: float
@@ -37,13 +52,21 @@ class LikelihoodEstimate:
     is_se: float
     n_examples: int
     n_trajectories: int
-    per_example_is: list[float]
+    is_by_trajectories: dict[str, dict[str, float]]
+    ess_median: float
+    converged: bool
+    increase: float
+    increase_se: float
+    tolerance: float
+    per_example_is: list[float] = field(repr=False)
+    per_example_bound: list[float] = field(repr=False)
 
     def to_dict(self, per_example: bool = False) -> dict:
         """Plain-dict form (without the per-example values unless asked)."""
         d = asdict(self)
         if not per_example:
             d.pop("per_example_is")
+            d.pop("per_example_bound")
         d["unit"] = "nats/example"
         return d
 
@@ -54,12 +77,58 @@ def _mean_se(values: Tensor) -> tuple[float, float]:
     return values.mean().item(), se
 
 
+def trajectory_ladder(base: int, multipliers: Sequence[int]) -> list[int]:
+    """The rungs ``base * m`` in increasing order; each must divide the largest.
+
+    Raises
+    ------
+    ValueError
+        If a rung does not divide the largest one (its blocks would not tile the trajectories).
+    """
+    rungs = sorted({int(base) * int(m) for m in multipliers})
+    if not rungs or rungs[0] < 1:
+        raise ValueError(f"trajectory ladder needs positive rungs, got {rungs}")
+    if any(rungs[-1] % r for r in rungs):
+        raise ValueError(f"every rung of the trajectory ladder must divide the largest: {rungs}")
+    return rungs
+
+
+def importance_estimates(logw: Tensor, rungs: Sequence[int]) -> dict[int, Tensor]:
+    """Per-example IS estimates at every rung from one matrix of log-weights.
+
+    Parameters
+    ----------
+    logw : Tensor
+        ``[n_examples, K]`` log importance weights, K the largest rung.
+    rungs : sequence of int
+        Numbers of trajectories; each divides K.
+
+    Returns
+    -------
+    dict
+        ``{k: [n_examples]}``: the mean over the ``K / k`` disjoint blocks of
+        ``log mean exp`` of k weights.
+    """
+    n, total = logw.shape
+    out = {}
+    for k in rungs:
+        blocks = logw.view(n, total // k, k)
+        out[k] = (torch.logsumexp(blocks, 2) - math.log(k)).mean(1)
+    return out
+
+
+def effective_sample_size(logw: Tensor) -> Tensor:
+    """``(sum w)^2 / sum w^2`` per row of log-weights (computed in log space)."""
+    return torch.exp(2 * torch.logsumexp(logw, -1) - torch.logsumexp(2 * logw, -1))
+
+
 def estimate_log_likelihood(
     model: WalkbackModel,
     x: Tensor,
-    n_trajectories: int,
+    n_trajectories: int | Sequence[int],
     generator: torch.Generator | None,
     batch_size: int = 5000,
+    tolerance: float = 0.02,
 ) -> LikelihoodEstimate:
     """Estimate the model's log-likelihood of each row of ``x``.
 
@@ -68,26 +137,44 @@ def estimate_log_likelihood(
     model : WalkbackModel
     x : Tensor
         Held-out examples, [n, dim], on the model's device.
-    n_trajectories : int
-        Heating trajectories per example (k).
+    n_trajectories : int or sequence of int
+        Heating trajectories per example: one number, or the rungs of a ladder (see
+        :func:`trajectory_ladder`); the largest is run, the smaller ones reuse its blocks.
     generator : torch.Generator or None
     batch_size : int
         Trajectories processed together.
+    tolerance : float
+        Largest accepted increase (nats/example) from the second-largest rung to the largest
+        one for the estimate to count as converged.
 
     Returns
     -------
     LikelihoodEstimate
     """
-    per_chunk = max(1, batch_size // n_trajectories)
-    bounds, is_values = [], []
+    rungs = sorted({int(n_trajectories)} if isinstance(n_trajectories, int)
+                   else {int(k) for k in n_trajectories})
+    trajectory_ladder(1, rungs)
+    k_max = rungs[-1]
+    per_chunk = max(1, batch_size // k_max)
+    logws = []
     for start in range(0, x.shape[0], per_chunk):
         chunk = x[start : start + per_chunk]
-        reps = chunk.repeat_interleave(n_trajectories, dim=0)
-        logw = log_weights(model, reps, generator).view(chunk.shape[0], n_trajectories).double()
-        bounds.append(logw.mean(1))
-        is_values.append(torch.logsumexp(logw, 1) - math.log(n_trajectories))
-    bound = torch.cat(bounds).cpu()
-    is_ll = torch.cat(is_values).cpu()
+        reps = chunk.repeat_interleave(k_max, dim=0)
+        logws.append(log_weights(model, reps, generator).view(chunk.shape[0], k_max).double())
+    logw = torch.cat(logws).cpu()
+    by_rung = importance_estimates(logw, rungs)
+    bound = logw.mean(1)
     b, b_se = _mean_se(bound)
-    i, i_se = _mean_se(is_ll)
-    return LikelihoodEstimate(b, b_se, i, i_se, x.shape[0], n_trajectories, is_ll.tolist())
+    i, i_se = _mean_se(by_rung[k_max])
+    if len(rungs) > 1:
+        increase, increase_se = _mean_se(by_rung[k_max] - by_rung[rungs[-2]])
+        converged = bool(increase + 2 * increase_se <= tolerance)
+    else:
+        increase = increase_se = float("nan")
+        converged = False
+    table = {str(k): dict(zip(("mean", "se"), _mean_se(v), strict=True))
+             for k, v in by_rung.items()}
+    ess = effective_sample_size(logw).median().item()
+    return LikelihoodEstimate(b, b_se, i, i_se, x.shape[0], k_max, table, ess, converged,
+                              increase, increase_se, tolerance, by_rung[k_max].tolist(),
+                              bound.tolist())
