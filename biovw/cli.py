@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -14,7 +15,7 @@ from biovw.assemble import assemble, resolve_device
 from biovw.checkpoint import CheckpointError
 from biovw.config import ConfigError, config_from_dict, load_config
 from biovw.data import DataError
-from biovw.finish import evaluate_run, headline, write_summary
+from biovw.finish import evaluate_run, headline, refresh_summary, write_summary
 from biovw.rundir import RunDir, save_npy_atomic
 from biovw.train import TrainingDiverged, load_trained, train
 
@@ -183,22 +184,28 @@ def sample(run_dir, n, steps, out, seed, device):
               help="Held-out examples [default: config eval.n_examples].")
 @click.option("--samples", type=click.IntRange(min=2), default=None,
               help="Samples for sample quality [default: config eval.n_samples].")
+@click.option("--split", type=click.Choice(["valid", "test"]), default=None,
+              help="Held-out split [default: config eval.split]; report final numbers on test.")
 @click.option("--seed", type=int, default=0, help="Evaluation seed.")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars.")
 @_guard
-def evaluate(run_dir, trajectories, examples, samples, seed, device, progress):
+def evaluate(run_dir, trajectories, examples, samples, split, seed, device, progress):
     """Held-out bound, IS log-likelihood and sample quality of a run; writes RUN_DIR/eval.json."""
     run, cfg, _, data, model = _open_run(run_dir, device)
+    if split is not None:
+        cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, split=split))
     if cfg.model == "rbm":
         from biovw.baselines.run import evaluate_rbm
 
         result = evaluate_rbm(cfg, run, model, data, seed, examples, samples)
+        refresh_summary(run, result)
         ll = result["loglik"][result["loglik"]["split"]]
         click.echo(f"{result['loglik']['split']}: log-likelihood ({result['loglik']['method']}) "
                    f"{ll['mean']:.3f} ± {ll['se']:.3f} nats/example; wrote {run.eval}")
         return
     result = evaluate_run(cfg, run, model, data, seed, progress, examples, trajectories, samples)
+    refresh_summary(run, result)
     ll = result["loglik"][result["loglik"]["split"]]
     click.echo(f"{result['loglik']['split']}: bound {ll['bound']:.3f} ± {ll['bound_se']:.3f}, "
                f"IS ({ll['n_trajectories']} trajectories) {ll['is_loglik']:.3f} ± "

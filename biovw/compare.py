@@ -246,7 +246,7 @@ def _heldout_key(run: Mapping[str, Any]) -> dict[str, Any]:
         "data.valid_fraction": float(data["valid_fraction"]),
         "data.test_fraction": float(data["test_fraction"]),
         "data.binarize": bool(data["binarize"]),
-        "eval.split": evaluation["split"],
+        "eval.split": (run["eval"].get("loglik") or {}).get("split", evaluation["split"]),
     }
     if data["binarize"]:
         key["data.threshold"] = float(data["threshold"])

@@ -116,9 +116,16 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    """Held-out evaluation: bound, importance-sampled likelihood and sample quality."""
+    """Held-out evaluation: bound, importance-sampled likelihood and sample quality.
 
-    split: str = "test"
+    ``split`` is ``valid`` by default: a training run's own evaluation is what settings are
+    chosen by. Final numbers come from ``biovw evaluate RUN --split test``, once per run.
+    IS runs on the ladder ``n_trajectories * m`` for ``m`` in ``ladder``; ``converged_tol`` is
+    the largest increase from the second-largest rung to the largest (nats/example, upper
+    95% bound) accepted as converged.
+    """
+
+    split: str = "valid"
     n_examples: int = 500
     n_trajectories: int = 50
     ladder: list[int] = field(default_factory=lambda: [1, 4])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import torch
@@ -77,8 +78,6 @@ def write_summary(cfg: Config, run: RunDir, evaluation: dict, elapsed: float,
         key = "pseudo_loglik" if cfg.rbm.visible == "bernoulli" else "recon_error"
         plots.loss_curve(metrics, run.figures / "loss_curve.png", key=key,
                          ylabel=key.replace("_", " "), xlabel="epoch")
-    loglik = evaluation["loglik"]
-    held = loglik[loglik["split"]]
     summary = {
         "name": cfg.name,
         "model": cfg.model,
@@ -87,8 +86,26 @@ def write_summary(cfg: Config, run: RunDir, evaluation: dict, elapsed: float,
         "n_parameters": n_parameters,
     }
     if cfg.model == "walkback":
-        summary.update({
-            "final_loss": metrics[-1]["loss"] if metrics else None,
+        summary["final_loss"] = metrics[-1]["loss"] if metrics else None
+    if metrics and "alignment_angle" in metrics[-1]:
+        summary["alignment"] = {k: v for k, v in metrics[-1].items() if k.startswith("alignment")}
+    weight = getattr(getattr(model, "circuit", None), "weight", None)
+    if callable(weight):
+        summary["connectivity"] = _connectivity_summary(model.circuit)
+    summary.update(evaluation_summary(evaluation))
+    run.write_json(run.summary, summary)
+    return summary
+
+
+def evaluation_summary(evaluation: dict) -> dict:
+    """The summary.json fields that come from an evaluation (eval.json's contents): held-out
+    split, bound and log-likelihood with their standard errors, the IS verdict, the
+    independent baseline and the sample quality."""
+    loglik = evaluation["loglik"]
+    held = loglik[loglik["split"]]
+    out: dict = {"heldout_split": loglik["split"]}
+    if "is_loglik" in held:
+        out.update({
             "heldout_bound": held["bound"],
             "heldout_bound_se": held["bound_se"],
             "heldout_loglik": held["is_loglik"],
@@ -98,21 +115,24 @@ def write_summary(cfg: Config, run: RunDir, evaluation: dict, elapsed: float,
             "loglik_ess_median": held.get("ess_median"),
         })
     else:
-        summary.update({
+        out.update({
             "heldout_loglik": held["mean"],
             "heldout_loglik_se": held["se"],
             "loglik_method": loglik["method"],
         })
-    if metrics and "alignment_angle" in metrics[-1]:
-        summary["alignment"] = {k: v for k, v in metrics[-1].items() if k.startswith("alignment")}
-    weight = getattr(getattr(model, "circuit", None), "weight", None)
-    if callable(weight):
-        summary["connectivity"] = _connectivity_summary(model.circuit)
-    summary.update({
+    out.update({
         "independent_baseline": loglik["independent_baseline"],
         "unit": "nats/example",
         "sample_quality": evaluation["sample_quality"],
     })
+    return out
+
+
+def refresh_summary(run: RunDir, evaluation: dict) -> dict:
+    """Replace the evaluation fields of an existing summary.json by those of ``evaluation``
+    (after ``biovw evaluate``), keeping the training fields."""
+    summary = json.loads(run.summary.read_text()) if run.summary.is_file() else {}
+    summary.update(evaluation_summary(evaluation))
     run.write_json(run.summary, summary)
     return summary
 

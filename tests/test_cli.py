@@ -64,11 +64,17 @@ def test_sample_and_evaluate_commands(trained_run, tmp_path):
                                        "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert np.load(out).shape == (30, 2) and "mode shares" in result.output
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert summary["heldout_split"] == "valid"  # a training run scores the validation split
     result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--trajectories", "3",
-                                       "--examples", "10", "--samples", "20", "--no-progress"])
+                                       "--examples", "10", "--samples", "20", "--split", "test",
+                                       "--no-progress"])
     assert result.exit_code == 0, result.output
     ev = json.loads((trained_run / "eval.json").read_text())
     held = ev["loglik"]["test"]
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert summary["heldout_split"] == "test" and summary["heldout_loglik"] == held["is_loglik"]
+    assert summary["iterations"] == 6  # training fields are kept
     assert held["n_trajectories"] == 12  # ladder k, 4k
     assert set(held["is_by_trajectories"]) == {"3", "12"}
     assert isinstance(held["converged"], bool) and 1 <= held["ess_median"] <= 12
