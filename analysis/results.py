@@ -1,0 +1,272 @@
+"""The README's results tables, made by one command: train every row over several seeds,
+evaluate once on the test split, and write mean ± sd over seeds.
+
+Usage::
+
+    python analysis/results.py default            # the default job, seeds 0 1 2
+    python analysis/results.py grad_clip          # selection table (validation split)
+    python analysis/results.py freeze --seeds 0 1 2 --readme README.md
+
+Each run lives in ``ROOT/TABLE/ROW/seedS`` (``ROOT`` is ``results/`` by default) and is
+skipped when already finished, so an interrupted table resumes where it stopped. Runs train
+with ``biovw train`` (which scores the validation split); tables that report final numbers
+then run ``biovw evaluate RUN --split test`` once. The table is written to ``ROOT/TABLE.md``
+and ``ROOT/TABLE.json`` (with the versions, thread count and commit it depends on) and, with
+``--readme``, replaces the text between ``<!-- results:TABLE -->`` and
+``<!-- /results:TABLE -->`` in that file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row: a config plus overrides, trained once per seed."""
+
+    label: str
+    config: str
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^A-Za-z0-9]+", "_", self.label).strip("_").lower()
+
+
+@dataclass(frozen=True)
+class Table:
+    """A results table: its rows, the split it reports on and a sentence saying what it is."""
+
+    rows: tuple[Row, ...]
+    split: str
+    caption: str
+    common: tuple[str, ...] = field(default=())
+
+
+_SMALL = ("circuit.hidden=64", "train.steps=300")
+
+TABLES: dict[str, Table] = {
+    "default": Table(
+        rows=(Row("fa, Dale (default job)", "circuits/rate_net.yaml"),),
+        split="test",
+        caption="`biovw train circuits/rate_net.yaml --seed S`, then `biovw evaluate RUN "
+                "--split test`",
+    ),
+    "grad_clip": Table(
+        rows=(Row("grad_clip 1", "circuits/rate_net.yaml", ("train.grad_clip=1",)),
+              Row("grad_clip 0 (no clipping)", "circuits/rate_net.yaml",
+                  ("train.grad_clip=0",))),
+        split="valid",
+        caption="default job with and without gradient clipping, scored on the validation "
+                "split (a selection table)",
+    ),
+    "freeze": Table(
+        rows=tuple(Row(f"{rule}, freeze {freeze}", "circuits/rate_net.yaml",
+                       (f"rule.name={rule}", f"circuit.freeze={freeze}"))
+                   for rule in ("backprop", "fa")
+                   for freeze in ("none", "all", "hidden_rows", "readout")),
+        split="test",
+        caption="which block of W must learn: 64 hidden units, 300 iterations "
+                "(`--set circuit.hidden=64 --set train.steps=300`)",
+        common=_SMALL,
+    ),
+}
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def _biovw(args: Sequence[str]) -> None:
+    cmd = [sys.executable, "-m", "biovw", *args]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}: {' '.join(tail)}")
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def run_row(table: Table, row: Row, seed: int, root: Path, extra: Sequence[str]) -> Path:
+    """Train (and, for a test table, evaluate on test) one row at one seed; skip what is done."""
+    out = root / row.slug / f"seed{seed}"
+    summary = _read(out / "summary.json")
+    if not summary:
+        sets = [a for o in (*table.common, *row.overrides, *extra) for a in ("--set", o)]
+        _biovw(["train", row.config, "--seed", str(seed), "--out", str(out), "--no-progress",
+                *sets])
+        summary = _read(out / "summary.json")
+    if summary.get("heldout_split") != table.split:
+        _biovw(["evaluate", str(out), "--split", table.split, "--seed", str(seed),
+                "--no-progress"])
+    return out
+
+
+# ----------------------------------------------------------------------------- aggregating
+
+
+def run_numbers(run: Path) -> dict[str, float | None]:
+    """The numbers a table reports, from one finished run's summary.json."""
+    s = _read(run / "summary.json")
+    quality = s.get("sample_quality") or {}
+    last = max((k for k in quality if k != "data_floor"), key=int, default=None)
+    q = quality.get(last) or {}
+    shares = q.get("mode_shares")
+    near = q.get("near_mode_fraction")
+    align = s.get("alignment") or {}
+    return {
+        "bound": s.get("heldout_bound"),
+        "loglik": s.get("heldout_loglik"),
+        "converged": None if s.get("loglik_converged") is None else float(s["loglik_converged"]),
+        "near_mode_pct": None if near is None else 100 * near,
+        "min_share": None if not shares else min(shares),
+        "sliced_w2": q.get("sliced_wasserstein"),
+        "angle_readout": align.get("alignment_angle_readout"),
+        "angle_hidden": align.get("alignment_angle_hidden"),
+        "train_seconds": s.get("train_seconds"),
+        "snapshot": None if last is None else int(last),
+        "floor_w2": (quality.get("data_floor") or {}).get("sliced_wasserstein"),
+        "trajectories": _trajectories(s.get("loglik_method")),
+    }
+
+
+def _trajectories(method: str | None) -> float | None:
+    match = re.search(r"(\d+) trajectories", method or "")
+    return float(match.group(1)) if match else None
+
+
+def mean_sd(values: Sequence[float | None]) -> tuple[float | None, float | None, int]:
+    """Mean and sample standard deviation (ddof 1) of the finite values, and their count."""
+    xs = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not xs:
+        return None, None, 0
+    m = sum(xs) / len(xs)
+    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else None
+    return m, sd, len(xs)
+
+
+COLUMNS = (
+    ("bound", "held-out bound", 3),
+    ("loglik", "IS log-lik.", 3),
+    ("converged", "IS converged", 0),
+    ("near_mode_pct", "near a mode (%)", 1),
+    ("min_share", "smallest mode share", 3),
+    ("sliced_w2", "sliced W2", 3),
+    ("angle_readout", "angle readout / hidden (deg)", 1),
+    ("train_seconds", "train (s)", 0),
+)
+
+
+def _cell(stats: dict, key: str, digits: int) -> str:
+    m, sd, n = stats[key]
+    if m is None:
+        return "-"
+    if key == "converged":
+        return f"{round(m * n)}/{n}"
+    text = f"{m:.{digits}f}" + ("" if sd is None else f" ± {sd:.{digits}f}")
+    if key == "angle_readout":
+        h, hsd, _ = stats["angle_hidden"]
+        if h is not None:
+            text += f" / {h:.{digits}f}" + ("" if hsd is None else f" ± {hsd:.{digits}f}")
+    return text
+
+
+def environment() -> dict:
+    """What the numbers depend on besides the seed: versions, threads, machine, commit."""
+    import numpy
+    import torch
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                    cwd=REPO, capture_output=True, text=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = "unknown", False
+    return {"commit": commit + ("+changes" if dirty else ""), "torch": torch.__version__,
+            "numpy": numpy.__version__, "python": platform.python_version(),
+            "torch_threads": torch.get_num_threads(), "machine": platform.machine(),
+            "cpu_count": os.cpu_count()}
+
+
+def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Sequence[int],
+              extra: Sequence[str] = ()) -> tuple[str, dict]:
+    """Markdown table (mean ± sd over seeds) and its JSON record."""
+    header = ["setting"] + [title for key, title, _ in COLUMNS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    record = {"table": name, "split": table.split, "seeds": list(seeds), "rows": [],
+              "environment": environment(), "overrides": [*table.common, *extra]}
+    snapshot = floor = trajectories = None
+    for row in table.rows:
+        numbers = [run_numbers(r) for r in runs[row.label]]
+        stats = {k: mean_sd([n[k] for n in numbers]) for k in numbers[0]}
+        snapshot = numbers[0]["snapshot"]
+        floor = stats["floor_w2"][0]
+        trajectories = numbers[0]["trajectories"]
+        lines.append("| " + " | ".join([row.label] + [_cell(stats, k, d) for k, _, d in COLUMNS])
+                     + " |")
+        record["rows"].append({"label": row.label, "config": row.config,
+                               "overrides": list(row.overrides), "per_seed": numbers,
+                               "mean_sd": {k: list(v) for k, v in stats.items()}})
+    env = record["environment"]
+    split = "test" if table.split == "test" else "validation"
+    lines += ["", f"{table.caption}. Mean ± sd over seeds {', '.join(map(str, seeds))}; "
+              f"{split} split, nats/example; IS with {trajectories or 0:.0f} trajectories "
+              f"(converged: seeds whose IS ladder stopped moving); sample quality "
+              f"{snapshot} steps past the cool-down (data floor sliced W2 "
+              f"{'-' if floor is None else f'{floor:.3f}'}). Made by `python analysis/results.py {name}` at commit "
+              f"{env['commit']} (torch {env['torch']}, numpy {env['numpy']}, "
+              f"{env['torch_threads']} torch threads)."]
+    return "\n".join(lines) + "\n", record
+
+
+def splice(path: Path, name: str, markdown: str) -> bool:
+    """Replace the text between the table's markers in ``path``; False if there are none."""
+    text = path.read_text()
+    start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        return False
+    path.write_text(pattern.sub(lambda _: f"{start}\n{markdown}{end}", text))
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("table", choices=sorted(TABLES))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--root", type=Path, default=REPO / "results")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="Replace this table's marked section in this file.")
+    parser.add_argument("--set", dest="extra", action="append", default=[],
+                        metavar="SECTION.KEY=VALUE", help="Extra override for every run.")
+    args = parser.parse_args(argv)
+    table = TABLES[args.table]
+    root = args.root / args.table
+    runs = {row.label: [run_row(table, row, s, root, args.extra) for s in args.seeds]
+            for row in table.rows}
+    markdown, record = aggregate(args.table, table, runs, args.seeds, args.extra)
+    args.root.mkdir(parents=True, exist_ok=True)
+    (args.root / f"{args.table}.md").write_text(markdown)
+    (args.root / f"{args.table}.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(markdown)
+    if args.readme is not None and not splice(args.readme, args.table, markdown):
+        raise SystemExit(f"{args.readme}: no <!-- results:{args.table} --> markers")
+
+
+if __name__ == "__main__":
+    main()

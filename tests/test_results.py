@@ -1,0 +1,83 @@
+"""The results-table script and the determinism its tables rely on."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = ["train.steps=4", "train.batch_size=64", "circuit.hidden=12", "walkback.num_steps=3",
+        "data.n_samples=300", "eval.n_examples=12", "eval.n_trajectories=2",
+        "eval.n_samples=40", "eval.snapshots=[0, 2]"]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("results", REPO / "analysis" / "results.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _train(out: Path, seed: int) -> None:
+    sets = [a for o in TINY for a in ("--set", o)]
+    subprocess.run([sys.executable, "-m", "biovw", "train", "circuits/rate_net.yaml",
+                    "--seed", str(seed), "--out", str(out), "--no-progress", *sets],
+                   cwd=REPO, check=True, capture_output=True)
+
+
+def _without_times(value):
+    if isinstance(value, dict):
+        return {k: _without_times(v) for k, v in value.items() if k != "seconds"}
+    return value
+
+
+def test_a_fixed_seed_gives_identical_numbers_in_separate_processes(tmp_path):
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        _train(tmp_path / name, seed)
+    ev = {n: _without_times(json.loads((tmp_path / n / "eval.json").read_text()))
+          for n in "abc"}
+    assert ev["a"] == ev["b"]
+    assert ev["a"]["loglik"] != ev["c"]["loglik"]
+    arrays = {n: np.load(tmp_path / n / "loglik_examples.npz") for n in "ab"}
+    assert np.array_equal(arrays["a"]["valid_loglik"], arrays["b"]["valid_loglik"])
+
+
+def test_table_is_mean_and_sd_over_seeds_of_the_runs_it_made(tmp_path):
+    results = _script()
+    readme = tmp_path / "README.md"
+    readme.write_text("before\n<!-- results:default -->\nold\n<!-- /results:default -->\nafter\n")
+    extra = [a for o in TINY for a in ("--set", o)]
+    results.main(["default", "--seeds", "0", "1", "--root", str(tmp_path / "res"),
+                  "--readme", str(readme), *extra])
+    record = json.loads((tmp_path / "res" / "default.json").read_text())
+    (row,) = record["rows"]
+    runs = [tmp_path / "res" / "default" / "fa_dale_default_job" / f"seed{s}" for s in (0, 1)]
+    summaries = [json.loads((r / "summary.json").read_text()) for r in runs]
+    assert all(s["heldout_split"] == "test" for s in summaries)  # evaluated on test once
+    bounds = [s["heldout_bound"] for s in summaries]
+    mean, sd, n = row["mean_sd"]["bound"]
+    assert n == 2 and mean == pytest.approx(statistics.mean(bounds))
+    assert sd == pytest.approx(statistics.stdev(bounds))
+    text = readme.read_text()
+    assert text.startswith("before\n<!-- results:default -->\n| setting")
+    assert text.endswith("<!-- /results:default -->\nafter\n") and "old" not in text
+    assert f"{mean:.3f} ± {sd:.3f}" in text
+    assert record["environment"]["torch"] and record["seeds"] == [0, 1]
+    # finished runs are reused: a second call trains nothing and writes the same table
+    stamp = [(r / "summary.json").stat().st_mtime_ns for r in runs]
+    results.main(["default", "--seeds", "0", "1", "--root", str(tmp_path / "res"), *extra])
+    assert [(r / "summary.json").stat().st_mtime_ns for r in runs] == stamp
+
+
+def test_mean_sd_ignores_missing_values():
+    results = _script()
+    assert results.mean_sd([1.0, None, 3.0]) == (2.0, pytest.approx(2**0.5), 2)
+    assert results.mean_sd([None]) == (None, None, 0)
+    assert results.mean_sd([5.0]) == (5.0, None, 1)
