@@ -10,8 +10,9 @@ Usage::
 Each run lives in ``ROOT/TABLE/ROW/seedS`` (``ROOT`` is ``results/`` by default) and is
 skipped when already finished, so an interrupted table resumes where it stopped. Runs train
 with ``biovw train`` (which scores the validation split); tables that report final numbers
-then run ``biovw evaluate RUN --split test`` once. The table is written to ``ROOT/TABLE.md``
-and ``ROOT/TABLE.json`` (with the versions, thread count and commit it depends on) and, with
+then run ``biovw evaluate RUN --split test`` once. The table is written to
+``docs/results/TABLE.md`` and ``docs/results/TABLE.json`` (per-seed numbers, and the versions,
+thread count and commit they depend on) and, with
 ``--readme``, replaces the text between ``<!-- results:TABLE -->`` and
 ``<!-- /results:TABLE -->`` in that file.
 """
@@ -56,7 +57,7 @@ class Table:
     common: tuple[str, ...] = field(default=())
 
 
-_SMALL = ("circuit.hidden=64", "train.steps=300")
+_SMALL = ("circuit.hidden=64", "train.steps=300", "eval.n_examples=250")
 
 TABLES: dict[str, Table] = {
     "default": Table(
@@ -79,8 +80,9 @@ TABLES: dict[str, Table] = {
                    for rule in ("backprop", "fa")
                    for freeze in ("none", "all", "hidden_rows", "readout")),
         split="test",
-        caption="which block of W must learn: 64 hidden units, 300 iterations "
-                "(`--set circuit.hidden=64 --set train.steps=300`)",
+        caption="which block of W must learn: the default job with 64 hidden units, 300 "
+                "iterations, 250 held-out examples (`--set circuit.hidden=64 --set "
+                "train.steps=300 --set eval.n_examples=250`)",
         common=_SMALL,
     ),
 }
@@ -250,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("table", choices=sorted(TABLES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--root", type=Path, default=REPO / "results")
+    parser.add_argument("--tables", type=Path, default=REPO / "docs" / "results",
+                        help="Folder for TABLE.md and TABLE.json (committed with the README).")
     parser.add_argument("--readme", type=Path, default=None,
                         help="Replace this table's marked section in this file.")
     parser.add_argument("--set", dest="extra", action="append", default=[],
@@ -260,9 +264,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     runs = {row.label: [run_row(table, row, s, root, args.extra) for s in args.seeds]
             for row in table.rows}
     markdown, record = aggregate(args.table, table, runs, args.seeds, args.extra)
-    args.root.mkdir(parents=True, exist_ok=True)
-    (args.root / f"{args.table}.md").write_text(markdown)
-    (args.root / f"{args.table}.json").write_text(json.dumps(record, indent=2) + "\n")
+    args.tables.mkdir(parents=True, exist_ok=True)
+    (args.tables / f"{args.table}.md").write_text(markdown)
+    (args.tables / f"{args.table}.json").write_text(json.dumps(record, indent=2) + "\n")
     print(markdown)
     if args.readme is not None and not splice(args.readme, args.table, markdown):
         raise SystemExit(f"{args.readme}: no <!-- results:{args.table} --> markers")

@@ -55,8 +55,8 @@ def test_table_is_mean_and_sd_over_seeds_of_the_runs_it_made(tmp_path):
     readme.write_text("before\n<!-- results:default -->\nold\n<!-- /results:default -->\nafter\n")
     extra = [a for o in TINY for a in ("--set", o)]
     results.main(["default", "--seeds", "0", "1", "--root", str(tmp_path / "res"),
-                  "--readme", str(readme), *extra])
-    record = json.loads((tmp_path / "res" / "default.json").read_text())
+                  "--tables", str(tmp_path / "tables"), "--readme", str(readme), *extra])
+    record = json.loads((tmp_path / "tables" / "default.json").read_text())
     (row,) = record["rows"]
     runs = [tmp_path / "res" / "default" / "fa_dale_default_job" / f"seed{s}" for s in (0, 1)]
     summaries = [json.loads((r / "summary.json").read_text()) for r in runs]
@@ -72,7 +72,8 @@ def test_table_is_mean_and_sd_over_seeds_of_the_runs_it_made(tmp_path):
     assert record["environment"]["torch"] and record["seeds"] == [0, 1]
     # finished runs are reused: a second call trains nothing and writes the same table
     stamp = [(r / "summary.json").stat().st_mtime_ns for r in runs]
-    results.main(["default", "--seeds", "0", "1", "--root", str(tmp_path / "res"), *extra])
+    results.main(["default", "--seeds", "0", "1", "--root", str(tmp_path / "res"),
+                  "--tables", str(tmp_path / "tables"), *extra])
     assert [(r / "summary.json").stat().st_mtime_ns for r in runs] == stamp
 
 
