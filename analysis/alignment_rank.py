@@ -115,7 +115,8 @@ def main() -> None:
         json.dump(rows, fh, indent=2)
     for r in rows:
         print(f"{r['run']}: Krylov dim {r['krylov_dim']} of {r['hidden']}; gradient energy in K "
-              f"{r['gradient_energy_in_krylov']:.3f} (angle to B_hh {r['gradient_angle_to_B_hh']:.1f} deg); "
+              f"{r['gradient_energy_in_krylov']:.3f} (angle to B_hh "
+              f"{r['gradient_angle_to_B_hh']:.1f} deg); "
               f"dW_hh energy in K "
               f"{r['dW_energy_in_krylov']:.3f} (random subspace "
               f"{r['dW_energy_in_random_subspace']:.3f}); angle(dW_hh, B_hh) "

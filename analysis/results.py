@@ -226,11 +226,12 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
                                "mean_sd": {k: list(v) for k, v in stats.items()}})
     env = record["environment"]
     split = "test" if table.split == "test" else "validation"
+    floor_text = "-" if floor is None else f"{floor:.3f}"
     lines += ["", f"{table.caption}. Mean ± sd over seeds {', '.join(map(str, seeds))}; "
               f"{split} split, nats/example; IS with {trajectories or 0:.0f} trajectories "
               f"(converged: seeds whose IS ladder stopped moving); sample quality "
               f"{snapshot} steps past the cool-down (data floor sliced W2 "
-              f"{'-' if floor is None else f'{floor:.3f}'}). Made by `python analysis/results.py {name}` at commit "
+              f"{floor_text}). Made by `python analysis/results.py {name}` at commit "
               f"{env['commit']} (torch {env['torch']}, numpy {env['numpy']}, "
               f"{env['torch_threads']} torch threads)."]
     return "\n".join(lines) + "\n", record
