@@ -1,6 +1,7 @@
 """The Krylov-space measurements of analysis/alignment_rank.py on constructed matrices."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import torch
@@ -11,6 +12,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "analysis" / "alignment_rank.py"
 def _module():
     spec = importlib.util.spec_from_file_location("alignment_rank", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

@@ -21,6 +21,7 @@ TINY = ["train.steps=4", "train.batch_size=64", "circuit.hidden=12", "walkback.n
 def _script():
     spec = importlib.util.spec_from_file_location("results", REPO / "analysis" / "results.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
