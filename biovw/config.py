@@ -108,7 +108,7 @@ class TrainConfig:
     lr: float = 1e-3
     lr_schedule: str = "constant"
     lr_min_factor: float = 0.1
-    grad_clip: float = 1.0
+    grad_clip: float = 0.0
     log_every: int = 10
     checkpoint_every: int = 100
     divergence_threshold: float = 1e6
