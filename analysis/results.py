@@ -196,8 +196,11 @@ def environment() -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                                 capture_output=True, text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                    cwd=REPO, capture_output=True, text=True).stdout.strip())
+        # the script's own outputs do not count as changes to what made the numbers
+        status = ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                  ":!README.md", ":!docs/results"]
+        dirty = bool(subprocess.run(status, cwd=REPO, capture_output=True,
+                                    text=True).stdout.strip())
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = "unknown", False
     return {"commit": commit + ("+changes" if dirty else ""), "torch": torch.__version__,
