@@ -114,10 +114,6 @@ class RunDir:
         """Save named arrays as one uncompressed .npz, atomically."""
         save_npz_atomic(path, {k: np.asarray(v) for k, v in arrays.items()})
 
-    def read_arrays(self, path: Path) -> dict[str, np.ndarray]:
-        """Arrays of an .npz written by :meth:`write_arrays` (never unpickled)."""
-        return read_npz(path)
-
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """Every array of an .npz file, loaded without pickle.
