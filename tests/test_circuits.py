@@ -131,3 +131,54 @@ def test_fa_feedback_lives_on_the_synapses_of_w():
     assert (b[circuit.mask == 0] == 0).all()
     assert (torch.diagonal(b) == 0).all()
     assert (b[circuit.mask == 1] != 0).all()
+
+
+def test_functional_core_reproduces_the_module_and_uses_the_product_at_every_micro_step():
+    from biovw.circuits import RateState, rate_step, settle, transition_output
+    from biovw.rules import Recurrence
+
+    c = RateCircuit(3, 7, 2, settle_steps=4, dt=0.5, tau=2.0, seed=3)
+    s = torch.randn(5, 3)
+    p, drive = c.rate_parameters(), c.drive_parameters()
+    assert torch.equal(transition_output(s, 1, p, drive, c.settle_steps), c(s, 1))
+    calls = []
+
+    def product(rate, weight):
+        calls.append(rate.shape)
+        return rate @ weight.T
+
+    u = torch.randn(5, 10)
+    start = RateState(torch.randn(5, 10))
+    before = start.h.clone()
+    end = settle(start, u, p, 4, Recurrence(product))
+    assert len(calls) == 4  # the rule's product takes part in every micro-step
+    assert torch.equal(start.h, before)  # pure: the input state is not modified
+    h = start.h
+    for _ in range(4):
+        h = rate_step(RateState(h), u, p).h
+    assert torch.equal(end.h, h)
+
+
+def test_param_groups_put_kp_weight_and_feedback_together_with_decay():
+    kp = RateCircuit(2, 6, 2, rule="kp", seed=0)
+    decayed, rest = kp.param_groups(0.3)
+    assert decayed["weight_decay"] == 0.3 and rest["weight_decay"] == 0.0
+    assert decayed["params"][0] is kp.w_raw and decayed["params"][1] is kp.rule.feedback_matrix
+    every = [p for p in kp.parameters() if p.requires_grad]
+    assert len(decayed["params"]) + len(rest["params"]) == len(every)
+    (group,) = RateCircuit(2, 6, 2, rule="fa", freeze="all", seed=0).param_groups(0.3)
+    assert group["weight_decay"] == 0.0 and all(p.requires_grad for p in group["params"])
+    assert len(group["params"]) == 5  # W frozen: W_in, b, gain, shift, visible bias
+
+
+@pytest.mark.parametrize(("rule", "dale", "keys"), [
+    ("backprop", True, 0), ("dfa", True, 0), ("fa", False, 3), ("fa", True, 6),
+    ("sign_symmetry", True, 6), ("kp", True, 6)])
+def test_alignment_reports_each_block_for_rules_with_a_feedback_matrix(rule, dale, keys):
+    circuit = RateCircuit(2, 10, 2, rule=rule, dale=dale, seed=1)
+    angles = circuit.alignment()
+    assert len(angles) == keys
+    assert all(0 <= v <= 180 for v in angles.values())
+    if keys:
+        assert {"alignment_angle", "alignment_angle_readout", "alignment_angle_hidden"} <= set(
+            angles)

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from torch import nn
 
+from biovw.circuits.circuit import Circuit
+from biovw.circuits.dynamics import (
+    DriveParameters,
+    RateParameters,
+    RateState,
+    afferent_drive,
+    initial_state,
+    rate_step,
+    settle,
+    transition_output,
+)
 from biovw.circuits.linear import LinearCircuit
 from biovw.circuits.mlp import MLPCircuit
 from biovw.circuits.rate import RateCircuit
+from biovw.circuits.spec import OperatorSpec, RateCircuitSpec, RateSpec, SpecError
 from biovw.config import CircuitConfig, RuleConfig
+from biovw.rules import RULES
 
-__all__ = ["LinearCircuit", "MLPCircuit", "RateCircuit", "build_circuit"]
+__all__ = [
+    "Circuit", "DriveParameters", "LinearCircuit", "MLPCircuit", "OperatorSpec", "RateCircuit",
+    "RateCircuitSpec", "RateParameters", "RateSpec", "RateState", "SpecError", "afferent_drive",
+    "build_circuit", "initial_state", "rate_step", "settle", "transition_output",
+]
 
 
 def build_circuit(cfg: CircuitConfig, dim: int, num_steps: int, seed: int = 0,
@@ -45,9 +62,7 @@ def build_circuit(cfg: CircuitConfig, dim: int, num_steps: int, seed: int = 0,
 
 
 def _rule_arguments(rule: RuleConfig | None) -> dict:
-    if rule is None or rule.name == "backprop":
+    if rule is None:
         return {"rule": "backprop"}
-    options = {"scale": rule.scale}
-    if rule.name == "sign_symmetry":
-        options["match_norm"] = rule.match_norm
+    options = {key: getattr(rule, key) for key in RULES[rule.name].options}
     return {"rule": rule.name, "rule_options": options}

@@ -10,8 +10,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from biovw.circuits.circuit import Circuit
 
-class LinearCircuit(nn.Module):
+
+class LinearCircuit(Circuit):
     """``F_t(s) = A_t s + c_t`` with ``A_t`` initialised at zero.
 
     Parameters

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from biovw.circuits.circuit import Circuit
 from biovw.circuits.stepnorm import StepNorm
 
 
-class MLPCircuit(nn.Module):
+class MLPCircuit(Circuit):
     """``dim -> hidden -> ... -> dim`` ReLU network; after each hidden linear map the activity is
     normalised across units and scaled and shifted by the parameters of the temperature step.
 

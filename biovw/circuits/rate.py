@@ -7,21 +7,30 @@ state ``s`` and are linear; hidden units start at rest and receive the afferent 
 ``u = StepNorm_t(W_in s + b)``. What the operator reads is the visible units' activity after
 settling, so every output passes through the recurrent weights (hidden -> visible is a block of
 ``W``, constrained by Dale's law like the rest).
+
+The module holds the parameters, constraints and learning rule; the dynamics are the pure
+functions of :mod:`biovw.circuits.dynamics`, and :meth:`RateCircuit.spec` /
+:meth:`RateCircuit.from_spec` convert to and from the backend-neutral
+:class:`biovw.circuits.spec.RateCircuitSpec`.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
+from biovw.circuits.circuit import Circuit
 from biovw.circuits.connectivity import (
     balanced_init,
     connection_mask,
     constrained_weight,
     dale_signs,
 )
+from biovw.circuits.dynamics import DriveParameters, RateParameters, transition_output
+from biovw.circuits.spec import RateCircuitSpec
 from biovw.circuits.stepnorm import StepNorm
-from biovw.rules import RULES, build_rule
+from biovw.rules import EXACT, alignment_angle, best_sign_constrained_alignment, rule_class
 
 
 def _rows(n: int, rows: slice) -> Tensor:
@@ -47,59 +56,7 @@ NONLINEARITIES = {
 }
 
 
-def settle(
-    state: Tensor,
-    drive: Tensor,
-    weight: Tensor,
-    alpha: float,
-    n_steps: int,
-    phi,
-    n_visible: int,
-    recurrent=None,
-    between_steps=None,
-) -> Tensor:
-    """Run the rate dynamics for ``n_steps`` Euler micro-steps.
-
-    Parameters
-    ----------
-    state : Tensor
-        Initial activity h, [batch, n].
-    drive : Tensor
-        Constant external input u, [batch, n].
-    weight : Tensor
-        Effective recurrent weight W[post, pre], [n, n].
-    alpha : float
-        dt / tau.
-    n_steps : int
-        Number of micro-steps.
-    phi : callable
-        Rate nonlinearity of the hidden units (visible units are linear).
-    n_visible : int
-        Number of leading (linear) visible units.
-    recurrent : callable or None
-        ``recurrent(rate, weight)`` computes ``rate @ weight.T`` under a learning rule (its
-        backward pass decides which error reaches the presynaptic units); None is a plain
-        product (exact gradients).
-    between_steps : callable or None
-        Applied to the activity after every micro-step but the last (used by direct
-        feedback alignment to inject the output error).
-
-    Returns
-    -------
-    Tensor
-        Activity after settling, [batch, n].
-    """
-    h = state
-    for step in range(n_steps):
-        rate = torch.cat([h[:, :n_visible], phi(h[:, n_visible:])], dim=1)
-        product = rate @ weight.T if recurrent is None else recurrent(rate, weight)
-        h = h + alpha * (-h + product + drive)
-        if between_steps is not None and step < n_steps - 1:
-            h = between_steps(h)
-    return h
-
-
-class RateCircuit(nn.Module):
+class RateCircuit(Circuit):
     """Rate circuit with Dale's law, sparse connectivity and optional tied weights.
 
     Parameters
@@ -171,9 +128,11 @@ class RateCircuit(nn.Module):
         gen = torch.Generator().manual_seed(seed)
         n = dim + hidden
         self.dim, self.hidden = dim, hidden
+        self.dt, self.tau = dt, tau
         self.alpha = dt / tau
         self.settle_steps = settle_steps
         self.symmetric = symmetric
+        self.nonlinearity = nonlinearity
         self.phi = NONLINEARITIES[nonlinearity]
         signs = dale_signs(dim, hidden, ei_ratio) if dale else None
         self.register_buffer("signs", signs)
@@ -193,13 +152,8 @@ class RateCircuit(nn.Module):
         self.b_in = nn.Parameter(torch.zeros(hidden))
         self.drive_norm = StepNorm(num_steps, hidden, normalize=step_norm)
         self.visible_bias = nn.Parameter(torch.zeros(num_steps, dim))
-        options = dict(rule_options or {})
-        if RULES[rule].direct:
-            self.rule = build_rule(rule, (dim, n), gen, **options)
-        else:
-            if rule in ("kp", "fa"):
-                options.setdefault("mask", self.mask)
-            self.rule = build_rule(rule, (n, n), gen, **options)
+        self.rule = rule_class(rule).for_recurrent_weight(dim, self.mask, gen,
+                                                          **dict(rule_options or {}))
 
     def weight(self) -> Tensor:
         """Effective recurrent weight ``W[post, pre]`` with all constraints applied."""
@@ -208,26 +162,103 @@ class RateCircuit(nn.Module):
             raw = torch.where(self.frozen_rows[:, None], self.w_initial, raw)
         return constrained_weight(raw, self.mask, self.signs, self.symmetric)
 
+    def rate_parameters(self) -> RateParameters:
+        """The settle dynamics' parameters (effective weight, alpha, rate function)."""
+        return RateParameters(self.weight(), self.alpha, self.dim, self.phi)
+
+    def drive_parameters(self) -> DriveParameters:
+        """The afferent drive's parameters (per-step gain, shift and visible bias)."""
+        norm = self.drive_norm
+        return DriveParameters(self.w_in, self.b_in, norm.gain, norm.shift, self.visible_bias,
+                               norm.normalize, norm.eps)
+
     def forward(self, s: Tensor, step: int) -> Tensor:
-        """Visible activity after settling from state ``s`` ([batch, dim]) at step ``step``."""
-        hidden_drive = self.drive_norm(s @ self.w_in.T + self.b_in, step)
-        drive = torch.cat([self.visible_bias[step].expand(s.shape[0], -1), hidden_drive], dim=1)
-        state = torch.cat([s, s.new_zeros(s.shape[0], self.hidden)], dim=1)
-        weight = self.weight()
-        if self.rule.name == "backprop" or not torch.is_grad_enabled():
-            h = settle(state, drive, weight, self.alpha, self.settle_steps, self.phi, self.dim)
-            return h[:, : self.dim]
-        if self.rule.direct:
-            context = self.rule.context()
-            h = settle(state, drive, weight, self.alpha, self.settle_steps, self.phi, self.dim,
-                       recurrent=self.rule, between_steps=lambda x: self.rule.hidden(x, context))
-            return context.output(h[:, : self.dim])
-        h = settle(state, drive, weight, self.alpha, self.settle_steps, self.phi, self.dim,
-                   recurrent=self.rule)
-        return h[:, : self.dim]
+        """Visible activity after settling from state ``s`` ([batch, dim]) at step ``step``.
+
+        With gradients enabled the learning rule takes the recurrent matrix product (see
+        :class:`biovw.rules.Recurrence`); without, every rule computes the same plain product.
+        """
+        recurrence = self.rule.recurrence() if torch.is_grad_enabled() else EXACT
+        return transition_output(s, step, self.rate_parameters(), self.drive_parameters(),
+                                 self.settle_steps, recurrence)
 
     def feedback_matrix(self) -> Tensor | None:
         """The matrix that replaces ``W`` in the backward pass (None for direct feedback)."""
-        if self.rule.direct:
-            return None
         return self.rule.feedback(self.weight().detach())
+
+    def param_groups(self, feedback_decay: float = 0.0) -> list[dict]:
+        """One group of the trainable parameters; under a rule whose feedback matrix learns
+        with ``W`` (Kolen-Pollack), ``W``'s parameter and the feedback matrix form a first group
+        with decoupled weight decay ``feedback_decay``: they receive identical gradients, hence
+        identical updates, so their difference decays."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        if not self.rule.mirror:
+            return [{"params": params, "weight_decay": 0.0}]
+        decayed = [self.w_raw, self.rule.feedback_matrix]
+        rest = [p for p in params if all(p is not d for d in decayed)]
+        return [{"params": decayed, "weight_decay": feedback_decay},
+                {"params": rest, "weight_decay": 0.0}]
+
+    def alignment(self) -> dict[str, float]:
+        """Angle (degrees) between ``W`` and the matrix that replaces it in the backward pass
+        and, under Dale's law, the smallest angle any matrix with ``W``'s fixed sign pattern
+        could reach against that feedback: for the whole of ``W`` (``alignment_angle``) and for
+        its hidden-to-visible (``_readout``) and hidden-to-hidden (``_hidden``) blocks. Empty
+        under exact gradients or direct feedback."""
+        feedback = None if self.rule.exact else self.feedback_matrix()
+        if feedback is None:
+            return {}
+        weight, feedback = self.weight().detach(), feedback.detach()
+        pattern = None if self.signs is None else self.signs[None, :] * self.mask
+        d = self.dim
+        blocks = {"": (slice(None), slice(None)), "_readout": (slice(None, d), slice(d, None)),
+                  "_hidden": (slice(d, None), slice(d, None))}
+        out = {}
+        for suffix, (post, pre) in blocks.items():
+            out[f"alignment_angle{suffix}"] = alignment_angle(weight[post, pre],
+                                                              feedback[post, pre])
+            if pattern is not None:
+                out[f"alignment_best_given_signs{suffix}"] = best_sign_constrained_alignment(
+                    pattern[post, pre], feedback[post, pre])
+        return out
+
+    def spec(self) -> RateCircuitSpec:
+        """Backend-neutral description of the circuit as it computes now (effective weights;
+        frozen rows and tying already resolved)."""
+        mask = self.mask * self.mask.T if self.symmetric else self.mask
+        norm = self.drive_norm
+        return RateCircuitSpec(
+            weight=_numpy(self.weight()), mask=_numpy(mask),
+            signs=None if self.signs is None else _numpy(self.signs), symmetric=self.symmetric,
+            w_in=_numpy(self.w_in), b_in=_numpy(self.b_in), drive_gain=_numpy(norm.gain),
+            drive_shift=_numpy(norm.shift), drive_normalize=norm.normalize,
+            drive_eps=float(norm.eps), visible_bias=_numpy(self.visible_bias),
+            tau=self.tau, dt=self.dt, settle_steps=self.settle_steps,
+            nonlinearity=self.nonlinearity,
+        )
+
+    @classmethod
+    def from_spec(cls, spec: RateCircuitSpec) -> RateCircuit:
+        """A circuit that computes what ``spec`` describes (trained by backprop if trained
+        further; its free weight is the effective one, so its constraints reproduce it)."""
+        circuit = cls(spec.n_visible, spec.n_hidden, spec.num_steps,
+                      nonlinearity=spec.nonlinearity, settle_steps=spec.settle_steps,
+                      dt=spec.dt, tau=spec.tau, dale=spec.signs is not None,
+                      symmetric=spec.symmetric, step_norm=spec.drive_normalize)
+        weight = torch.from_numpy(np.asarray(spec.weight))
+        circuit.to(weight.dtype)
+        circuit.drive_norm.eps = spec.drive_eps
+        values = {"mask": spec.mask, "w_raw": weight.abs() if spec.signs is not None else weight,
+                  "w_in": spec.w_in, "b_in": spec.b_in, "drive_norm.gain": spec.drive_gain,
+                  "drive_norm.shift": spec.drive_shift, "visible_bias": spec.visible_bias}
+        if spec.signs is not None:
+            values["signs"] = spec.signs
+        state = circuit.state_dict()
+        with torch.no_grad():
+            for name, value in values.items():
+                state[name].copy_(torch.as_tensor(np.asarray(value)))
+        return circuit
+
+
+def _numpy(x: Tensor) -> np.ndarray:
+    return x.detach().cpu().numpy().copy()

@@ -12,6 +12,29 @@ import torch
 from torch import Tensor, nn
 
 
+def step_normalize(x: Tensor, gain: Tensor, shift: Tensor, normalize: bool = True,
+                   eps: float = 1e-5) -> Tensor:
+    """``(x - mean) / sqrt(var + eps) * gain + shift`` across the last dimension.
+
+    Parameters
+    ----------
+    x : Tensor
+        Activity, [batch, features].
+    gain, shift : Tensor
+        One temperature step's gain and shift, [features].
+    normalize : bool
+        Standardise across features (mean and biased variance of each row) before the affine
+        map; if False only ``x * gain + shift``.
+    eps : float
+        Added to the variance.
+    """
+    if normalize:
+        mean = x.mean(dim=-1, keepdim=True)
+        var = x.var(dim=-1, unbiased=False, keepdim=True)
+        x = (x - mean) * torch.rsqrt(var + eps)
+    return x * gain + shift
+
+
 class StepNorm(nn.Module):
     """Normalise across features, then apply the gain and shift of temperature step ``step``.
 
@@ -36,8 +59,4 @@ class StepNorm(nn.Module):
 
     def forward(self, x: Tensor, step: int) -> Tensor:
         """Normalise ``x`` of shape [batch, features] with the parameters of ``step``."""
-        if self.normalize:
-            mean = x.mean(dim=-1, keepdim=True)
-            var = x.var(dim=-1, unbiased=False, keepdim=True)
-            x = (x - mean) * torch.rsqrt(var + self.eps)
-        return x * self.gain[step] + self.shift[step]
+        return step_normalize(x, self.gain[step], self.shift[step], self.normalize, self.eps)

@@ -33,6 +33,7 @@ from biovw.rules.linear import (
     feedback_linear,
     random_feedback,
 )
+from biovw.rules.recurrence import EXACT, Recurrence, matmul
 
 RULES: dict[str, type[FeedbackRule]] = {
     rule.name: rule
@@ -44,6 +45,19 @@ RULES: dict[str, type[FeedbackRule]] = {
         DirectFeedbackAlignment,
     )
 }
+
+
+def rule_class(name: str) -> type[FeedbackRule]:
+    """The rule registered as ``name``.
+
+    Raises
+    ------
+    ValueError
+        If no rule has that name.
+    """
+    if name not in RULES:
+        raise ValueError(f"learning rule {name!r} is not known; choose from {sorted(RULES)}")
+    return RULES[name]
 
 
 def build_rule(
@@ -65,15 +79,13 @@ def build_rule(
     **kw
         Options of the rule's class (``scale``, ``init``, ``mask``, ``match_norm``).
     """
-    if name not in RULES:
-        raise ValueError(f"learning rule {name!r} is not known; choose from {sorted(RULES)}")
-    return RULES[name](shape, generator, **kw)
+    return rule_class(name)(shape, generator, **kw)
 
 
 __all__ = [
-    "RULES", "BackpropRule", "DFAContext", "DFAHidden", "DFAOutput", "DirectFeedbackAlignment",
-    "FeedbackAlignmentRule", "FeedbackMatmul", "FeedbackRule", "KolenPollackRule",
-    "SignSymmetryRule", "alignment_angle", "best_sign_constrained_alignment", "build_rule",
-    "dfa_hidden", "dfa_output", "feedback_linear", "random_feedback",
-    "sign_constrained_projection",
+    "EXACT", "RULES", "BackpropRule", "DFAContext", "DFAHidden", "DFAOutput",
+    "DirectFeedbackAlignment", "FeedbackAlignmentRule", "FeedbackMatmul", "FeedbackRule",
+    "KolenPollackRule", "Recurrence", "SignSymmetryRule", "alignment_angle",
+    "best_sign_constrained_alignment", "build_rule", "dfa_hidden", "dfa_output",
+    "feedback_linear", "matmul", "random_feedback", "rule_class", "sign_constrained_projection",
 ]

@@ -43,6 +43,7 @@ from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
 from biovw.rules.linear import FeedbackRule, feedback_linear, initial_feedback
+from biovw.rules.recurrence import Recurrence
 
 
 class DFAContext:
@@ -158,6 +159,20 @@ class DirectFeedbackAlignment(FeedbackRule):
         super().__init__(shape, generator)
         matrix = initial_feedback(self.shape, generator, scale, init)
         self.register_buffer("feedback_matrix", matrix)
+
+    @classmethod
+    def for_recurrent_weight(cls, n_visible: int, mask: Tensor,
+                             generator: torch.Generator | None = None,
+                             **options) -> DirectFeedbackAlignment:
+        """The rule for a population of ``mask.shape[0]`` units whose first ``n_visible`` units
+        are its output: ``B`` has the shape ``(n_visible, n_units)``."""
+        return cls((n_visible, mask.shape[0]), generator, **options)
+
+    def recurrence(self) -> Recurrence:
+        """The local-gradient product, the output error injected at every intermediate state
+        and recorded at the output, with a fresh context for this forward pass."""
+        context = self.context()
+        return Recurrence(self, lambda h: self.hidden(h, context), context.output)
 
     def feedback(self, weight: Tensor) -> None:
         """No error travels through the weights under DFA."""

@@ -38,6 +38,8 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import FunctionCtx
 
+from biovw.rules.recurrence import EXACT, Recurrence
+
 
 class FeedbackMatmul(torch.autograd.Function):
     """``y = x @ weight.T`` whose backward pass sends the error through ``feedback``.
@@ -142,15 +144,64 @@ class FeedbackRule(nn.Module):
         ``(out, in)`` shape of the effective weight.
     generator : torch.Generator, optional
         Source of the random feedback matrix, where the rule has one.
+
+    Notes
+    -----
+    Class attributes describe the rule to the code that builds and trains a circuit, so that
+    no caller needs to test a rule's name:
+
+    ``name``
+        Registry key (the config's ``rule.name``).
+    ``options``
+        Keyword options of the constructor that a run configuration sets (``rule.<option>``).
+    ``exact``
+        The rule computes the exact gradient (``backprop``).
+    ``masked``
+        The feedback matrix lives on the synapses of ``W`` (pass the connectivity ``mask``).
+    ``direct``
+        The error reaches the units directly from the output (``dfa``): the rule is built for
+        the shape ``(n_outputs, n_units)``.
+    ``mirror``
+        The feedback matrix is a parameter trained with ``W`` (``kp``).
     """
 
     name: ClassVar[str] = ""
+    options: ClassVar[tuple[str, ...]] = ("scale",)
+    exact: ClassVar[bool] = False
+    masked: ClassVar[bool] = False
     direct: ClassVar[bool] = False
     mirror: ClassVar[bool] = False
 
     def __init__(self, shape: tuple[int, int], generator: torch.Generator | None = None):
         super().__init__()
         self.shape = (int(shape[0]), int(shape[1]))
+
+    @classmethod
+    def for_recurrent_weight(cls, n_visible: int, mask: Tensor,
+                             generator: torch.Generator | None = None,
+                             **options) -> FeedbackRule:
+        """The rule for the recurrent weight ``[n, n]`` of a population whose first
+        ``n_visible`` units are its output, with connectivity ``mask`` ([n, n]).
+
+        Parameters
+        ----------
+        n_visible : int
+            Number of output (visible) units.
+        mask : Tensor
+            Fixed 0/1 connectivity of ``W``; masked rules keep their feedback on it.
+        generator : torch.Generator, optional
+            Source of the random feedback matrix, where the rule has one.
+        **options
+            Keyword options of the rule's class (see ``options``).
+        """
+        n = mask.shape[0]
+        if cls.masked:
+            options = {"mask": mask, **options}
+        return cls((n, n), generator, **options)
+
+    def recurrence(self) -> Recurrence:
+        """The rule's part in one forward pass of an unrolled circuit: its matrix product."""
+        return Recurrence(self)
 
     def feedback(self, weight: Tensor) -> Tensor | None:
         """Feedback matrix ``B`` used with the effective weight ``weight``."""
@@ -186,10 +237,16 @@ class BackpropRule(FeedbackRule):
     """Exact gradient: ``B = W``."""
 
     name = "backprop"
+    options = ()
+    exact = True
 
     def feedback(self, weight: Tensor) -> Tensor:
         """The effective weight itself."""
         return weight
+
+    def recurrence(self) -> Recurrence:
+        """The plain matrix product: autograd's gradient is the exact one."""
+        return EXACT
 
 
 class FeedbackAlignmentRule(FeedbackRule):
@@ -215,6 +272,7 @@ class FeedbackAlignmentRule(FeedbackRule):
     """
 
     name = "fa"
+    masked = True
 
     def __init__(
         self,
@@ -260,6 +318,7 @@ class SignSymmetryRule(FeedbackRule):
     """
 
     name = "sign_symmetry"
+    options = ("scale", "match_norm")
 
     def __init__(
         self,
@@ -325,6 +384,7 @@ class KolenPollackRule(FeedbackRule):
     """
 
     name = "kp"
+    masked = True
     mirror = True
 
     def __init__(

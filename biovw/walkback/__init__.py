@@ -8,16 +8,22 @@ from biovw.walkback.estimates import (
     trajectory_ladder,
 )
 from biovw.walkback.kernel import StationaryKernel
-from biovw.walkback.model import WalkbackModel, build_model, temperature_schedule
+from biovw.walkback.model import (
+    OPERATORS,
+    WalkbackModel,
+    build_model,
+    operator_and_prior,
+    temperature_schedule,
+)
 from biovw.walkback.objective import Trajectory, heat, log_weights, walkback_log_prob
 from biovw.walkback.operators import BernoulliOperator, GaussianOperator
 from biovw.walkback.prior import BernoulliPrior, GaussianPrior
 from biovw.walkback.sampling import sample_chain
 
 __all__ = [
-    "BernoulliOperator", "BernoulliPrior", "GaussianOperator", "GaussianPrior",
+    "OPERATORS", "BernoulliOperator", "BernoulliPrior", "GaussianOperator", "GaussianPrior",
     "LikelihoodEstimate", "StationaryKernel", "Trajectory", "WalkbackModel", "build_model",
-    "effective_sample_size", "estimate_log_likelihood", "importance_estimates",
-    "trajectory_ladder", "heat", "log_weights", "sample_chain", "temperature_schedule",
-    "walkback_log_prob",
+    "effective_sample_size", "estimate_log_likelihood", "heat", "importance_estimates",
+    "log_weights", "operator_and_prior", "sample_chain", "temperature_schedule",
+    "trajectory_ladder", "walkback_log_prob",
 ]

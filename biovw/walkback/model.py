@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import torch
 from torch import Tensor, nn
 
-from biovw.circuits import build_circuit
+from biovw.circuits import RateCircuit, build_circuit
+from biovw.circuits.spec import OperatorSpec, RateSpec
 from biovw.config import Config
 from biovw.walkback.operators import BernoulliOperator, GaussianOperator
 from biovw.walkback.prior import BernoulliPrior, GaussianPrior
@@ -77,9 +81,78 @@ class WalkbackModel(nn.Module):
             s_next = self.operator.sample(s, out, temperature, generator)
             return s_next, self.operator.log_prob(s_next, s, out, temperature)
 
-    def kernel_log_prob(self, s_next: Tensor, s: Tensor) -> Tensor:
-        """Log-density of the stationary (T = T_1) kernel, the chain run after cool-down."""
-        return self.log_prob(s_next, s, 0)
+    def param_groups(self, feedback_decay: float = 0.0) -> list[dict]:
+        """Optimiser parameter groups: the circuit's (see
+        :meth:`biovw.circuits.Circuit.param_groups`), with the operator's trainable parameters
+        in the last group."""
+        groups = self.circuit.param_groups(feedback_decay)
+        groups[-1]["params"] += [p for p in self.operator.parameters() if p.requires_grad]
+        return groups
+
+    def spec(self) -> RateSpec:
+        """Backend-neutral description of the transition kernel: circuit, operator,
+        temperatures and prior (numpy arrays and plain values).
+
+        Raises
+        ------
+        TypeError
+            If the circuit has no description (only rate circuits have one).
+        """
+        circuit = self.circuit.spec()
+        if circuit is None:
+            raise TypeError(f"{type(self.circuit).__name__} has no backend-neutral description; "
+                            "only rate circuits have one")
+        sigma = self.operator.noise_scale()
+        operator = OperatorSpec(
+            kind=self.operator.kind, kappa=float(self.operator.kappa),
+            sigma=None if sigma is None else sigma.detach().cpu().numpy().copy(),
+            learn_sigma=self.operator.learn_sigma,
+            temperatures=np.asarray(self.temperatures, dtype=np.float64),
+            prior={k: v.detach().cpu().numpy().copy() for k, v in self.prior.state_dict().items()},
+        )
+        return RateSpec(circuit, operator)
+
+    @classmethod
+    def from_spec(cls, spec: RateSpec) -> WalkbackModel:
+        """The model a description describes, with a rate circuit rebuilt by
+        :meth:`biovw.circuits.RateCircuit.from_spec`; it computes the same kernel to float
+        precision."""
+        circuit = RateCircuit.from_spec(spec.circuit)
+        o = spec.operator
+        operator, prior = operator_and_prior(o.kind, spec.circuit.n_visible, o.kappa, o.sigma,
+                                             o.learn_sigma)
+        prior.load_state_dict({k: torch.as_tensor(v) for k, v in o.prior.items()})
+        model = cls(circuit, operator, prior, torch.as_tensor(o.temperatures))
+        return model.to(next(circuit.parameters()).dtype)
+
+
+def _gaussian(dim: int, kappa: float, sigma, learn_sigma: bool) -> tuple[nn.Module, nn.Module]:
+    return GaussianOperator(dim, kappa, sigma, learn_sigma), GaussianPrior(dim)
+
+
+def _bernoulli(dim: int, kappa: float, sigma, learn_sigma: bool) -> tuple[nn.Module, nn.Module]:
+    return BernoulliOperator(dim, kappa), BernoulliPrior(dim)
+
+
+OPERATORS = {"gaussian": _gaussian, "bernoulli": _bernoulli}
+"""Operator kind -> ``(dim, kappa, sigma, learn_sigma) -> (operator, prior)``; Bernoulli
+operators have no noise scale and ignore ``sigma`` and ``learn_sigma``."""
+
+
+def operator_and_prior(kind: str, dim: int, kappa: float,
+                       sigma: float | Sequence[float] | None = None,
+                       learn_sigma: bool = False) -> tuple[nn.Module, nn.Module]:
+    """The transition operator registered as ``kind`` and its prior family, for states of
+    dimension ``dim`` (``sigma``: the Gaussian noise scale, one number or one per unit).
+
+    Raises
+    ------
+    ValueError
+        If no operator has that name.
+    """
+    if kind not in OPERATORS:
+        raise ValueError(f"operator {kind!r} is not known; choose from {', '.join(OPERATORS)}")
+    return OPERATORS[kind](dim, kappa, sigma, learn_sigma)
 
 
 def build_model(cfg: Config, dim: int) -> WalkbackModel:
@@ -88,11 +161,6 @@ def build_model(cfg: Config, dim: int) -> WalkbackModel:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)  # layers initialised from the global generator
         circuit = build_circuit(cfg.circuit, dim, wb.num_steps, seed=cfg.seed, rule=cfg.rule)
-    if wb.operator == "gaussian":
-        operator = GaussianOperator(dim, wb.kappa, wb.sigma, wb.learn_sigma)
-        prior = GaussianPrior(dim)
-    else:
-        operator = BernoulliOperator(dim, wb.kappa)
-        prior = BernoulliPrior(dim)
+    operator, prior = operator_and_prior(wb.operator, dim, wb.kappa, wb.sigma, wb.learn_sigma)
     temps = temperature_schedule(wb.num_steps, wb.initial_temperature, wb.temperature_factor)
     return WalkbackModel(circuit, operator, prior, temps)

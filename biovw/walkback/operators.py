@@ -9,6 +9,7 @@ the operator from ignoring its input.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -24,26 +25,42 @@ class GaussianOperator(nn.Module):
         State dimension.
     kappa : float
         Skip weight of the current state in the mean.
-    sigma : float
-        Noise scale at T = 1 (initial value when learned).
+    sigma : float or array-like
+        Noise scale at T = 1 (initial value when learned): one number for every unit, or one
+        per unit ([dim]).
     learn_sigma : bool
         Learn one noise scale per unit (through a softplus).
     """
 
+    kind = "gaussian"
     binary = False
 
-    def __init__(self, dim: int, kappa: float, sigma: float, learn_sigma: bool = False):
+    def __init__(self, dim: int, kappa: float, sigma: float | Sequence[float],
+                 learn_sigma: bool = False):
         super().__init__()
         self.kappa = kappa
-        raw = torch.full((dim,), math.log(math.expm1(sigma)))
+        if isinstance(sigma, (int, float)):
+            raw = torch.full((dim,), math.log(math.expm1(sigma)))
+        else:
+            scale = torch.as_tensor(sigma, dtype=torch.float64).reshape(dim)
+            raw = torch.log(torch.expm1(scale)).to(torch.get_default_dtype())
         if learn_sigma:
             self.sigma_raw = nn.Parameter(raw)
         else:
             self.register_buffer("sigma_raw", raw)
 
+    @property
+    def learn_sigma(self) -> bool:
+        """Whether the noise scale is a trained parameter."""
+        return isinstance(self.sigma_raw, nn.Parameter)
+
     def sigma(self) -> Tensor:
         """Per-unit noise scale at T = 1."""
         return F.softplus(self.sigma_raw)
+
+    def noise_scale(self) -> Tensor:
+        """Per-unit noise scale at T = 1 (what a description of the kernel records)."""
+        return self.sigma()
 
     def mean(self, s: Tensor, out: Tensor) -> Tensor:
         """Mean of the next state given the current state and the circuit output."""
@@ -73,11 +90,17 @@ class BernoulliOperator(nn.Module):
         Probability of copying the current bit.
     """
 
+    kind = "bernoulli"
     binary = True
+    learn_sigma = False
 
     def __init__(self, dim: int, kappa: float):
         super().__init__()
         self.kappa = kappa
+
+    def noise_scale(self) -> None:
+        """None: the kernel's randomness is in the Bernoulli draw, not in a noise scale."""
+        return None
 
     def unit_log_probs(
         self, s: Tensor, out: Tensor, temperature: float
