@@ -29,11 +29,9 @@ import math
 
 import torch
 
-from biovw.assemble import assemble
 from biovw.rules import alignment_angle
-from biovw.rundir import RunDir
-from biovw.train import load_trained
-from biovw.walkback import build_model, heat, walkback_log_prob
+from biovw.runs import build_model, open_run
+from biovw.walkback import heat, walkback_log_prob
 
 
 def krylov_basis(b: torch.Tensor, dim: int, settle_steps: int) -> torch.Tensor:
@@ -71,10 +69,8 @@ def hidden_block_gradient(model, x: torch.Tensor, generator: torch.Generator) ->
 
 def measure(run_dir: str) -> dict:
     """The hypothesis's measurements for one trained rate-circuit run."""
-    run = RunDir(run_dir)
-    cfg, payload = load_trained(run, torch.device("cpu"))
-    data, model = assemble(cfg, torch.device("cpu"))
-    model.load_state_dict(payload["model"])
+    opened = open_run(run_dir)
+    cfg, data, model = opened.cfg, opened.data, opened.model
     start = build_model(cfg, data.dim)  # same seed: the initial weights
     c, c0 = model.circuit, start.circuit
     dim, s = c.dim, c.settle_steps

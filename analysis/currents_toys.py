@@ -26,10 +26,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from biovw.analysis import entropy_production_kernel, probability_current_grid, simulate  # noqa: E402,E501
-from biovw.assemble import assemble  # noqa: E402
 from biovw.plots import reliable_arrows  # noqa: E402
-from biovw.rundir import RunDir  # noqa: E402
-from biovw.train import load_trained  # noqa: E402
+from biovw.runs import open_run  # noqa: E402
 from biovw.walkback import StationaryKernel, sample_chain  # noqa: E402
 
 
@@ -47,11 +45,10 @@ def main() -> None:
                              squeeze=False)
     rows = []
     for ax, run_dir in zip(axes[0], args.runs, strict=True):
-        cfg, payload = load_trained(RunDir(run_dir), torch.device("cpu"))
-        data, model = assemble(cfg, torch.device("cpu"))
+        opened = open_run(run_dir)
+        cfg, data, model = opened.cfg, opened.data, opened.model
         if data.dim != 2:
             raise SystemExit(f"{run_dir}: currents are drawn for 2-D data, got {data.dim}-D")
-        model.load_state_dict(payload["model"])
         model.eval()
         gen = torch.Generator().manual_seed(args.seed)
         kernel = StationaryKernel(model)

@@ -19,12 +19,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
-import torch  # noqa: E402
 
-from biovw.assemble import assemble  # noqa: E402
-from biovw.evaluate import draw_samples, snapshot_quality  # noqa: E402
-from biovw.rundir import RunDir  # noqa: E402
-from biovw.train import load_trained  # noqa: E402
+from biovw.runs import open_run  # noqa: E402
+from biovw.runs.evaluation import draw_samples, snapshot_quality  # noqa: E402
 
 
 def main() -> None:
@@ -35,11 +32,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    run = RunDir(args.run_dir)
-    device = torch.device("cpu")
-    cfg, payload = load_trained(run, device)
-    data, model = assemble(cfg, device)
-    model.load_state_dict(payload["model"])
+    opened = open_run(args.run_dir)
+    run, cfg, data, model = opened.run, opened.cfg, opened.data, opened.model
     model.eval()
     snaps = draw_samples(cfg, model, args.n, args.steps, args.seed)
     quality = snapshot_quality(cfg, data, snaps, args.seed)

@@ -1,4 +1,6 @@
-"""Command-line interface: ``biovw train | resume | sample | evaluate``."""
+"""Command-line interface: ``biovw train | resume | sample | evaluate | analyze | compare |
+bench``. Each command calls the composition root (:mod:`biovw.runs`), prints what it returns
+and draws its figures (:mod:`biovw.plots`)."""
 
 from __future__ import annotations
 
@@ -9,15 +11,23 @@ import time
 from pathlib import Path
 
 import click
-import torch
 
-from biovw.assemble import assemble, resolve_device
-from biovw.checkpoint import CheckpointError
+from biovw import plots
 from biovw.config import ConfigError, config_from_dict, load_config
 from biovw.data import DataError
-from biovw.finish import evaluate_run, headline, refresh_summary, write_summary
-from biovw.rundir import RunDir, save_npy_atomic
-from biovw.train import TrainingDiverged, load_trained, train
+from biovw.runs import (
+    MODEL_KINDS,
+    CheckpointError,
+    RunDir,
+    TrainingDiverged,
+    build_run,
+    open_run,
+    resolve_device,
+)
+from biovw.runs.analyze import Analysis
+from biovw.runs.evaluation import Evaluation
+from biovw.runs.rundir import save_npy_atomic
+from biovw.runs.summary import headline, refresh_summary, write_summary
 
 EXIT_DIVERGED = 3
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -44,26 +54,23 @@ def _guard(fn):
     return wrapper
 
 
-def _open_run(run_dir: str, device: str):
-    run = RunDir(run_dir)
-    if not run.root.is_dir():
-        raise ConfigError(f"RUN_DIR: not a directory: {run_dir}")
-    dev = resolve_device(device)
-    cfg, payload = load_trained(run, dev)
-    data, model = assemble(cfg, dev)
-    model.load_state_dict(payload["model"])
-    return run, cfg, payload, data, model
+def _draw_evaluation(run: RunDir, evaluation: Evaluation) -> None:
+    plots.evaluation_figures(evaluation.samples, evaluation.reference, evaluation.image_shape,
+                             evaluation.main_snapshot, run.figures)
+
+
+def _draw_currents(analysis: Analysis, figures: Path) -> None:
+    if analysis.currents is not None:
+        plots.current_field(analysis.currents, figures / "currents.png", analysis.title)
 
 
 def _finish(cfg, run, model, data, elapsed, seed, progress) -> None:
-    if cfg.model == "rbm":
-        from biovw.baselines.run import evaluate_rbm
-
-        evaluation = evaluate_rbm(cfg, run, model, data, seed)
-    else:
-        evaluation = evaluate_run(cfg, run, model, data, seed, progress)
+    kind = MODEL_KINDS[cfg.model]
+    evaluation = kind.evaluate(cfg, run, model, data, seed, progress=progress)
+    _draw_evaluation(run, evaluation)
+    plots.training_figures(run.read_metrics(), run.figures, **kind.loss_curve(cfg))
     n_params = sum(p.numel() for p in model.parameters())
-    summary = write_summary(cfg, run, evaluation, elapsed, n_params, model)
+    summary = write_summary(cfg, run, evaluation.result, elapsed, n_params, model)
     click.echo(headline(summary))
     click.echo(f"run directory: {run.root}")
 
@@ -91,30 +98,22 @@ def train_cmd(config, overrides, seed, device, out, dry_run, progress):
     extra = [*overrides, f"seed={seed}"] if seed is not None else list(overrides)
     cfg = load_config(config, extra)
     dev = resolve_device(device)
-    data, model = assemble(cfg, dev)
+    data, model = build_run(cfg, dev)
     n_params = sum(p.numel() for p in model.parameters())
+    kind = MODEL_KINDS[cfg.model]
     if dry_run:
         click.echo(f"config ok: {cfg.name}; data {data.name} train/valid/test "
                    f"{len(data.train)}/{len(data.valid)}/{len(data.test)}, dim {data.dim}; "
-                   f"{cfg.circuit.kind if cfg.model == 'walkback' else 'RBM'} with {n_params} "
-                   f"parameters on {dev}")
+                   f"{kind.describe(cfg)} with {n_params} parameters on {dev}")
         return
     run = RunDir(out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     if run.root.exists() and any(run.root.iterdir()):
         raise ConfigError(f"--out: {run.root} exists and is not empty (use biovw resume)")
-    _finish(cfg, run, model, data, _train(cfg, run, model, data, progress), cfg.seed, progress)
+    model, elapsed = kind.train(cfg, run, model, data, progress=progress)
+    _finish(cfg, run, model, data, elapsed, cfg.seed, progress)
 
 
 train_cmd.name = "train"
-
-
-def _train(cfg, run, model, data, progress, resume=False) -> float:
-    """Train a walk-back circuit or an RBM baseline; returns the training seconds."""
-    if cfg.model == "rbm":
-        from biovw.baselines.run import train_rbm
-
-        return train_rbm(cfg, run, model, data, progress=bool(progress))
-    return train(cfg, run, model, data, resume=resume, progress=progress).elapsed
 
 
 @main.command(context_settings=CONTEXT)
@@ -128,16 +127,16 @@ def resume(run_dir, steps, device, progress):
     """Continue a stopped or killed run from its latest checkpoint, then evaluate it.
 
     RBM baselines train deterministically in seconds and are trained again from the start."""
-    run, cfg, payload, data, model = _open_run(run_dir, device)
+    opened = open_run(run_dir, device)
+    cfg, kind = opened.cfg, opened.kind
     if steps is not None:
-        if steps < payload["step"]:
-            raise ConfigError(f"--steps {steps} is below the checkpoint's step {payload['step']}")
-        key = "train.steps" if cfg.model == "walkback" else "rbm.epochs"
-        cfg = config_from_dict(cfg.to_dict(), [f"{key}={steps}"])
-    if cfg.model == "rbm":
-        data, model = assemble(cfg, model.weight.device)
-    elapsed = _train(cfg, run, model, data, progress, resume=True)
-    _finish(cfg, run, model, data, elapsed, cfg.seed, progress)
+        if steps < opened.payload["step"]:
+            raise ConfigError(f"--steps {steps} is below the checkpoint's step "
+                              f"{opened.payload['step']}")
+        cfg = config_from_dict(cfg.to_dict(), [f"{kind.iterations_key}={steps}"])
+    model, elapsed = kind.train(cfg, opened.run, opened.model, opened.data, resume=True,
+                                progress=progress)
+    _finish(cfg, opened.run, model, opened.data, elapsed, cfg.seed, progress)
 
 
 @main.command(context_settings=CONTEXT)
@@ -152,20 +151,15 @@ def resume(run_dir, steps, device, progress):
 def sample(run_dir, n, steps, out, seed, device):
     """Draw N samples from a trained run, STEPS extra steps past the cool-down (for an RBM
     baseline: STEPS block-Gibbs steps, at least 1)."""
-    from biovw.evaluate import draw_samples, held_out
     from biovw.quality import sample_quality
+    from biovw.runs.evaluation import held_out
 
     if not out.endswith(".npy"):
         raise ConfigError(f"--out must end in .npy, got {out}")
-    run, cfg, _, data, model = _open_run(run_dir, device)
-    model.eval()
-    if cfg.model == "rbm":
-        from biovw.baselines.run import gibbs_samples
-
-        gen = torch.Generator(device=model.weight.device).manual_seed(seed)
-        samples = gibbs_samples(model, data, n, [max(steps, 1)], gen)[max(steps, 1)]
-    else:
-        samples = draw_samples(cfg, model, n, [steps], seed)[steps]
+    opened = open_run(run_dir, device)
+    cfg, data = opened.cfg, opened.data
+    opened.model.eval()
+    samples = opened.kind.sample(cfg, opened.model, data, n, steps, seed)
     save_npy_atomic(Path(out), samples.numpy())
     q = sample_quality(samples, held_out(cfg, data), modes=data.modes,
                        mode_radius=cfg.eval.mode_radius, seed=seed)
@@ -192,31 +186,16 @@ def sample(run_dir, n, steps, out, seed, device):
 @_guard
 def evaluate(run_dir, trajectories, examples, samples, split, seed, device, progress):
     """Held-out bound, IS log-likelihood and sample quality of a run; writes RUN_DIR/eval.json."""
-    run, cfg, _, data, model = _open_run(run_dir, device)
+    opened = open_run(run_dir, device)
+    cfg, run = opened.cfg, opened.run
     if split is not None:
         cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, split=split))
-    if cfg.model == "rbm":
-        from biovw.baselines.run import evaluate_rbm
-
-        result = evaluate_rbm(cfg, run, model, data, seed, examples, samples)
-        refresh_summary(run, result)
-        ll = result["loglik"][result["loglik"]["split"]]
-        click.echo(f"{result['loglik']['split']}: log-likelihood ({result['loglik']['method']}) "
-                   f"{ll['mean']:.3f} ± {ll['se']:.3f} nats/example; wrote {run.eval}")
-        return
-    result = evaluate_run(cfg, run, model, data, seed, progress, examples, trajectories, samples)
-    refresh_summary(run, result)
-    ll = result["loglik"][result["loglik"]["split"]]
-    click.echo(f"{result['loglik']['split']}: bound {ll['bound']:.3f} ± {ll['bound_se']:.3f}, "
-               f"IS ({ll['n_trajectories']} trajectories) {ll['is_loglik']:.3f} ± "
-               f"{ll['is_se']:.3f} nats/example, {_convergence(ll)}; wrote {run.eval}")
-
-
-def _convergence(ll: dict) -> str:
-    """How the IS ladder moved, in words."""
-    rungs = ", ".join(f"{k}: {v['mean']:.3f}" for k, v in ll["is_by_trajectories"].items())
-    verdict = "converged" if ll["converged"] else "NOT converged"
-    return f"{verdict} (IS by trajectories {rungs}; median ESS {ll['ess_median']:.1f})"
+    evaluation = opened.kind.evaluate(cfg, run, opened.model, opened.data, seed,
+                                      progress=progress, n_examples=examples,
+                                      n_trajectories=trajectories, n_samples=samples)
+    _draw_evaluation(run, evaluation)
+    refresh_summary(run, evaluation.result)
+    click.echo(f"{opened.kind.evaluation_line(evaluation.result['loglik'])}; wrote {run.eval}")
 
 
 @main.command(context_settings=CONTEXT)
@@ -244,7 +223,7 @@ def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, cluster
             device, out):
     """Entropy production, probability currents and connectivity of RUN_DIR's stationary
     chain, or of a trajectory file (--trajectory); writes analysis.json and figures."""
-    from biovw.analyze import analyze_model, analyze_trajectory, load_trajectory
+    from biovw.runs.analyze import analyze_trajectory, load_trajectory
 
     if (run_dir is None) == (trajectory is None):
         raise ConfigError("give either RUN_DIR or --trajectory FILE.npy")
@@ -252,26 +231,21 @@ def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, cluster
         x = load_trajectory(trajectory, discrete)
         run = RunDir(out or Path(trajectory).with_suffix("").as_posix() + "_analysis")
         run.figures.mkdir(parents=True, exist_ok=True)
-        result = analyze_trajectory(x, run.figures, discrete=discrete, bins=bins,
-                                    n_clusters=clusters, seed=seed)
-        result["source"] = str(trajectory)
+        analysis = analyze_trajectory(x, discrete=discrete, bins=bins, n_clusters=clusters,
+                                      seed=seed)
+        source = str(trajectory)
     else:
         if discrete:
             raise ConfigError("--discrete applies to --trajectory only")
-        run, cfg, _, data, model = _open_run(run_dir, device)
-        model.eval()
-        if cfg.model == "rbm":
-            from biovw.analyze import analyze_rbm
-
-            if cfg.rbm.visible != "bernoulli":
-                raise ConfigError("analyze supports Bernoulli RBMs (rbm.visible: bernoulli)")
-            result = analyze_rbm(model, data, run.figures, n_chains=chains, n_steps=steps,
-                                 burn_in=max(burn_in, 1), bins=bins, n_clusters=clusters,
-                                 seed=seed)
-        else:
-            result = analyze_model(model, run.figures, n_chains=chains, n_steps=steps,
-                                   burn_in=burn_in, bins=bins, n_clusters=clusters, seed=seed)
-        result["source"] = str(run.root)
+        opened = open_run(run_dir, device)
+        run = opened.run
+        opened.model.eval()
+        analysis = opened.kind.analyze(opened.cfg, opened.model, opened.data, n_chains=chains,
+                                       n_steps=steps, burn_in=burn_in, bins=bins,
+                                       n_clusters=clusters, seed=seed)
+        source = str(run.root)
+    result = {**analysis.result, "source": source}
+    _draw_currents(analysis, run.figures)
     path = run.root / "analysis.json"
     run.write_json(path, result)
     for method, ep in result["entropy_production"].items():
@@ -292,14 +266,15 @@ def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, cluster
 def compare(run_dirs, out, allow_mixed):
     """Put VW circuits and Boltzmann baselines side by side: held-out log-likelihood, sample
     quality, entropy production, steps to mix and training time."""
-    from biovw.compare import compare_runs
+    from biovw.runs.compare import compare_runs
 
     try:
         table = compare_runs(list(run_dirs), out, allow_mixed=allow_mixed)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    figure = plots.comparison_figure(table.rows, Path(out) / "comparison.png")
     click.echo(table.markdown)
-    click.echo(f"wrote {table.markdown_path}, {table.csv_path} and {table.figure_path}")
+    click.echo(f"wrote {table.markdown_path}, {table.csv_path} and {figure}")
 
 
 @main.command(context_settings=CONTEXT)
@@ -310,8 +285,8 @@ def compare(run_dirs, out, allow_mixed):
 @_guard
 def bench(out, device, quick):
     """Measure speed as ratios taken in one process and write them as JSON."""
-    from biovw import bench as benches
-    from biovw.rundir import write_text_atomic
+    from biovw.runs import bench as benches
+    from biovw.runs.rundir import write_text_atomic
 
     resolve_device(device)
     results = {"environment": benches.environment()}
@@ -321,9 +296,7 @@ def bench(out, device, quick):
     click.echo(f"kernel-exact entropy production: {k['n_transitions']} transitions of a "
                f"{k['n_units']}-unit circuit in {k['seconds']} s "
                f"({k['ratio_to_matmul']:.2f} of plain matmul FLOP/s)")
-    from biovw.baselines.compare_sklearn import bench_rbm
-
-    r = results["rbm_vs_sklearn"] = bench_rbm(quick=quick)
+    r = results["rbm_vs_sklearn"] = benches.bench_rbm(quick=quick)
     click.echo(f"RBM epoch time vs scikit-learn's BernoulliRBM (same hidden units, batch, lr, "
                f"epochs): ratio {r['ratio']:.3f}")
     write_text_atomic(Path(out), json.dumps(results, indent=2) + "\n")

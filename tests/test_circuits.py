@@ -6,7 +6,8 @@ import torch
 from biovw.circuits import RateCircuit
 from biovw.circuits.connectivity import dale_signs
 from biovw.config import config_from_dict
-from biovw.walkback import build_model, heat, walkback_log_prob
+from biovw.runs import build_model
+from biovw.walkback import heat, walkback_log_prob
 
 
 def _train(model, iterations: int, lr: float = 0.05) -> None:

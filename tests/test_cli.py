@@ -113,20 +113,20 @@ def test_existing_run_directory_is_refused(trained_run):
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     """A run stopped after its first checkpoint and resumed ends bit-identical."""
-    from biovw.assemble import assemble
     from biovw.config import config_from_dict
-    from biovw.rundir import RunDir
-    from biovw.train import train
+    from biovw.runs import build_run
+    from biovw.runs.rundir import RunDir
+    from biovw.runs.train import train
 
     cfg = config_from_dict({"name": "r"}, TINY)
     full_run, cut_run = RunDir(tmp_path / "full"), RunDir(tmp_path / "cut")
-    data, model = assemble(cfg, torch.device("cpu"))
+    data, model = build_run(cfg, torch.device("cpu"))
     train(cfg, full_run, model, data, progress=False)
     full_state = {k: v.clone() for k, v in model.state_dict().items()}
 
-    data, model = assemble(cfg, torch.device("cpu"))
+    data, model = build_run(cfg, torch.device("cpu"))
     train(cfg, cut_run, model, data, progress=False, stop_after=4)  # killed after iteration 4
-    data, model = assemble(cfg, torch.device("cpu"))  # a fresh process
+    data, model = build_run(cfg, torch.device("cpu"))  # a fresh process
     train(cfg, cut_run, model, data, progress=False, resume=True)
     for key, value in model.state_dict().items():
         assert torch.equal(value, full_state[key]), key
@@ -145,11 +145,11 @@ def test_divergence_stops_with_last_good_checkpoint(tmp_path):
 
 
 def test_nan_mid_run_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    from biovw import train as train_module
-    from biovw.assemble import assemble
-    from biovw.checkpoint import load_checkpoint
+    import biovw.runs.train as train_module
     from biovw.config import config_from_dict
-    from biovw.rundir import RunDir
+    from biovw.runs import build_run
+    from biovw.runs.checkpoint import load_checkpoint
+    from biovw.runs.rundir import RunDir
 
     real = train_module.train_iteration
 
@@ -159,7 +159,7 @@ def test_nan_mid_run_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
 
     monkeypatch.setattr(train_module, "train_iteration", poisoned)
     cfg = config_from_dict({"name": "nan"}, TINY)
-    data, model = assemble(cfg, torch.device("cpu"))
+    data, model = build_run(cfg, torch.device("cpu"))
     run = RunDir(tmp_path / "nan")
     with pytest.raises(train_module.TrainingDiverged, match="iteration 5"):
         train_module.train(cfg, run, model, data, progress=False)
@@ -315,7 +315,7 @@ def test_cuda_request_without_cuda_is_a_clear_error(tmp_path):
 
 
 def test_run_files_are_strict_json(tmp_path):
-    from biovw.rundir import RunDir
+    from biovw.runs.rundir import RunDir
 
     run = RunDir(tmp_path)
     run.write_json(tmp_path / "x.json", {"a": float("nan"), "b": [np.float64(1.5), np.inf],

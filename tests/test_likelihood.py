@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from biovw.config import config_from_dict
-from biovw.walkback import build_model, estimate_log_likelihood, heat, walkback_log_prob
+from biovw.runs import build_model
+from biovw.walkback import estimate_log_likelihood, heat, walkback_log_prob
 from biovw.walkback.analytic import linear_gaussian_log_density
 
 
@@ -86,7 +87,7 @@ def test_heldout_bound_never_beats_true_entropy(kind):
 
 def test_independent_baseline_matches_a_direct_fit():
     from biovw.data import load_data
-    from biovw.evaluate import independent_baseline
+    from biovw.runs.evaluation import independent_baseline
 
     data = load_data("digits", binarize=True, seed=0)
     rates = data.train.double().mean(0).clamp(1e-3, 1 - 1e-3)

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from biovw.config import Config, config_from_dict
-from biovw.walkback import BernoulliOperator, GaussianOperator, build_model
+from biovw.runs import build_model
+from biovw.walkback import BernoulliOperator, GaussianOperator
 
 
 @pytest.mark.parametrize("temperature", [1.0, 3.7])

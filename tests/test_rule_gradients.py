@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from biovw.config import config_from_dict
-from biovw.walkback import build_model
+from biovw.runs import build_model
 
 DIM, HIDDEN, SETTLE, STEP = 3, 7, 4, 1
 

@@ -4,10 +4,10 @@
 import pytest
 import torch
 
-from biovw.assemble import assemble
 from biovw.config import config_from_dict
-from biovw.rundir import RunDir
-from biovw.train import current_num_steps, learning_rate, train
+from biovw.runs import build_run
+from biovw.runs.rundir import RunDir
+from biovw.runs.train import current_num_steps, learning_rate, train
 
 
 def test_step_annealing_grows_from_the_start_value_to_k():
@@ -36,7 +36,7 @@ def test_both_update_modes_lower_the_loss(tmp_path, online):
         "walkback.sigma=0.2", "data.n_samples=1000", f"walkback.online_updates={online}",
         "train.lr=0.003",
     ])
-    data, model = assemble(cfg, torch.device("cpu"))
+    data, model = build_run(cfg, torch.device("cpu"))
     run = RunDir(tmp_path / "run")
     train(cfg, run, model, data, progress=False)
     losses = [m["loss"] for m in run.read_metrics()]

@@ -11,7 +11,6 @@ from biovw.walkback.kernel import StationaryKernel
 from biovw.walkback.model import (
     OPERATORS,
     WalkbackModel,
-    build_model,
     operator_and_prior,
     temperature_schedule,
 )
@@ -22,7 +21,7 @@ from biovw.walkback.sampling import sample_chain
 
 __all__ = [
     "OPERATORS", "BernoulliOperator", "BernoulliPrior", "GaussianOperator", "GaussianPrior",
-    "LikelihoodEstimate", "StationaryKernel", "Trajectory", "WalkbackModel", "build_model",
+    "LikelihoodEstimate", "StationaryKernel", "Trajectory", "WalkbackModel",
     "effective_sample_size", "estimate_log_likelihood", "heat", "importance_estimates",
     "log_weights", "operator_and_prior", "sample_chain", "temperature_schedule",
     "trajectory_ladder", "walkback_log_prob",

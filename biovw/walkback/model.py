@@ -8,9 +8,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from biovw.circuits import RateCircuit, build_circuit
+from biovw.circuits import Circuit, RateCircuit
 from biovw.circuits.spec import OperatorSpec, RateSpec
-from biovw.config import Config
 from biovw.walkback.operators import BernoulliOperator, GaussianOperator
 from biovw.walkback.prior import BernoulliPrior, GaussianPrior
 
@@ -31,7 +30,7 @@ class WalkbackModel(nn.Module):
 
     Parameters
     ----------
-    circuit : nn.Module
+    circuit : Circuit
         Maps ``(s, step)`` to the operator's mean proposal or logits.
     operator : GaussianOperator or BernoulliOperator
         The kernel family.
@@ -41,7 +40,7 @@ class WalkbackModel(nn.Module):
         ``[K]`` temperature of each step.
     """
 
-    def __init__(self, circuit: nn.Module, operator: nn.Module, prior: nn.Module,
+    def __init__(self, circuit: Circuit, operator: nn.Module, prior: nn.Module,
                  temperatures: Tensor):
         super().__init__()
         self.circuit = circuit
@@ -154,13 +153,3 @@ def operator_and_prior(kind: str, dim: int, kappa: float,
         raise ValueError(f"operator {kind!r} is not known; choose from {', '.join(OPERATORS)}")
     return OPERATORS[kind](dim, kappa, sigma, learn_sigma)
 
-
-def build_model(cfg: Config, dim: int) -> WalkbackModel:
-    """Build the walk-back model described by ``cfg`` for data of dimension ``dim``."""
-    wb = cfg.walkback
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)  # layers initialised from the global generator
-        circuit = build_circuit(cfg.circuit, dim, wb.num_steps, seed=cfg.seed, rule=cfg.rule)
-    operator, prior = operator_and_prior(wb.operator, dim, wb.kappa, wb.sigma, wb.learn_sigma)
-    temps = temperature_schedule(wb.num_steps, wb.initial_temperature, wb.temperature_factor)
-    return WalkbackModel(circuit, operator, prior, temps)

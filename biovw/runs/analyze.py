@@ -1,27 +1,51 @@
 """``biovw analyze``: entropy production, currents and connectivity of a trained run or of a
-user's trajectory, written as analysis.json plus figures."""
+user's trajectory (the contents of analysis.json, and the current field its figure shows)."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from biovw import plots
 from biovw.analysis import entropy_production_exact
 from biovw.analysis.connectivity import connectivity_report
-from biovw.analysis.currents import pca_project, probability_current_grid
+from biovw.analysis.currents import CurrentField, pca_project, probability_current_grid
 from biovw.analysis.discrete import entropy_production_coarse, entropy_production_discrete
 from biovw.analysis.enumerate import transition_matrix_binary
 from biovw.analysis.kernel import entropy_production_kernel, simulate
+from biovw.baselines.kernel import MAX_HIDDEN, GibbsKernel
+from biovw.baselines.rbm import BernoulliRBM
 from biovw.config import ConfigError
-from biovw.rundir import RunDir
+from biovw.data import DataSplits
+from biovw.runs.rbm import gibbs_samples
 from biovw.walkback import StationaryKernel, WalkbackModel, sample_chain
 
 EXACT_MAX_UNITS = 12
 FULL_STATE_MAX_UNITS = 20
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """An analysis: the contents of analysis.json and the current field to draw.
+
+    Attributes
+    ----------
+    result : dict
+        ``entropy_production.{method}`` with value, CI and unit; ``currents`` (the field's
+        summary) and ``connectivity`` where they apply.
+    currents : CurrentField or None
+        The coarse-grained probability current in the plane the title names (None for
+        one-dimensional or discrete states).
+    title : str
+        Title of the current figure, naming the plane.
+    """
+
+    result: dict
+    currents: CurrentField | None = None
+    title: str = ""
 
 
 def _plane(x: np.ndarray) -> tuple[np.ndarray, str]:
@@ -33,21 +57,21 @@ def _plane(x: np.ndarray) -> tuple[np.ndarray, str]:
     return np.asarray(projected).reshape(*x.shape[:-1], 2), "top-2 PCA plane"
 
 
-def _currents(x: np.ndarray, bins: int, figures: Path, title: str) -> dict:
+def _currents(x: np.ndarray, bins: int, title: str) -> tuple[dict, CurrentField, str]:
+    """Summary, field and figure title of the probability current of ``x``."""
     plane, label = _plane(x)
     field = probability_current_grid(plane, bins=bins)
-    plots.current_field(field, figures / "currents.png", f"{title} ({label})")
-    return {**field.to_dict(), "plane": label, "bins": bins}
+    return {**field.to_dict(), "plane": label, "bins": bins}, field, f"{title} ({label})"
 
 
-def analyze_model(model: WalkbackModel, figures: Path, *, n_chains: int = 1000,
-                  n_steps: int = 500, burn_in: int = 200, record_chains: int = 200,
-                  bins: int = 20, n_clusters: int = 50, seed: int = 0) -> dict:
+def analyze_model(model: WalkbackModel, *, n_chains: int = 1000, n_steps: int = 500,
+                  burn_in: int = 200, record_chains: int = 200, bins: int = 20,
+                  n_clusters: int = 50, seed: int = 0) -> Analysis:
     """Analyse the stationary chain of a trained model (T = 1, after the cool-down).
 
     Returns
     -------
-    dict
+    Analysis
         ``entropy_production.{kernel,exact,coarse_grained}`` each with value, CI and unit;
         ``currents`` (coarse-grained flux field summary); ``connectivity`` for rate circuits.
     """
@@ -68,30 +92,25 @@ def analyze_model(model: WalkbackModel, figures: Path, *, n_chains: int = 1000,
         traj = simulate(kernel, start[:record_chains], n_steps, gen).numpy()
     result["entropy_production"]["coarse_grained"] = _coarse_grained(
         traj, model.binary, bins, n_clusters, seed)
+    field = title = None
     if dim >= 2:
-        result["currents"] = _currents(traj, bins, figures, "stationary probability current")
-    weight = getattr(model.circuit, "weight", None)
-    if callable(weight):
-        signs = getattr(model.circuit, "signs", None)
-        signs = None if signs is None else signs.cpu().numpy()
-        dim = model.circuit.dim
-        groups = None if signs is None else (
-            ["V"] * dim + ["E" if x > 0 else "I" for x in signs[dim:]])
-        report = connectivity_report(weight().detach().cpu().numpy(), signs=signs,
-                                     groups=groups)
+        result["currents"], field, title = _currents(traj, bins,
+                                                     "stationary probability current")
+    spec = model.circuit.spec()
+    if spec is not None:
+        groups = None if spec.signs is None else (
+            ["V"] * spec.n_visible + ["E" if x > 0 else "I" for x in spec.signs[spec.n_visible:]])
+        report = connectivity_report(spec.weight, signs=spec.signs, groups=groups)
         result["connectivity"] = report.to_dict()
     result["seconds"] = round(time.perf_counter() - started, 3)
-    return result
+    return Analysis(result, field, title or "")
 
 
-def analyze_rbm(rbm, data, figures: Path, *, n_chains: int = 1000, n_steps: int = 500,
-                burn_in: int = 1000, record_chains: int = 200, bins: int = 20,
-                n_clusters: int = 50, seed: int = 0) -> dict:
+def analyze_rbm(rbm: BernoulliRBM, data: DataSplits, *, n_chains: int = 1000,
+                n_steps: int = 500, burn_in: int = 1000, record_chains: int = 200,
+                bins: int = 20, n_clusters: int = 50, seed: int = 0) -> Analysis:
     """Analyse a Bernoulli RBM's visible-marginal Gibbs chain, which obeys detailed balance:
     every estimate should be zero within its interval (a check of the estimators)."""
-    from biovw.baselines.kernel import MAX_HIDDEN, GibbsKernel
-    from biovw.baselines.run import gibbs_samples
-
     device = rbm.weight.device
     gen = torch.Generator(device=device).manual_seed(seed)
     kernel = GibbsKernel(rbm)
@@ -108,9 +127,9 @@ def analyze_rbm(rbm, data, figures: Path, *, n_chains: int = 1000, n_steps: int 
         traj = simulate(kernel, start[:record_chains], n_steps, gen).numpy()
     result["entropy_production"]["coarse_grained"] = _coarse_grained(
         traj, True, bins, n_clusters, seed)
-    result["currents"] = _currents(traj, bins, figures, "Gibbs chain probability current")
+    result["currents"], field, title = _currents(traj, bins, "Gibbs chain probability current")
     result["seconds"] = round(time.perf_counter() - started, 3)
-    return result
+    return Analysis(result, field, title)
 
 
 def _coarse_grained(traj: np.ndarray, binary: bool, bins: int, n_clusters: int,
@@ -166,23 +185,17 @@ def load_trajectory(path: str | Path, discrete: bool) -> np.ndarray:
     return x.astype(np.float64)
 
 
-def analyze_trajectory(x: np.ndarray, figures: Path, *, discrete: bool, bins: int = 20,
-                       n_clusters: int = 50, seed: int = 0) -> dict:
+def analyze_trajectory(x: np.ndarray, *, discrete: bool, bins: int = 20,
+                       n_clusters: int = 50, seed: int = 0) -> Analysis:
     """Entropy production (and currents for continuous data) of a user's trajectory."""
     result: dict = {"entropy_production": {}}
     if discrete:
         result["entropy_production"]["discrete"] = entropy_production_discrete(x, seed=seed
                                                                                ).to_dict()
-        return result
+        return Analysis(result)
     result["entropy_production"]["coarse_grained"] = _coarse_grained(
         x, False, bins, n_clusters, seed)
     if x.shape[-1] >= 2:
-        result["currents"] = _currents(x, bins, figures, "probability current")
-    return result
-
-
-def write_analysis(run: RunDir, result: dict) -> Path:
-    """Write analysis.json into the run directory."""
-    path = run.root / "analysis.json"
-    run.write_json(path, result)
-    return path
+        result["currents"], field, title = _currents(x, bins, "probability current")
+        return Analysis(result, field, title)
+    return Analysis(result)

@@ -2,7 +2,8 @@
 
 Every entry reports a ratio measured in the same process, so that numbers from noisy
 machines stay comparable: the kernel-exact estimator's achieved FLOP rate against a plain
-matrix product of the same shape, and the RBM's epoch time against scikit-learn's.
+matrix product of the same shape (:func:`bench_kernel_estimator`), and the RBM's epoch time
+against scikit-learn's (:func:`biovw.baselines.compare_sklearn.bench_rbm`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 import torch
 
 from biovw.analysis.kernel import entropy_production_kernel
+from biovw.baselines.compare_sklearn import bench_rbm
 from biovw.circuits import RateCircuit
 from biovw.walkback import GaussianOperator, GaussianPrior, StationaryKernel, WalkbackModel
 
@@ -64,6 +66,9 @@ def bench_kernel_estimator(n_transitions: int = 1_000_000, n_units: int = 100,
         "ratio_to_matmul": round(achieved / reference, 3),
         "entropy_production": result.value,
     }
+
+
+__all__ = ["bench_kernel_estimator", "bench_rbm", "environment"]
 
 
 def environment() -> dict:

@@ -1,7 +1,6 @@
 """An RBM baseline as a run: train with CD/PCD, estimate log Z, sample by block Gibbs, and
 write the same run directory as a walk-back circuit (config.yaml, metrics.jsonl, checkpoint,
-samples, figures, eval.json, summary.json), so that ``biovw compare`` can put both side by
-side."""
+samples, eval.json), so that ``biovw compare`` can put both side by side."""
 
 from __future__ import annotations
 
@@ -19,22 +18,32 @@ from biovw.baselines.partition import (
 )
 from biovw.baselines.rbm import AnyRBM, BernoulliRBM, GaussianBernoulliRBM
 from biovw.baselines.training import fit_rbm
-from biovw.checkpoint import save_checkpoint
 from biovw.config import Config, ConfigError, save_config
 from biovw.data import DataSplits
-from biovw.evaluate import examples_fingerprint, held_out, independent_baseline
-from biovw.finish import write_evaluation
-from biovw.rundir import RunDir
-from biovw.train import TrainingDiverged
+from biovw.runs.checkpoint import save_checkpoint
+from biovw.runs.evaluation import (
+    Evaluation,
+    examples_fingerprint,
+    held_out,
+    independent_baseline,
+    write_evaluation,
+)
+from biovw.runs.rundir import RunDir
+from biovw.runs.train import TrainingDiverged
+
+
+def check_rbm_data(cfg: Config, data: DataSplits) -> None:
+    """Binary visible units need binary data."""
+    if cfg.rbm.visible == "bernoulli" and data.kind != "binary":
+        raise ConfigError("rbm.visible is 'bernoulli' but the data are continuous; set "
+                          "data.binarize: true or rbm.visible: gaussian")
 
 
 def build_rbm(cfg: Config, data: DataSplits) -> AnyRBM:
-    """The RBM described by ``cfg.rbm`` for ``data`` (visible bias from the training data)."""
+    """The RBM described by ``cfg.rbm`` for ``data`` (visible bias from the training data;
+    :func:`check_rbm_data` has checked the data)."""
     r = cfg.rbm
     if r.visible == "bernoulli":
-        if data.kind != "binary":
-            raise ConfigError("rbm.visible is 'bernoulli' but the data are continuous; set "
-                              "data.binarize: true or rbm.visible: gaussian")
         rbm: AnyRBM = BernoulliRBM(data.dim, r.hidden, seed=cfg.seed)
     else:
         rbm = GaussianBernoulliRBM(data.dim, r.hidden, sigma=r.sigma, seed=cfg.seed,
@@ -110,9 +119,9 @@ def gibbs_samples(rbm: AnyRBM, data: DataSplits, n: int, steps: list[int],
 
 
 def evaluate_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits, seed: int,
-                 n_examples: int | None = None, n_samples: int | None = None) -> dict:
+                 n_examples: int | None = None, n_samples: int | None = None) -> Evaluation:
     """Held-out log-likelihood (AIS, plus exact log Z and reverse AIS when a layer has at most
-    20 units), Gibbs samples and their quality; writes eval.json, samples and figures."""
+    20 units), Gibbs samples and their quality; writes eval.json and the samples."""
     device = rbm.weight.device
     gen = torch.Generator(device=device).manual_seed(seed)
     r = cfg.rbm

@@ -1,17 +1,22 @@
-"""Run-level evaluation: held-out likelihood estimates, samples and their quality."""
+"""Run-level evaluation: held-out likelihood estimates, samples and their quality, written as
+eval.json."""
 
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from biovw.config import Config
 from biovw.data import DataSplits
 from biovw.quality import sample_quality
+from biovw.runs.rundir import RunDir
 from biovw.walkback import (
     BernoulliPrior,
     GaussianPrior,
@@ -20,6 +25,31 @@ from biovw.walkback import (
     sample_chain,
     trajectory_ladder,
 )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What an evaluation wrote and what its figures show.
+
+    Attributes
+    ----------
+    result : dict
+        The contents of eval.json.
+    samples : dict of int to ndarray
+        Samples after each number of extra steps (Gibbs steps for an RBM).
+    main_snapshot : int
+        The snapshot the headline figure shows.
+    reference : ndarray
+        The held-out examples the samples were scored against.
+    image_shape : tuple of int or None
+        Shape of one example as an image, when the data are images.
+    """
+
+    result: dict
+    samples: dict[int, np.ndarray]
+    main_snapshot: int
+    reference: np.ndarray
+    image_shape: tuple[int, int] | None
 
 
 def held_out(cfg: Config, data: DataSplits) -> torch.Tensor:
@@ -112,3 +142,40 @@ def snapshot_quality(cfg: Config, data: DataSplits, snapshots: dict[int, torch.T
     out["data_floor"] = sample_quality(data.train[:n], reference, modes=modes,
                                        mode_radius=radius, seed=seed).to_dict()
     return out
+
+
+def evaluate_run(cfg: Config, run: RunDir, model: WalkbackModel, data: DataSplits, seed: int,
+                 progress: bool | None = None, n_examples: int | None = None,
+                 n_trajectories: int | None = None, n_samples: int | None = None) -> Evaluation:
+    """Evaluate a trained walk-back model, save its samples and write eval.json.
+
+    Returns
+    -------
+    Evaluation
+        Its ``result`` is the contents of eval.json: ``loglik`` (bound and IS estimates on
+        the held-out split and on training examples) and ``sample_quality`` per snapshot.
+    """
+    show = sys.stderr.isatty() if progress is None else progress
+    model.eval()
+    loglik, per_example = evaluate_likelihood(cfg, model, data, seed, n_examples, n_trajectories)
+    n = n_samples or cfg.eval.n_samples
+    with tqdm(total=n, desc="sample", disable=not show, dynamic_ncols=True) as bar:
+        snaps = draw_samples(cfg, model, n, cfg.eval.snapshots, seed, bar.update)
+    return write_evaluation(cfg, run, data, loglik, snaps, seed, main_snapshot=min(snaps),
+                            per_example=per_example)
+
+
+def write_evaluation(cfg: Config, run: RunDir, data: DataSplits, loglik: dict,
+                     snaps: dict[int, torch.Tensor], seed: int, main_snapshot: int,
+                     per_example: dict | None = None) -> Evaluation:
+    """Save the samples, write eval.json (``loglik`` plus the sample quality of every
+    snapshot) and the per-example log-likelihoods (``loglik_examples.npz``)."""
+    arrays = {k: v.numpy() for k, v in snaps.items()}
+    run.write_samples(arrays)
+    if per_example:
+        run.write_arrays(run.loglik_examples, per_example)
+    quality = snapshot_quality(cfg, data, snaps, seed)
+    result = {"seed": seed, "loglik": loglik, "sample_quality": quality}
+    run.write_json(run.eval, result)
+    return Evaluation(result, arrays, main_snapshot, held_out(cfg, data).numpy(),
+                      data.image_shape)

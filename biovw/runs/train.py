@@ -17,11 +17,10 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from biovw.checkpoint import load_checkpoint, save_checkpoint
-from biovw.config import Config, config_from_dict, save_config
+from biovw.config import Config, save_config
 from biovw.data import DataSplits
-from biovw.rules import alignment_angle, best_sign_constrained_alignment
-from biovw.rundir import RunDir
+from biovw.runs.checkpoint import load_checkpoint, save_checkpoint
+from biovw.runs.rundir import RunDir
 from biovw.walkback import WalkbackModel, heat, walkback_log_prob
 
 
@@ -75,42 +74,11 @@ def new_state(cfg: Config, model: WalkbackModel, data: DataSplits) -> TrainState
 
 
 def build_optimizer(cfg: Config, model: WalkbackModel) -> torch.optim.Optimizer:
-    """Adam over the trainable parameters; under Kolen-Pollack, AdamW with decoupled weight
-    decay ``rule.kp_decay`` on the recurrent weight and its feedback matrix, which receive
-    identical gradients and hence identical Adam updates, so their difference decays."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    if cfg.rule.name != "kp":
-        return torch.optim.Adam(params, lr=cfg.train.lr)
-    circuit = model.circuit
-    decayed = [circuit.w_raw, circuit.rule.feedback_matrix]
-    rest = [p for p in params if all(p is not d for d in decayed)]
-    return torch.optim.AdamW([{"params": decayed, "weight_decay": cfg.rule.kp_decay},
-                              {"params": rest, "weight_decay": 0.0}], lr=cfg.train.lr)
-
-
-def alignment(model: WalkbackModel) -> dict[str, float]:
-    """Angle (degrees) between the recurrent weight and the matrix that replaces it in the
-    backward pass, and, under Dale's law, the smallest angle any matrix with W's fixed sign
-    pattern could reach against that feedback: for the whole of ``W`` and for its
-    hidden-to-visible (``_readout``) and hidden-to-hidden (``_hidden``) blocks. Empty for
-    circuits without feedback."""
-    circuit = model.circuit
-    rule = getattr(circuit, "rule", None)
-    if rule is None or rule.name == "backprop" or rule.direct:
-        return {}
-    feedback = circuit.feedback_matrix()
-    weight, feedback = circuit.weight().detach(), feedback.detach()
-    pattern = None if circuit.signs is None else circuit.signs[None, :] * circuit.mask
-    d = circuit.dim
-    blocks = {"": (slice(None), slice(None)), "_readout": (slice(None, d), slice(d, None)),
-              "_hidden": (slice(d, None), slice(d, None))}
-    out = {}
-    for suffix, (post, pre) in blocks.items():
-        out[f"alignment_angle{suffix}"] = alignment_angle(weight[post, pre], feedback[post, pre])
-        if pattern is not None:
-            out[f"alignment_best_given_signs{suffix}"] = best_sign_constrained_alignment(
-                pattern[post, pre], feedback[post, pre])
-    return out
+    """AdamW over the model's parameter groups (:meth:`WalkbackModel.param_groups`): no weight
+    decay, except the decoupled decay ``rule.kp_decay`` of a recurrent weight whose feedback
+    matrix learns with it (Kolen-Pollack), so that their difference decays. With zero decay
+    AdamW's update is Adam's."""
+    return torch.optim.AdamW(model.param_groups(cfg.rule.kp_decay), lr=cfg.train.lr)
 
 
 def current_num_steps(cfg: Config, step: int) -> int:
@@ -261,7 +229,7 @@ def train(
                 f"last good checkpoint: {where}"
             )
         if state.step % cfg.train.log_every == 0 or state.step == cfg.train.steps:
-            record.update(alignment(model))
+            record.update(model.circuit.alignment())
             run.append_metrics({"step": state.step, **record, "time": round(state.elapsed, 3)})
             last_good = copy.deepcopy(state.payload(cfg))
             bar.set_postfix(loss=f"{loss:.3f}")
@@ -274,8 +242,3 @@ def train(
         save_checkpoint(run.checkpoint, state.payload(cfg))
     return state
 
-
-def load_trained(run: RunDir, device: torch.device) -> tuple[Config, dict]:
-    """Configuration and payload of a run's latest checkpoint."""
-    payload = load_checkpoint(run.checkpoint, device)
-    return config_from_dict(payload["config"]), payload

@@ -1,7 +1,7 @@
 """Side-by-side comparison of finished run directories.
 
 :func:`compare_runs` reads ``config.yaml``, ``summary.json`` and, where present, ``eval.json``
-and ``analysis.json`` of each run and writes one table (Markdown and CSV) and one figure with
+and ``analysis.json`` of each run and writes one table (Markdown and CSV) with
 a row per run: model, data set, held-out log-likelihood, bound, independent baseline, sample
 quality at the last snapshot, entropy production per step, steps to mix and training time.
 
@@ -24,16 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import yaml
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import seaborn as sns  # noqa: E402
-import yaml  # noqa: E402
-
-from biovw.config import DataConfig, EvalConfig, RBMConfig  # noqa: E402
-from biovw.rundir import read_npz  # noqa: E402
+from biovw.config import DataConfig, EvalConfig
+from biovw.data.toys import TOY_NOISE
+from biovw.runs.kinds import MODEL_KINDS, ModelKind
+from biovw.runs.rundir import read_npz
 
 __all__ = ["NA", "ComparisonTable", "compare_runs", "paired_differences", "read_run",
            "steps_to_mix"]
@@ -91,8 +88,8 @@ class ComparisonTable:
         standard error of that paired difference (see :func:`paired_differences`).
     markdown : str
         The Markdown table with its notes (the contents of ``comparison.md``).
-    csv_path, markdown_path, figure_path : Path
-        ``comparison.csv``, ``comparison.md`` and ``comparison.png``.
+    csv_path, markdown_path : Path
+        ``comparison.csv`` and ``comparison.md``.
     """
 
     rows: list[dict[str, Any]]
@@ -100,7 +97,6 @@ class ComparisonTable:
     markdown: str
     csv_path: Path
     markdown_path: Path
-    figure_path: Path
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-serialisable form (paths as strings)."""
@@ -110,7 +106,6 @@ class ComparisonTable:
             "markdown": self.markdown,
             "csv_path": str(self.csv_path),
             "markdown_path": str(self.markdown_path),
-            "figure_path": str(self.figure_path),
         }
 
 
@@ -187,34 +182,11 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- labels and keys
 
 
-def _model_kind(run: Mapping[str, Any]) -> str:
-    return str(run["config"].get("model") or run["summary"].get("model") or "walkback")
-
-
-_FROZEN_LABELS = {"all": "W frozen", "hidden_rows": "hidden rows of W frozen",
-                  "readout": "readout frozen"}
-
-
-def _model_label(run: Mapping[str, Any]) -> str:
-    config = run["config"]
-    if _model_kind(run) == "rbm":
-        rbm = _section(config, "rbm", RBMConfig())
-        kind = "Gaussian-Bernoulli RBM" if rbm["visible"] == "gaussian" else "RBM"
-        return f"{kind} ({str(rbm['method']).upper()}-{rbm['k']}, {rbm['hidden']} hidden)"
-    circuit = config.get("circuit") or {}
-    kind = circuit.get("kind", "rate")
-    if kind == "rate":
-        traits = []
-        if circuit.get("dale", True):
-            traits.append("Dale")
-        if circuit.get("symmetric", False):
-            traits.append("symmetric")
-        traits.append(str((config.get("rule") or {}).get("name", "backprop")))
-        freeze = circuit.get("freeze", "all" if circuit.get("freeze_recurrent") else "none")
-        if freeze != "none":
-            traits.append(_FROZEN_LABELS.get(freeze, f"{freeze} frozen"))
-        return "VW rate circuit" + (f" ({', '.join(traits)})" if traits else "")
-    return {"mlp": "VW MLP", "linear": "VW linear"}.get(kind, f"VW {kind}")
+def _model_kind(run: Mapping[str, Any]) -> ModelKind:
+    name = str(run["config"].get("model") or run["summary"].get("model") or "walkback")
+    if name not in MODEL_KINDS:
+        raise ValueError(f"{run['path']}: unknown model kind {name!r}")
+    return MODEL_KINDS[name]
 
 
 def _data_label(data: Mapping[str, Any]) -> str:
@@ -251,8 +223,6 @@ def _heldout_key(run: Mapping[str, Any]) -> dict[str, Any]:
     if data["binarize"]:
         key["data.threshold"] = float(data["threshold"])
     if name not in _FILE_DATASETS:
-        from biovw.data.toys import TOY_NOISE
-
         key["data.n_samples"] = int(data["n_samples"])
         key["data.noise"] = float(TOY_NOISE if data["noise"] is None else data["noise"])
     if name == "file":
@@ -354,8 +324,8 @@ def _loglik(run: Mapping[str, Any]) -> tuple[float | None, float | None, str | N
     se = summary.get("heldout_loglik_se", summary.get("heldout_is_se"))
     loglik = run["eval"].get("loglik") or {}
     method = summary.get("loglik_method") or loglik.get("method")
-    if method is None and _model_kind(run) == "walkback":
-        method = "importance sampling"
+    if method is None:
+        method = _model_kind(run).default_loglik_method
     if method is not None:
         method = str(method)
         if method.startswith("importance sampling"):
@@ -411,7 +381,7 @@ def _row(run: Mapping[str, Any], rel_tol: float) -> dict[str, Any]:
     n = _heldout_count(run, evaluation["split"])
     row: dict[str, Any] = {
         "run": run["name"],
-        "model": _model_label(run),
+        "model": _model_kind(run).label(run["config"]),
         "data": _data_label(data),
         "n_heldout": n if n is not None else evaluation["n_examples"],
         "loglik": loglik,
@@ -524,82 +494,6 @@ def _write_csv(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
     path.write_text(buffer.getvalue())
 
 
-def _symlog_threshold(values: Sequence[float]) -> float:
-    nonzero = [abs(v) for v in values if v != 0]
-    if not nonzero:
-        return 1e-3
-    return float(10 ** math.floor(math.log10(min(nonzero))))
-
-
-def _legend_above(ax: plt.Axes) -> None:
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False,
-              fontsize="small")
-
-
-def _figure(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
-    sns.set_theme(style="whitegrid")
-    n = len(rows)
-    fig, (ax_ll, ax_ep) = plt.subplots(1, 2, figsize=(11, 1.6 + 0.55 * n), sharey=True)
-    ys = np.arange(n)[::-1]
-    labels = [f"{r['run']}\n{r['model']}" for r in rows]
-    colors = sns.color_palette("colorblind", 3)
-
-    shown = {"ll": False, "bound": False, "base": False}
-    for y, row in zip(ys, rows, strict=True):
-        if row["loglik"] is None:
-            ax_ll.text(0.02, y, NA, va="center", transform=ax_ll.get_yaxis_transform())
-        else:
-            ax_ll.errorbar(row["loglik"], y, xerr=row["loglik_se"] or 0.0, fmt="o",
-                           color=colors[0], capsize=3,
-                           label=None if shown["ll"] else "log-likelihood ± s.e.")
-            shown["ll"] = True
-        if row["bound"] is not None:
-            ax_ll.errorbar(row["bound"], y, xerr=row["bound_se"] or 0.0, fmt="s",
-                           mfc="none", color=colors[1], capsize=3,
-                           label=None if shown["bound"] else "VW bound ± s.e.")
-            shown["bound"] = True
-        if row["baseline_loglik"] is not None:
-            ax_ll.plot(row["baseline_loglik"], y, marker="|", ms=14, mew=2, ls="none",
-                       color="0.4", label=None if shown["base"] else "independent baseline")
-            shown["base"] = True
-    ax_ll.set(xlabel="held-out log-likelihood (nats/example)")
-    ax_ll.set_yticks(ys, labels)
-    if any(shown.values()):
-        _legend_above(ax_ll)
-
-    values = [v for r in rows for v in (r["ep"], r["ep_ci_low"], r["ep_ci_high"])
-              if v is not None]
-    shown_lb = shown_pt = False
-    for y, row in zip(ys, rows, strict=True):
-        if row["ep"] is None:
-            ax_ep.text(0.02, y, f"{NA} (no estimate)", va="center",
-                       transform=ax_ep.get_yaxis_transform())
-            continue
-        lo = row["ep_ci_low"] if row["ep_ci_low"] is not None else row["ep"]
-        hi = row["ep_ci_high"] if row["ep_ci_high"] is not None else row["ep"]
-        xerr = [[max(row["ep"] - lo, 0.0)], [max(hi - row["ep"], 0.0)]]
-        if row["ep_lower_bound"]:
-            ax_ep.errorbar(row["ep"], y, xerr=xerr, fmt=">", color=colors[2], capsize=3,
-                           label=None if shown_lb else "coarse-grained lower bound, 95% CI")
-            shown_lb = True
-        else:
-            ax_ep.errorbar(row["ep"], y, xerr=xerr, fmt="o", color=colors[0], capsize=3,
-                           label=None if shown_pt else "estimate, 95% CI")
-            shown_pt = True
-        ax_ep.annotate(row["ep_estimator"], (row["ep"], y), textcoords="offset points",
-                       xytext=(0, 7), ha="center", fontsize="x-small")
-    ax_ep.axvline(0.0, color="0.5", lw=0.8)
-    ax_ep.set_xscale("symlog", linthresh=_symlog_threshold(values))
-    ax_ep.set(xlabel="entropy production per step (nats/step, symlog)")
-    ax_ep.margins(x=0.08)
-    if shown_lb or shown_pt:
-        _legend_above(ax_ep)
-    ax_ll.set_ylim(-0.7, n - 0.3)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-
-
 # ----------------------------------------------------------------------------- paired differences
 
 
@@ -694,7 +588,8 @@ def _paired_markdown(paired: Sequence[Mapping[str, Any]]) -> str:
 
 def compare_runs(run_dirs: list[str | Path], out: str | Path, *, allow_mixed: bool = False,
                  rel_tol: float = MIX_REL_TOL) -> ComparisonTable:
-    """Compare finished runs in one table and one figure.
+    """Compare finished runs in one table (:func:`biovw.plots.comparison_figure` draws its
+    figure).
 
     Parameters
     ----------
@@ -704,8 +599,7 @@ def compare_runs(run_dirs: list[str | Path], out: str | Path, *, allow_mixed: bo
         ``model`` are treated as VW runs, and ``heldout_is_loglik`` / ``heldout_is_se`` are
         read when ``heldout_loglik`` / ``heldout_loglik_se`` are absent.
     out : str or Path
-        Folder (created if needed) that receives ``comparison.md``, ``comparison.csv`` and
-        ``comparison.png``.
+        Folder (created if needed) that receives ``comparison.md`` and ``comparison.csv``.
     allow_mixed : bool, default False
         Compare runs even when they were scored on different held-out data.
     rel_tol : float, default 0.1
@@ -743,7 +637,5 @@ def compare_runs(run_dirs: list[str | Path], out: str | Path, *, allow_mixed: bo
     markdown_path.write_text(markdown)
     csv_path = out_dir / "comparison.csv"
     _write_csv(rows, csv_path)
-    figure_path = out_dir / "comparison.png"
-    _figure(rows, figure_path)
     return ComparisonTable(rows=rows, paired=paired, markdown=markdown, csv_path=csv_path,
-                           markdown_path=markdown_path, figure_path=figure_path)
+                           markdown_path=markdown_path)

@@ -1,0 +1,239 @@
+"""The registry of model kinds: everything a run does that depends on ``model`` in its config.
+
+:data:`MODEL_KINDS` maps the config's ``model`` (``walkback`` or ``rbm``) to an entry that
+builds, trains, evaluates, samples and analyses that kind of model and names what it reports.
+Code outside an entry never tests the kind's name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from biovw.circuits import RateCircuitSpec
+from biovw.config import Config, ConfigError, RBMConfig
+from biovw.data import DataSplits
+from biovw.runs.analyze import Analysis, analyze_model, analyze_rbm
+from biovw.runs.evaluation import Evaluation, draw_samples, evaluate_run
+from biovw.runs.rbm import build_rbm, check_rbm_data, evaluate_rbm, gibbs_samples, train_rbm
+from biovw.runs.rundir import RunDir
+from biovw.runs.train import train
+from biovw.runs.walkback_model import build_model
+
+
+class ModelKind(Protocol):
+    """What a model kind provides to the runs and the command line.
+
+    Attributes
+    ----------
+    iterations_key : str
+        Config key of the number of training iterations (``biovw resume --steps``).
+    chain_steps : str
+        What the sampler's steps past its start are called in reports.
+    default_loglik_method : str or None
+        How a run that predates recording its log-likelihood method was scored.
+    """
+
+    iterations_key: str
+    chain_steps: str
+    default_loglik_method: str | None
+
+    def iterations(self, cfg: Config) -> int:
+        """Number of training iterations (or epochs) the config asks for."""
+
+    def check_data(self, cfg: Config, data: DataSplits) -> None:
+        """Raise :class:`ConfigError` if the data do not suit the model."""
+
+    def build(self, cfg: Config, data: DataSplits) -> nn.Module:
+        """A freshly initialised model (on the CPU)."""
+
+    def describe(self, cfg: Config) -> str:
+        """What is built, in a word (``biovw train --dry-run``)."""
+
+    def train(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, *,
+              resume: bool = False, progress: bool | None = None) -> tuple[nn.Module, float]:
+        """Train (or continue training) into ``run``; the trained model and the seconds."""
+
+    def evaluate(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, seed: int,
+                 *, progress: bool | None = None, n_examples: int | None = None,
+                 n_trajectories: int | None = None, n_samples: int | None = None) -> Evaluation:
+        """Held-out log-likelihood and samples, written as eval.json."""
+
+    def evaluation_line(self, loglik: dict) -> str:
+        """One line stating the held-out estimate of eval.json's ``loglik``."""
+
+    def sample(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
+               seed: int) -> Tensor:
+        """``n`` samples, ``steps`` steps past the sampler's start, on the CPU."""
+
+    def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
+                n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:
+        """Entropy production and currents of the model's stationary chain."""
+
+    def loss_curve(self, cfg: Config) -> dict[str, str]:
+        """Which logged quantity the training figure shows (``key``, ``ylabel``, ``xlabel``)."""
+
+    def training_summary(self, metrics: list[dict]) -> dict:
+        """Fields of summary.json that come from the training log."""
+
+    def circuit_spec(self, model: nn.Module) -> RateCircuitSpec | None:
+        """Description of the model's recurrent circuit, if it has one."""
+
+    def label(self, config: Mapping[str, Any]) -> str:
+        """Short name of a run's model from its saved config.yaml (older runs included)."""
+
+
+_FROZEN_LABELS = {"all": "W frozen", "hidden_rows": "hidden rows of W frozen",
+                  "readout": "readout frozen"}
+
+
+class WalkbackKind:
+    """A circuit trained with Variational Walkback (config sections ``circuit``, ``rule``,
+    ``walkback``, ``train``)."""
+
+    iterations_key = "train.steps"
+    chain_steps = "extra steps"
+    default_loglik_method = "importance sampling"
+
+    def iterations(self, cfg: Config) -> int:
+        return cfg.train.steps
+
+    def check_data(self, cfg: Config, data: DataSplits) -> None:
+        if cfg.walkback.operator == "bernoulli" and data.kind != "binary":
+            raise ConfigError(
+                "walkback.operator is 'bernoulli' but the data are continuous; "
+                "set data.binarize: true or walkback.operator: gaussian"
+            )
+
+    def build(self, cfg: Config, data: DataSplits) -> nn.Module:
+        return build_model(cfg, data.dim)
+
+    def describe(self, cfg: Config) -> str:
+        return cfg.circuit.kind
+
+    def train(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, *,
+              resume: bool = False, progress: bool | None = None) -> tuple[nn.Module, float]:
+        return model, train(cfg, run, model, data, resume=resume, progress=progress).elapsed
+
+    def evaluate(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, seed: int,
+                 *, progress: bool | None = None, n_examples: int | None = None,
+                 n_trajectories: int | None = None, n_samples: int | None = None) -> Evaluation:
+        return evaluate_run(cfg, run, model, data, seed, progress, n_examples, n_trajectories,
+                            n_samples)
+
+    def evaluation_line(self, loglik: dict) -> str:
+        ll = loglik[loglik["split"]]
+        rungs = ", ".join(f"{k}: {v['mean']:.3f}" for k, v in ll["is_by_trajectories"].items())
+        verdict = "converged" if ll["converged"] else "NOT converged"
+        return (f"{loglik['split']}: bound {ll['bound']:.3f} ± {ll['bound_se']:.3f}, "
+                f"IS ({ll['n_trajectories']} trajectories) {ll['is_loglik']:.3f} ± "
+                f"{ll['is_se']:.3f} nats/example, {verdict} (IS by trajectories {rungs}; "
+                f"median ESS {ll['ess_median']:.1f})")
+
+    def sample(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
+               seed: int) -> Tensor:
+        return draw_samples(cfg, model, n, [steps], seed)[steps]
+
+    def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
+                n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:
+        return analyze_model(model, n_chains=n_chains, n_steps=n_steps, burn_in=burn_in,
+                             bins=bins, n_clusters=n_clusters, seed=seed)
+
+    def loss_curve(self, cfg: Config) -> dict[str, str]:
+        return {"key": "loss", "ylabel": "negative bound (nats/example)", "xlabel": "iteration"}
+
+    def training_summary(self, metrics: list[dict]) -> dict:
+        return {"final_loss": metrics[-1]["loss"] if metrics else None}
+
+    def circuit_spec(self, model: nn.Module) -> RateCircuitSpec | None:
+        return model.circuit.spec()
+
+    def label(self, config: Mapping[str, Any]) -> str:
+        circuit = config.get("circuit") or {}
+        kind = circuit.get("kind", "rate")
+        if kind != "rate":
+            return {"mlp": "VW MLP", "linear": "VW linear"}.get(kind, f"VW {kind}")
+        traits = []
+        if circuit.get("dale", True):
+            traits.append("Dale")
+        if circuit.get("symmetric", False):
+            traits.append("symmetric")
+        traits.append(str((config.get("rule") or {}).get("name", "backprop")))
+        freeze = circuit.get("freeze", "all" if circuit.get("freeze_recurrent") else "none")
+        if freeze != "none":
+            traits.append(_FROZEN_LABELS.get(freeze, f"{freeze} frozen"))
+        return f"VW rate circuit ({', '.join(traits)})"
+
+
+class RBMKind:
+    """A restricted Boltzmann machine baseline (config section ``rbm``)."""
+
+    iterations_key = "rbm.epochs"
+    chain_steps = "Gibbs steps"
+    default_loglik_method = None
+
+    def iterations(self, cfg: Config) -> int:
+        return cfg.rbm.epochs
+
+    def check_data(self, cfg: Config, data: DataSplits) -> None:
+        check_rbm_data(cfg, data)
+
+    def build(self, cfg: Config, data: DataSplits) -> nn.Module:
+        return build_rbm(cfg, data)
+
+    def describe(self, cfg: Config) -> str:
+        return "RBM"
+
+    def train(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, *,
+              resume: bool = False, progress: bool | None = None) -> tuple[nn.Module, float]:
+        """RBMs train deterministically in seconds: a resumed run trains again from the
+        start."""
+        if resume:
+            model = self.build(cfg, data).to(model.weight.device)
+        return model, train_rbm(cfg, run, model, data, progress=bool(progress))
+
+    def evaluate(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, seed: int,
+                 *, progress: bool | None = None, n_examples: int | None = None,
+                 n_trajectories: int | None = None, n_samples: int | None = None) -> Evaluation:
+        return evaluate_rbm(cfg, run, model, data, seed, n_examples, n_samples)
+
+    def evaluation_line(self, loglik: dict) -> str:
+        ll = loglik[loglik["split"]]
+        return (f"{loglik['split']}: log-likelihood ({loglik['method']}) {ll['mean']:.3f} ± "
+                f"{ll['se']:.3f} nats/example")
+
+    def sample(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
+               seed: int) -> Tensor:
+        """Block-Gibbs samples after ``steps`` steps (at least one)."""
+        gen = torch.Generator(device=model.weight.device).manual_seed(seed)
+        return gibbs_samples(model, data, n, [max(steps, 1)], gen)[max(steps, 1)]
+
+    def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
+                n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:
+        if cfg.rbm.visible != "bernoulli":
+            raise ConfigError("analyze supports Bernoulli RBMs (rbm.visible: bernoulli)")
+        return analyze_rbm(model, data, n_chains=n_chains, n_steps=n_steps,
+                           burn_in=max(burn_in, 1), bins=bins, n_clusters=n_clusters, seed=seed)
+
+    def loss_curve(self, cfg: Config) -> dict[str, str]:
+        key = "pseudo_loglik" if cfg.rbm.visible == "bernoulli" else "recon_error"
+        return {"key": key, "ylabel": key.replace("_", " "), "xlabel": "epoch"}
+
+    def training_summary(self, metrics: list[dict]) -> dict:
+        return {}
+
+    def circuit_spec(self, model: nn.Module) -> RateCircuitSpec | None:
+        return None
+
+    def label(self, config: Mapping[str, Any]) -> str:
+        rbm = {**dataclasses.asdict(RBMConfig()), **(config.get("rbm") or {})}
+        kind = "Gaussian-Bernoulli RBM" if rbm["visible"] == "gaussian" else "RBM"
+        return f"{kind} ({str(rbm['method']).upper()}-{rbm['k']}, {rbm['hidden']} hidden)"
+
+
+MODEL_KINDS: dict[str, ModelKind] = {"walkback": WalkbackKind(), "rbm": RBMKind()}
+"""``model`` of the config -> its entry."""

@@ -1,0 +1,87 @@
+"""A walk-back model from a run configuration: learning rule, circuit, operator, prior.
+
+Each choice of the configuration is a key of a registry: ``rule.name`` of
+:data:`biovw.rules.RULES`, ``circuit.kind`` of :data:`CIRCUITS`, ``walkback.operator`` of
+:data:`biovw.walkback.OPERATORS`. Only this module turns the configuration's sections into the
+plain arguments the core takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+
+from biovw.circuits import Circuit, LinearCircuit, MLPCircuit, RateCircuit
+from biovw.config import CircuitConfig, Config, ConfigError, RuleConfig
+from biovw.rules import rule_class
+from biovw.walkback import WalkbackModel, operator_and_prior, temperature_schedule
+
+
+def rule_arguments(rule: RuleConfig) -> dict:
+    """The rule's name and the options its class takes (``rule.<option>`` of the config)."""
+    options = {key: getattr(rule, key) for key in rule_class(rule.name).options}
+    return {"rule": rule.name, "rule_options": options}
+
+
+def _rate(c: CircuitConfig, rule: RuleConfig, dim: int, num_steps: int, seed: int) -> Circuit:
+    return RateCircuit(
+        dim, c.hidden, num_steps, nonlinearity=c.nonlinearity, settle_steps=c.settle_steps,
+        dt=c.dt, tau=c.tau, dale=c.dale, ei_ratio=c.ei_ratio, density=c.density,
+        symmetric=c.symmetric, spectral_radius=c.spectral_radius, step_norm=c.step_norm,
+        freeze=c.freeze, seed=seed, **rule_arguments(rule),
+    )
+
+
+def _mlp(c: CircuitConfig, rule: RuleConfig, dim: int, num_steps: int, seed: int) -> Circuit:
+    return MLPCircuit(dim, c.hidden, num_steps, layers=c.layers, step_norm=c.step_norm)
+
+
+def _linear(c: CircuitConfig, rule: RuleConfig, dim: int, num_steps: int, seed: int) -> Circuit:
+    return LinearCircuit(dim, num_steps)
+
+
+class CircuitKind(NamedTuple):
+    """A registry entry: how to build the circuit, and whether it has recurrent weights (then
+    they learn under the configured rule and ``circuit.freeze`` applies)."""
+
+    build: Callable[[CircuitConfig, RuleConfig, int, int, int], Circuit]
+    recurrent: bool
+
+
+CIRCUITS: dict[str, CircuitKind] = {
+    "rate": CircuitKind(_rate, recurrent=True),
+    "mlp": CircuitKind(_mlp, recurrent=False),
+    "linear": CircuitKind(_linear, recurrent=False),
+}
+"""``circuit.kind`` -> its entry; ``build(circuit section, rule section, dim, K, seed)``."""
+
+
+def check_combination(cfg: Config) -> None:
+    """Raise :class:`biovw.config.ConfigError` for choices that are valid one by one but not
+    together: a learning rule other than backprop, or frozen weights, on a circuit without
+    recurrent weights; a rule that trains its feedback with ``W`` while ``W`` is frozen."""
+    rule = rule_class(cfg.rule.name)
+    recurrent = CIRCUITS[cfg.circuit.kind].recurrent
+    if not rule.exact and not recurrent:
+        raise ConfigError(f"rule.name {cfg.rule.name!r} needs circuit.kind: rate "
+                          f"(got {cfg.circuit.kind!r})")
+    if rule.mirror and cfg.circuit.freeze == "all":
+        raise ConfigError(f"rule.name {cfg.rule.name!r} aligns feedback by training W; it "
+                          "cannot be combined with circuit.freeze: all")
+    if cfg.circuit.freeze != "none" and not recurrent:
+        raise ConfigError(f"circuit.freeze needs circuit.kind: rate (got {cfg.circuit.kind!r})")
+
+
+def build_model(cfg: Config, dim: int) -> WalkbackModel:
+    """The walk-back model ``cfg`` describes for data of dimension ``dim`` (on the CPU)."""
+    check_combination(cfg)
+    wb = cfg.walkback
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)  # layers initialised from the global generator
+        entry = CIRCUITS[cfg.circuit.kind]
+        circuit = entry.build(cfg.circuit, cfg.rule, dim, wb.num_steps, cfg.seed)
+    operator, prior = operator_and_prior(wb.operator, dim, wb.kappa, wb.sigma, wb.learn_sigma)
+    temps = temperature_schedule(wb.num_steps, wb.initial_temperature, wb.temperature_factor)
+    return WalkbackModel(circuit, operator, prior, temps)
