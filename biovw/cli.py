@@ -1,6 +1,6 @@
 """Command-line interface: ``biovw train | resume | sample | evaluate | analyze | compare |
-bench``. Each command calls the composition root (:mod:`biovw.runs`), prints what it returns
-and draws its figures (:mod:`biovw.plots`)."""
+simulate | export | bench``. Each command calls the composition root (:mod:`biovw.runs`),
+prints what it returns and draws its figures (:mod:`biovw.plots`)."""
 
 from __future__ import annotations
 
@@ -275,6 +275,57 @@ def compare(run_dirs, out, allow_mixed):
     figure = plots.comparison_figure(table.rows, Path(out) / "comparison.png")
     click.echo(table.markdown)
     click.echo(f"wrote {table.markdown_path}, {table.csv_path} and {figure}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--backend", default="torch", help="torch (the batched sampler) or brian2.")
+@click.option("--chains", type=click.IntRange(min=1), default=100, help="Independent chains.")
+@click.option("--steps", type=click.IntRange(min=0), default=1000,
+              help="Transitions at T=1 after the cool-down.")
+@click.option("--no-noise", is_flag=True,
+              help="Follow the kernel's mean (Gaussian mean, Bernoulli firing probabilities): "
+                   "deterministic chains.")
+@click.option("--target", default=None,
+              help="Brian2 code generation: numpy, cython or cpp_standalone [default: numpy].")
+@click.option("--recurrence", default="synapses",
+              help="Brian2 recurrent input: synapses (summed variable) or matrix (dense "
+                   "product in a function).")
+@click.option("--seed", type=int, default=0, help="Seed of the initial states and the noise.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="Output .npy: states [chains, steps + 1, D] (float64).")
+@_guard
+def simulate(run_dir, backend, chains, steps, no_noise, target, recurrence, seed, out):
+    """Run chains of RUN_DIR's trained rate circuit with torch or as a Brian2 network and save
+    their states at T=1 from the cooled-down chain on (for analyze --trajectory)."""
+    from biovw.runs.simulate import run_spec, simulate_spec
+
+    if not out.endswith(".npy"):
+        raise ConfigError(f"--out must end in .npy, got {out}")
+    spec = run_spec(open_run(run_dir))
+    started = time.perf_counter()
+    states = simulate_spec(spec, backend, chains, steps, noise=not no_noise, target=target,
+                           recurrence=recurrence, seed=seed)
+    seconds = time.perf_counter() - started
+    save_npy_atomic(Path(out), states)
+    how = backend if backend == "torch" else f"{backend} {target or 'numpy'}, {recurrence}"
+    click.echo(f"wrote states {list(states.shape)} ({how}, noise {'off' if no_noise else 'on'}) "
+               f"to {out} in {seconds:.1f} s")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), required=True,
+              help="New folder for the description and the Brian2 script.")
+@_guard
+def export(run_dir, out):
+    """Write RUN_DIR's trained rate circuit as a description (JSON + npz) with a standalone
+    Brian2 script that runs it with brian2 and numpy alone."""
+    from biovw.runs.simulate import export_run
+
+    written = export_run(open_run(run_dir), out)
+    click.echo(f"wrote {', '.join(str(p.relative_to(out)) for p in written)} to {out}; run it "
+               f"with: cd {out} && python simulate_circuit.py --chains 100 --steps 1000")
 
 
 @main.command(context_settings=CONTEXT)

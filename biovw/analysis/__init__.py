@@ -26,6 +26,7 @@ from biovw.analysis.kernel import (
     KernelEntropyProduction,
     MarkovKernel,
     entropy_production_kernel,
+    entropy_production_recorded,
     simulate,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "ExactEntropyProduction", "KernelEntropyProduction", "MarkovKernel", "asymmetry_index",
     "binary_states", "connectivity_report", "discretize", "ei_structure",
     "entropy_production_coarse", "entropy_production_discrete", "entropy_production_exact",
-    "entropy_production_kernel", "motif_census", "pca_project", "probability_current_grid",
-    "reciprocity", "simulate", "stationary_distribution", "transition_matrix_binary",
+    "entropy_production_kernel", "entropy_production_recorded", "motif_census", "pca_project",
+    "probability_current_grid", "reciprocity", "simulate", "stationary_distribution",
+    "transition_matrix_binary",
 ]

@@ -133,12 +133,61 @@ def entropy_production_kernel(
         params_next = kernel.params(s_next)
         series[t] = kernel.log_prob(s_next, s, params) - kernel.log_prob(s, s_next, params_next)
         s, params = s_next, params_next
+    return _from_series(series, burn_in, n_batches, confidence)
+
+
+@torch.no_grad()
+def entropy_production_recorded(
+    kernel: MarkovKernel,
+    states: Tensor,
+    *,
+    burn_in: int = 0,
+    n_batches: int = 20,
+    confidence: float = 0.95,
+) -> KernelEntropyProduction:
+    """Kernel-exact entropy production of chains recorded elsewhere (e.g. by a Brian2 network
+    of the same circuit), scored with ``kernel``'s log-density.
+
+    Parameters
+    ----------
+    kernel : MarkovKernel
+        The operator the chains ran (only ``params`` and ``log_prob`` are used).
+    states : Tensor
+        Recorded states, [n_chains, n_times, dim].
+    burn_in : int
+        Leading transitions of each chain left out.
+    n_batches : int
+        Number of time blocks for the batch-means error.
+    confidence : float
+        Level of the interval.
+
+    Returns
+    -------
+    KernelEntropyProduction
+    """
+    n_steps = states.shape[1] - 1 - burn_in
+    if n_steps < 2:
+        raise ValueError("states must hold at least 2 transitions after the burn-in")
+    s = states[:, burn_in]
+    params = kernel.params(s)
+    series = torch.empty(n_steps, s.shape[0], dtype=torch.float64, device=s.device)
+    for t in range(n_steps):
+        s_next = states[:, burn_in + t + 1]
+        params_next = kernel.params(s_next)
+        series[t] = kernel.log_prob(s_next, s, params) - kernel.log_prob(s, s_next, params_next)
+        s, params = s_next, params_next
+    return _from_series(series, burn_in, n_batches, confidence)
+
+
+def _from_series(series: Tensor, burn_in: int, n_batches: int,
+                 confidence: float) -> KernelEntropyProduction:
+    """The estimate from the log-ratios of every transition, [n_steps, n_chains]."""
     value, se, half = batch_means(series.mean(1), n_batches, confidence)
     per_chain = series.mean(0)
     n_chains = per_chain.numel()
     se_chains = per_chain.std().item() / math.sqrt(n_chains) if n_chains > 1 else math.nan
     return KernelEntropyProduction(value, se, value - half, value + half, se_chains,
-                                   s.shape[0], n_steps, burn_in, confidence)
+                                   n_chains, series.shape[0], burn_in, confidence)
 
 
 @torch.no_grad()

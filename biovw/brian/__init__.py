@@ -6,6 +6,7 @@ Imports the circuit description (:mod:`biovw.circuits.spec`), numpy and brian2 o
 :func:`write_export` writes a description with a standalone Brian2 script beside it.
 """
 
+from biovw.brian.export import write_export
 from biovw.brian.network import (
     RATE_FUNCTIONS,
     RECURRENCES,
@@ -15,7 +16,8 @@ from biovw.brian.network import (
     device,
     schedule,
     simulate,
+    unavailable_targets,
 )
 
 __all__ = ["RATE_FUNCTIONS", "RECURRENCES", "TARGETS", "RateNetwork", "Schedule", "device",
-           "schedule", "simulate"]
+           "schedule", "simulate", "unavailable_targets", "write_export"]

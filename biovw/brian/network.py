@@ -37,6 +37,8 @@ visible bias) and the temperatures follow the cool-down ``t = K-1, ..., 0`` and 
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import brian2 as b2
 import numpy as np
+from brian2.codegen.runtime.cython_rt import CythonCodeObject
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.devices.device import reset_device
 
@@ -55,6 +58,17 @@ if TYPE_CHECKING:
 TARGETS = ("numpy", "cython", "cpp_standalone")
 """Brian2 code-generation targets: ``numpy`` (default, no compiler), ``cython`` (runtime,
 compiled per code object and cached), ``cpp_standalone`` (one C++ program per simulation)."""
+
+
+def unavailable_targets() -> dict[str, str]:
+    """Targets of :data:`TARGETS` that cannot run on this machine, with the reason."""
+    reasons = {}
+    if not CythonCodeObject.is_available():
+        reasons["cython"] = "Cython cannot compile an extension (install cython and a C compiler)"
+    if not any(shutil.which(name) for name in (os.environ.get("CXX", "g++"), "c++")):
+        reasons["cpp_standalone"] = "no C++ compiler found (g++, c++ or $CXX)"
+    return reasons
+
 
 RECURRENCES = {
     "synapses": "Synapses with a summed variable, one synapse per connection present (cost "

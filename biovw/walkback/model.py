@@ -63,10 +63,14 @@ class WalkbackModel(nn.Module):
         out = self.circuit(s, step)
         return self.operator.log_prob(s_next, s, out, self.temperatures[step])
 
-    def transition(self, s: Tensor, step: int, generator: torch.Generator | None) -> Tensor:
-        """Draw ``s_next ~ p_{T_t}(. | s)`` (no gradient flows through the sample)."""
+    def transition(self, s: Tensor, step: int, generator: torch.Generator | None,
+                   noise: bool = True) -> Tensor:
+        """Draw ``s_next ~ p_{T_t}(. | s)`` (no gradient flows through the sample); without
+        ``noise``, the kernel's mean ``E[s_next | s]``."""
         with torch.no_grad():
             out = self.circuit(s, step)
+            if not noise:
+                return self.operator.expected(s, out, self.temperatures[step])
             return self.operator.sample(s, out, self.temperatures[step], generator)
 
     def transition_with_log_prob(

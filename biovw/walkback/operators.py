@@ -66,6 +66,11 @@ class GaussianOperator(nn.Module):
         """Mean of the next state given the current state and the circuit output."""
         return self.kappa * s + (1.0 - self.kappa) * out
 
+    def expected(self, s: Tensor, out: Tensor, temperature: float) -> Tensor:
+        """``E[s' | s]`` at temperature ``temperature`` (the mean, whatever the temperature):
+        the next state of the chain run without noise."""
+        return self.mean(s, out)
+
     def log_prob(self, s_next: Tensor, s: Tensor, out: Tensor, temperature: float) -> Tensor:
         """``log p_T(s_next | s)`` summed over units, shape [batch]."""
         var = temperature * self.sigma() ** 2
@@ -121,6 +126,11 @@ class BernoulliOperator(nn.Module):
     def mean(self, s: Tensor, out: Tensor, temperature: float = 1.0) -> Tensor:
         """Probability that each unit is on in the next state."""
         return self.kappa * s + (1.0 - self.kappa) * torch.sigmoid(out / temperature)
+
+    def expected(self, s: Tensor, out: Tensor, temperature: float) -> Tensor:
+        """``E[s' | s]``, the firing probabilities: the next state of the chain run without
+        noise (a mean-field chain with states in [0, 1])."""
+        return self.mean(s, out, temperature)
 
     def log_prob(self, s_next: Tensor, s: Tensor, out: Tensor, temperature: float) -> Tensor:
         """``log p_T(s_next | s)`` summed over units, shape [batch]."""

@@ -42,9 +42,7 @@ def sample_chain(
     out: dict[int, list[Tensor]] = {k: [] for k in keep}
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
-        s = model.prior.sample(m, generator)
-        for step in reversed(range(model.num_steps)):
-            s = model.transition(s, step, generator)
+        s = cool_down(model, model.prior.sample(m, generator), generator)
         for extra in range(last + 1):
             if extra in out:
                 out[extra].append(s.cpu())
@@ -53,3 +51,49 @@ def sample_chain(
         if progress is not None:
             progress(m)
     return {k: torch.cat(v) for k, v in out.items()}
+
+
+def cool_down(model: WalkbackModel, s: Tensor, generator: torch.Generator | None,
+              noise: bool = True) -> Tensor:
+    """Run states ``s`` (draws from p*) through ``T_K, ..., T_1``.
+
+    Parameters
+    ----------
+    model : WalkbackModel
+    s : Tensor
+        States at the last temperature step, [n, dim].
+    generator : torch.Generator or None
+    noise : bool
+        Draw each transition; otherwise follow the kernel's mean (deterministic).
+    """
+    for step in reversed(range(model.num_steps)):
+        s = model.transition(s, step, generator, noise)
+    return s
+
+
+def trajectories(model: WalkbackModel, initial: Tensor, n_steps: int,
+                 generator: torch.Generator | None, noise: bool = True) -> Tensor:
+    """Cool chains down from ``initial`` (draws from p*) and keep every state at ``T_1``.
+
+    Parameters
+    ----------
+    model : WalkbackModel
+    initial : Tensor
+        States at the last temperature step, [n, dim].
+    n_steps : int
+        Transitions at ``T_1`` after the cool-down.
+    generator : torch.Generator or None
+    noise : bool
+        Draw each transition; otherwise follow the kernel's mean (deterministic).
+
+    Returns
+    -------
+    Tensor
+        ``[n, n_steps + 1, dim]`` on the CPU: the cooled-down state, then one per transition.
+    """
+    s = cool_down(model, initial, generator, noise)
+    states = [s.cpu()]
+    for _ in range(n_steps):
+        s = model.transition(s, 0, generator, noise)
+        states.append(s.cpu())
+    return torch.stack(states, 1)

@@ -1,0 +1,63 @@
+"""Run the trained rate circuit described in ./circuit as a Brian2 network.
+
+Written by ``biovw export`` beside the description (circuit/circuit.json, circuit/circuit.npz),
+``rate_spec.py`` (reads the description) and ``brian_rate_network.py`` (builds and runs the
+network; its docstring states the equations). Needs brian2 and numpy only::
+
+    pip install brian2 'numpy<2.4'
+    python simulate_circuit.py --chains 100 --steps 1000 --out states.npy
+    python simulate_circuit.py --no-noise --target cpp_standalone --out states.npy
+
+Each chain starts from a draw of the prior p* (or the rows of ``--initial FILE.npy``), cools
+down through the temperature schedule and runs ``--steps`` transitions at T = 1; the states
+after the cool-down are saved as an array [chains, steps + 1, D].
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from brian_rate_network import RECURRENCES, TARGETS, simulate
+from rate_spec import RateSpec
+
+HERE = Path(__file__).resolve().parent
+
+
+def prior_draws(spec: RateSpec, n: int, seed: int) -> np.ndarray:
+    """``n`` draws from the prior p* (diagonal Gaussian or independent Bernoulli), [n, D]."""
+    rng = np.random.default_rng(seed)
+    prior = spec.operator.prior
+    if "probs" in prior:
+        return (rng.random((n, prior["probs"].size)) < prior["probs"]).astype(np.float64)
+    return prior["mean"] + np.sqrt(prior["var"]) * rng.standard_normal((n, prior["mean"].size))
+
+
+def main() -> None:
+    """Parse the command line, run the chains and save their states."""
+    parser = argparse.ArgumentParser(description="Run the circuit in ./circuit with Brian2.")
+    parser.add_argument("--chains", type=int, default=100, help="independent chains")
+    parser.add_argument("--steps", type=int, default=1000, help="transitions at T = 1")
+    parser.add_argument("--no-noise", action="store_true",
+                        help="follow the kernel's mean (deterministic)")
+    parser.add_argument("--target", choices=TARGETS, default="numpy",
+                        help="Brian2 code generation target")
+    parser.add_argument("--recurrence", choices=list(RECURRENCES), default="synapses",
+                        help="recurrent input by Synapses or by a dense product")
+    parser.add_argument("--seed", type=int, default=0, help="seed of p* draws and noise")
+    parser.add_argument("--initial", help=".npy of initial states [chains, D] (before the "
+                                          "cool-down) instead of draws from p*")
+    parser.add_argument("--out", default="states.npy", help="output .npy")
+    args = parser.parse_args()
+    spec = RateSpec.load(HERE / "circuit")
+    initial = (np.load(args.initial) if args.initial
+               else prior_draws(spec, args.chains, args.seed))
+    states = simulate(spec, initial, args.steps, noise=not args.no_noise, target=args.target,
+                      recurrence=args.recurrence, seed=args.seed)
+    np.save(args.out, states)
+    print(f"wrote states {states.shape} to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

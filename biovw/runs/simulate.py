@@ -1,0 +1,135 @@
+"""``biovw simulate`` and ``biovw export``: a run's trained rate circuit run by the batched torch
+sampler or as a Brian2 network, and taken out as a description with a standalone Brian2 script.
+
+Both backends run the same description (:meth:`biovw.walkback.WalkbackModel.spec`) in float64
+from the same initial states, drawn from the prior p* with the seed, so that without noise their
+trajectories agree to float precision and with noise their statistics agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from biovw import brian
+from biovw.brian.export import write_export
+from biovw.circuits.spec import RateSpec
+from biovw.config import ConfigError
+from biovw.runs.build import OpenedRun
+from biovw.walkback import WalkbackModel, trajectories
+
+
+def run_spec(opened: OpenedRun) -> RateSpec:
+    """The description of a run's trained circuit.
+
+    Raises
+    ------
+    ConfigError
+        If the run's model is not a rate circuit (an MLP or linear operator, an RBM).
+    """
+    if opened.kind.circuit_spec(opened.model) is None:
+        label = opened.kind.label(opened.cfg.to_dict())
+        raise ConfigError(f"{opened.run.root} holds a {label}; simulate and export need a "
+                          "rate circuit (circuit.kind: rate)")
+    return opened.model.spec()
+
+
+def _torch(spec: RateSpec, model: WalkbackModel, initial: torch.Tensor, n_steps: int,
+           noise: bool, target: str | None, recurrence: str,
+           generator: torch.Generator, seed: int) -> np.ndarray:
+    if target is not None:
+        raise ConfigError("--target applies to --backend brian2 only")
+    return trajectories(model, initial, n_steps, generator, noise).numpy()
+
+
+def _brian2(spec: RateSpec, model: WalkbackModel, initial: torch.Tensor, n_steps: int,
+            noise: bool, target: str | None, recurrence: str,
+            generator: torch.Generator, seed: int) -> np.ndarray:
+    target = target or "numpy"
+    check_target(target)
+    return brian.simulate(spec, initial.numpy(), n_steps, noise=noise, target=target,
+                          recurrence=recurrence, seed=seed)
+
+
+BACKENDS: dict[str, Callable[..., np.ndarray]] = {"torch": _torch, "brian2": _brian2}
+"""``--backend`` -> the function that runs the chains."""
+
+
+def check_target(target: str) -> None:
+    """Raise :class:`ConfigError` unless ``target`` is a Brian2 target that works here."""
+    if target not in brian.TARGETS:
+        raise ConfigError(f"--target must be one of {', '.join(brian.TARGETS)}; got {target!r}")
+    reason = brian.unavailable_targets().get(target)
+    if reason is not None:
+        raise ConfigError(f"--target {target} is not available here: {reason}")
+
+
+def simulate_spec(spec: RateSpec, backend: str, n_chains: int, n_steps: int, *,
+                  noise: bool = True, target: str | None = None,
+                  recurrence: str = "synapses", seed: int = 0) -> np.ndarray:
+    """Chains of a described circuit at ``T_1`` after the cool-down, by either backend.
+
+    Parameters
+    ----------
+    spec : RateSpec
+        The circuit description.
+    backend : str
+        ``torch`` (the batched sampler) or ``brian2`` (a key of :data:`BACKENDS`).
+    n_chains, n_steps : int
+        Independent chains; transitions at ``T_1`` after the cool-down.
+    noise : bool
+        Draw each transition from the kernel; otherwise follow its mean (Gaussian: the mean;
+        Bernoulli: the firing probabilities), which makes the chains deterministic.
+    target : str or None
+        Brian2 code-generation target (:data:`biovw.brian.TARGETS`) [default: numpy]; only
+        with ``backend="brian2"``.
+    recurrence : str
+        How Brian2 computes the recurrent input (:data:`biovw.brian.RECURRENCES`).
+    seed : int
+        Seed of the initial states (drawn from p* by torch for both backends) and of the
+        noise.
+
+    Returns
+    -------
+    ndarray
+        States ``[n_chains, n_steps + 1, D]`` (float64), the first one right after the
+        cool-down, in the format ``biovw analyze --trajectory`` reads.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown backend, target or recurrence, or a target not available here.
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"--backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    if recurrence not in brian.RECURRENCES:
+        raise ConfigError(f"--recurrence must be one of {', '.join(brian.RECURRENCES)}; "
+                          f"got {recurrence!r}")
+    model = WalkbackModel.from_spec(spec).double()
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        initial = model.prior.sample(n_chains, generator).double()
+    return BACKENDS[backend](spec, model, initial, n_steps, noise, target, recurrence,
+                             generator, seed)
+
+
+def export_run(opened: OpenedRun, folder: str | Path) -> list[Path]:
+    """Write a run's circuit description and a standalone Brian2 script into ``folder``.
+
+    Returns
+    -------
+    list of Path
+        The files written (see :func:`biovw.brian.write_export`).
+
+    Raises
+    ------
+    ConfigError
+        If the run holds no rate circuit or ``folder`` exists and is not empty.
+    """
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ConfigError(f"--out: {folder} exists and is not an empty folder")
+    return write_export(run_spec(opened), folder)
