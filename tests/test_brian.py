@@ -1,0 +1,154 @@
+"""The Brian2 backend runs the same trained circuit as the torch sampler.
+
+Noise off, the two backends' trajectories agree to float precision on every target; noise on,
+their stationary means, covariances and kernel-exact entropy production agree within their
+confidence intervals. The compiled targets build slowly, so the default run checks them on one
+circuit and the full matrix is marked slow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from biovw import brian
+from biovw.analysis import entropy_production_recorded
+from biovw.config import load_config
+from biovw.runs import RunDir, build_run, open_run
+from biovw.runs.simulate import run_spec, simulate_spec
+from biovw.runs.train import train
+from biovw.walkback import StationaryKernel, WalkbackModel
+
+SMALL = ["train.steps=20", "train.batch_size=64", "circuit.hidden=16", "walkback.num_steps=4",
+         "data.n_samples=400", "train.log_every=10"]
+CIRCUITS = {
+    "dale": ("circuits/rate_net.yaml", []),
+    "sparse": ("circuits/rate_net.yaml", ["circuit.density=0.3"]),
+    "tied": ("circuits/rate_net_symmetric.yaml", []),
+    "bernoulli": ("circuits/digits_rate_fa.yaml", []),
+}
+STEPS = 200
+RTOL = 1e-5
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Small batches gain nothing from threads, and busy-waiting threads stall when the
+    machine is loaded."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def train_small(folder, config: str, overrides: list[str]):
+    """Train a small run for a few iterations into ``folder`` (no evaluation)."""
+    cfg = load_config(config, [*SMALL, *overrides])
+    data, model = build_run(cfg, torch.device("cpu"))
+    train(cfg, RunDir(folder), model, data, progress=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """One trained run of each circuit of :data:`CIRCUITS`, by name."""
+    root = tmp_path_factory.mktemp("brian_runs")
+    with torch.random.fork_rng(devices=[]):
+        return {name: train_small(root / name, config, extra)
+                for name, (config, extra) in CIRCUITS.items()}
+
+
+@pytest.fixture(scope="module")
+def specs(runs):
+    return {name: run_spec(open_run(folder)) for name, folder in runs.items()}
+
+
+def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """``max |a - b| / max |b|``."""
+    return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+def assert_same_trajectory(spec, target: str, recurrence: str, n_chains: int = 8) -> None:
+    reference = simulate_spec(spec, "torch", n_chains, STEPS, noise=False, seed=3)
+    states = simulate_spec(spec, "brian2", n_chains, STEPS, noise=False, target=target,
+                           recurrence=recurrence, seed=3)
+    assert states.shape == reference.shape == (n_chains, STEPS + 1, spec.circuit.n_visible)
+    assert states.dtype == np.float64
+    assert np.ptp(reference[:, -1]) > 0  # the chains do not all sit at one point
+    np.testing.assert_allclose(states, reference, rtol=RTOL, atol=RTOL * 1e-3)
+    assert relative_difference(states, reference) < RTOL
+
+
+@pytest.mark.parametrize("name", sorted(CIRCUITS))
+def test_noise_off_brian2_follows_torch_on_numpy(specs, name):
+    assert_same_trajectory(specs[name], "numpy", "synapses")
+
+
+def test_dense_recurrence_follows_torch_on_numpy(specs):
+    assert_same_trajectory(specs["sparse"], "numpy", "matrix")
+
+
+@pytest.mark.parametrize("recurrence", sorted(brian.RECURRENCES))
+@pytest.mark.parametrize("target", ["cython", "cpp_standalone"])
+def test_compiled_targets_follow_torch(specs, target, recurrence):
+    if target in brian.unavailable_targets():
+        pytest.skip(brian.unavailable_targets()[target])
+    assert_same_trajectory(specs["dale"], target, recurrence)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recurrence", sorted(brian.RECURRENCES))
+@pytest.mark.parametrize("target", ["numpy", "cython", "cpp_standalone"])
+@pytest.mark.parametrize("name", ["sparse", "tied", "bernoulli"])
+def test_every_circuit_on_every_target(specs, name, target, recurrence):
+    if target in brian.unavailable_targets():
+        pytest.skip(brian.unavailable_targets()[target])
+    assert_same_trajectory(specs[name], target, recurrence)
+
+
+def group_interval(states: np.ndarray, statistic, n_groups: int = 25,
+                   confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Estimate of ``statistic`` over all chains and the half-width of its interval, from
+    the spread of its values on independent groups of chains."""
+    groups = np.array_split(states, n_groups)
+    values = np.stack([statistic(g.reshape(-1, g.shape[-1])) for g in groups])
+    half = stats.t.ppf(0.5 + confidence / 2, n_groups - 1) * values.std(0, ddof=1)
+    return statistic(states.reshape(-1, states.shape[-1])), half / np.sqrt(n_groups)
+
+
+def assert_intervals_overlap(a, b, what: str) -> None:
+    (value_a, half_a), (value_b, half_b) = a, b
+    gap = np.abs(value_a - value_b) - (half_a + half_b)
+    assert (gap <= 0).all(), f"{what}: torch {value_a} ± {half_a}, brian2 {value_b} ± {half_b}"
+
+
+def test_noise_on_stationary_statistics_agree(specs):
+    spec = specs["dale"]
+    n_chains, burn_in = 600, 50
+    torch_states = simulate_spec(spec, "torch", n_chains, 250, seed=11)
+    brian_states = simulate_spec(spec, "brian2", n_chains, 250, seed=11)
+    assert not np.allclose(torch_states[:, 1:], brian_states[:, 1:])  # independent noise
+    a, b = torch_states[:, burn_in:], brian_states[:, burn_in:]
+    assert_intervals_overlap(group_interval(a, lambda x: x.mean(0)),
+                             group_interval(b, lambda x: x.mean(0)), "means")
+    assert_intervals_overlap(group_interval(a, lambda x: np.cov(x.T)),
+                             group_interval(b, lambda x: np.cov(x.T)), "covariances")
+    kernel = StationaryKernel(WalkbackModel.from_spec(spec).double())
+    ep = [entropy_production_recorded(kernel, torch.from_numpy(x), burn_in=burn_in)
+          for x in (torch_states, brian_states)]
+    assert_intervals_overlap(*[(e.value, (e.ci_high - e.ci_low) / 2) for e in ep],
+                             "entropy production")
+    assert ep[0].value > 0 and ep[0].ci_low > 0  # measurable: the comparison means something
+
+
+def test_bernoulli_noise_on_draws_binary_states_at_the_kernel_rates(specs):
+    spec = specs["bernoulli"]
+    torch_states = simulate_spec(spec, "torch", 600, 30, seed=5)
+    brian_states = simulate_spec(spec, "brian2", 600, 30, seed=5)
+    assert set(np.unique(brian_states)) <= {0.0, 1.0}
+    level = 1 - 0.05 / spec.circuit.n_visible  # one interval per unit: Bonferroni
+    assert_intervals_overlap(
+        *[group_interval(x[:, 10:], lambda y: y.mean(0), confidence=level)
+          for x in (torch_states, brian_states)], "firing rates")
