@@ -350,6 +350,14 @@ def bench(out, device, quick):
     r = results["rbm_vs_sklearn"] = benches.bench_rbm(quick=quick)
     click.echo(f"RBM epoch time vs scikit-learn's BernoulliRBM (same hidden units, batch, lr, "
                f"epochs): ratio {r['ratio']:.3f}")
+    sizes = {"sizes": ((40, 10, 20),), "targets": ("numpy",)} if quick else {}
+    b = results["brian2_vs_torch"] = benches.bench_brian2(**sizes)
+    for s in b["sizes"]:
+        brian2 = "; ".join(f"{target} {rec} {v:g}" for target, by in s["brian2"].items()
+                           for rec, v in by.items())
+        click.echo(f"chain steps/s, {s['n_units']} units x {s['n_chains']} chains: torch "
+                   f"{s['torch_float32']:g} (float32), {s['torch_float64']:g} (float64); "
+                   f"brian2 {brian2}")
     write_text_atomic(Path(out), json.dumps(results, indent=2) + "\n")
     click.echo(f"wrote {out}")
 

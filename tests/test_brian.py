@@ -8,18 +8,25 @@ circuit and the full matrix is marked slow.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 from scipy import stats
 
 from biovw import brian
 from biovw.analysis import entropy_production_recorded
+from biovw.circuits import RateSpec
+from biovw.cli import main
 from biovw.config import load_config
 from biovw.runs import RunDir, build_run, open_run
 from biovw.runs.simulate import run_spec, simulate_spec
 from biovw.runs.train import train
-from biovw.walkback import StationaryKernel, WalkbackModel
+from biovw.walkback import StationaryKernel, WalkbackModel, trajectories
 
 SMALL = ["train.steps=20", "train.batch_size=64", "circuit.hidden=16", "walkback.num_steps=4",
          "data.n_samples=400", "train.log_every=10"]
@@ -152,3 +159,132 @@ def test_bernoulli_noise_on_draws_binary_states_at_the_kernel_rates(specs):
     assert_intervals_overlap(
         *[group_interval(x[:, 10:], lambda y: y.mean(0), confidence=level)
           for x in (torch_states, brian_states)], "firing rates")
+
+
+# ----------------------------------------------------------------------------- command line
+
+@pytest.fixture(scope="module")
+def mlp_run(tmp_path_factory):
+    with torch.random.fork_rng(devices=[]):
+        return train_small(tmp_path_factory.mktemp("mlp") / "mlp", "circuits/mlp_paper_mog.yaml",
+                           ["train.steps=2"])
+
+
+def test_simulate_writes_trajectories_that_analyze_reads(runs, tmp_path):
+    out = {}
+    for backend in ("torch", "brian2"):
+        out[backend] = tmp_path / f"{backend}.npy"
+        result = CliRunner().invoke(main, ["simulate", str(runs["dale"]), "--backend", backend,
+                                           "--chains", "12", "--steps", "40", "--no-noise",
+                                           "--seed", "4", "--out", str(out[backend])])
+        assert result.exit_code == 0, result.output
+        assert "wrote states [12, 41, 2]" in result.output
+    states = np.load(out["brian2"], allow_pickle=False)
+    assert states.shape == (12, 41, 2) and states.dtype == np.float64
+    assert relative_difference(states, np.load(out["torch"])) < RTOL
+    result = CliRunner().invoke(main, ["analyze", "--trajectory", str(out["brian2"])])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "brian2_analysis" / "analysis.json").is_file()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--backend", "nest"], "--backend must be one of torch, brian2"),
+    (["--backend", "brian2", "--target", "gpu"], "--target must be one of"),
+    (["--target", "cython"], "--target applies to --backend brian2 only"),
+    (["--backend", "brian2", "--recurrence", "dense"], "--recurrence must be one of"),
+    (["--out", "states.txt"], "--out must end in .npy"),
+])
+def test_simulate_bad_options_are_one_line(runs, tmp_path, args, needle):
+    argv = ["simulate", str(runs["dale"]), "--steps", "2", "--out", str(tmp_path / "s.npy")]
+    result = CliRunner().invoke(main, [*argv, *args])
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+    assert not (tmp_path / "s.npy").exists()
+
+
+@pytest.mark.parametrize("command", ["simulate", "export"])
+def test_runs_without_a_rate_circuit_are_refused_in_one_line(mlp_run, tmp_path, command):
+    out = tmp_path / ("s.npy" if command == "simulate" else "export")
+    result = CliRunner().invoke(main, [command, str(mlp_run), "--out", str(out)])
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "VW MLP" in lines[0] and "need a rate circuit" in lines[0]
+    assert not out.exists()
+
+
+def test_export_refuses_a_folder_that_holds_files(runs, tmp_path):
+    (tmp_path / "old.txt").write_text("keep me")
+    result = CliRunner().invoke(main, ["export", str(runs["dale"]), "--out", str(tmp_path)])
+    assert result.exit_code != 0 and "not an empty folder" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.txt"]
+
+
+# ----------------------------------------------------------------------------- export
+
+def export_and_reference(run, folder, n_chains: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Export ``run`` into ``folder`` and save initial states there; the torch trajectory
+    from them without noise."""
+    result = CliRunner().invoke(main, ["export", str(run), "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    model = WalkbackModel.from_spec(RateSpec.load(folder / "circuit")).double()
+    initial = model.prior.sample(n_chains, torch.Generator().manual_seed(8)).double()
+    np.save(folder / "initial.npy", initial.numpy())
+    return initial.numpy(), trajectories(model, initial, STEPS, None, noise=False).numpy()
+
+
+def run_exported(python: str, folder, *extra: str, block: tuple[str, ...] = ()) -> np.ndarray:
+    """Run the exported script with ``python`` in ``folder``, without noise from the saved
+    initial states; modules in ``block`` cannot be imported."""
+    argv = ["simulate_circuit.py", "--no-noise", "--initial", "initial.npy",
+            "--steps", str(STEPS), "--out", "states.npy", *extra]
+    code = ("import runpy, sys\n"
+            f"sys.modules.update(dict.fromkeys({list(block)!r}))\n"
+            f"sys.argv = {argv!r}\n"
+            "runpy.run_path('simulate_circuit.py', run_name='__main__')\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([python, "-c", code], cwd=folder, env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "wrote states" in proc.stdout
+    return np.load(folder / "states.npy")
+
+
+def test_exported_script_runs_without_biovw_or_torch(runs, tmp_path):
+    folder = tmp_path / "export"
+    _, reference = export_and_reference(runs["sparse"], folder)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "brian_rate_network.py", "circuit", "initial.npy", "rate_spec.py", "simulate_circuit.py"]
+    states = run_exported(sys.executable, folder, block=("biovw", "torch"))
+    assert relative_difference(states, reference) < RTOL
+
+
+@pytest.mark.slow
+def test_exported_script_runs_in_a_fresh_venv_with_brian2_and_numpy_only(runs, tmp_path):
+    folder = tmp_path / "export"
+    _, reference = export_and_reference(runs["dale"], folder)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "brian2", "numpy<2.4"],
+                         capture_output=True, text=True, timeout=1200)
+    assert pip.returncode == 0, pip.stdout[-2000:] + pip.stderr[-2000:]
+    python = str(venv / "bin" / "python")
+    listed = subprocess.run([python, "-m", "pip", "list", "--format=freeze"], check=True,
+                            capture_output=True, text=True).stdout
+    assert "torch" not in listed and "biovw" not in listed
+    states = run_exported(python, folder)
+    assert relative_difference(states, reference) < RTOL
+
+
+def test_bench_measures_torch_and_every_brian2_recurrence():
+    from biovw.runs.bench import bench_brian2
+
+    result = bench_brian2(((30, 4, 6),), ("numpy",))
+    (size,) = result["sizes"]
+    assert size["synapses"] == 30 * 29  # dense, no autapses
+    assert size["torch_float32"] > 0 and size["torch_float64"] > 0
+    assert set(size["brian2"]["numpy"]) == set(brian.RECURRENCES)
+    ratios = size["ratio_to_torch_float32"]["numpy"]
+    for recurrence, rate in size["brian2"]["numpy"].items():
+        assert rate > 0
+        assert ratios[recurrence] == pytest.approx(rate / size["torch_float32"], rel=1e-2)

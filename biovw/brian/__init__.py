@@ -15,9 +15,10 @@ from biovw.brian.network import (
     Schedule,
     device,
     schedule,
+    seconds_per_transition,
     simulate,
     unavailable_targets,
 )
 
 __all__ = ["RATE_FUNCTIONS", "RECURRENCES", "TARGETS", "RateNetwork", "Schedule", "device",
-           "schedule", "simulate", "unavailable_targets", "write_export"]
+           "schedule", "seconds_per_transition", "simulate", "unavailable_targets", "write_export"]

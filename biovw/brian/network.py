@@ -40,6 +40,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -172,6 +173,8 @@ class RateNetwork:
     units : brian2.NeuronGroup
     monitor : brian2.StateMonitor
         Chain states ``s`` of the visible units at the start of every transition.
+    period : brian2.Quantity
+        Simulated time of one transition (``settle_steps * dt``).
     duration : brian2.Quantity
         Simulated time: every transition and the final readout.
     """
@@ -185,7 +188,7 @@ class RateNetwork:
         n_chains, d = np.shape(initial)
         self.n_chains, self.n_visible, self.plan = n_chains, d, plan
         micro = c.dt * b2.ms
-        period = c.settle_steps * micro
+        self.period = period = c.settle_steps * micro
         self.duration = plan.n_transitions * period + micro
         namespace = {
             "step_at": b2.TimedArray(plan.steps.astype(np.float64), dt=period),
@@ -394,6 +397,24 @@ def _recurrent_function(c: Any, units: b2.NeuronGroup, n_chains: int) -> b2.Func
         "cython", _CYTHON_PRODUCT.format(**sizes), name="recurrent_input",
         namespace={"_recurrent_weight": weight.ravel(), "_recurrent_rate": rate})
     return function
+
+
+def seconds_per_transition(net: RateNetwork, warm_up: int = 2) -> float:
+    """Run ``net`` under the current device and return the wall time per transition (of all
+    its chains), leaving out building and compiling (speed measurements).
+
+    In runtime mode the first ``warm_up`` transitions generate (and compile) the code and are
+    not timed; in standalone mode the program is built, compiled and run at once, and the
+    time is the one it measured of its run.
+    """
+    n = net.plan.n_transitions
+    if isinstance(b2.get_device(), CPPStandaloneDevice):
+        net.network.run(net.duration)
+        return float(b2.device._last_run_time) / n  # the program's own timing of its run
+    net.network.run(warm_up * net.period)
+    started = time.perf_counter()
+    net.network.run(net.duration - warm_up * net.period)
+    return (time.perf_counter() - started) / (n - warm_up)
 
 
 def simulate(spec: RateSpec, initial: np.ndarray, n_steps: int, *, noise: bool = True,

@@ -2,21 +2,32 @@
 
 Every entry reports a ratio measured in the same process, so that numbers from noisy
 machines stay comparable: the kernel-exact estimator's achieved FLOP rate against a plain
-matrix product of the same shape (:func:`bench_kernel_estimator`), and the RBM's epoch time
-against scikit-learn's (:func:`biovw.baselines.compare_sklearn.bench_rbm`).
+matrix product of the same shape (:func:`bench_kernel_estimator`), the RBM's epoch time
+against scikit-learn's (:func:`biovw.baselines.compare_sklearn.bench_rbm`), and the chain
+steps per second of the batched torch sampler against the Brian2 network of the same circuit
+on each code-generation target and recurrence (:func:`bench_brian2`).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 
+import numpy as np
 import torch
 
+from biovw import brian
 from biovw.analysis.kernel import entropy_production_kernel
 from biovw.baselines.compare_sklearn import bench_rbm
 from biovw.circuits import RateCircuit
-from biovw.walkback import GaussianOperator, GaussianPrior, StationaryKernel, WalkbackModel
+from biovw.walkback import (
+    GaussianOperator,
+    GaussianPrior,
+    StationaryKernel,
+    WalkbackModel,
+    trajectories,
+)
 
 
 def _matmul_flops(n_rows: int, n: int, device: torch.device, repeats: int = 50) -> float:
@@ -32,6 +43,15 @@ def _matmul_flops(n_rows: int, n: int, device: torch.device, repeats: int = 50) 
     return 2 * n_rows * n * n * repeats / (time.perf_counter() - started)
 
 
+def _dale_model(n_units: int, seed: int = 0) -> WalkbackModel:
+    """A Dale rate circuit of ``n_units`` units (a fifth visible), 5 settle steps, one
+    temperature step, under a Gaussian operator."""
+    dim = n_units // 5
+    circuit = RateCircuit(dim, n_units - dim, 1, settle_steps=5, seed=seed)
+    return WalkbackModel(circuit, GaussianOperator(dim, 0.5, 0.1), GaussianPrior(dim),
+                         torch.ones(1))
+
+
 def bench_kernel_estimator(n_transitions: int = 1_000_000, n_units: int = 100,
                            n_chains: int = 2000, device: str = "cpu") -> dict:
     """Time the kernel-exact entropy production of a Dale rate circuit with ``n_units`` units.
@@ -43,13 +63,11 @@ def bench_kernel_estimator(n_transitions: int = 1_000_000, n_units: int = 100,
         ratio to a plain matrix product of the same shape.
     """
     dev = torch.device(device)
-    dim = n_units // 5
-    circuit = RateCircuit(dim, n_units - dim, 1, settle_steps=5, seed=0)
-    model = WalkbackModel(circuit, GaussianOperator(dim, 0.5, 0.1), GaussianPrior(dim),
-                          torch.ones(1)).to(dev)
+    model = _dale_model(n_units).to(dev)
+    circuit = model.circuit
     n_steps = n_transitions // n_chains
     gen = torch.Generator(device=dev).manual_seed(0)
-    start = torch.randn(n_chains, dim, device=dev, generator=gen)
+    start = torch.randn(n_chains, circuit.dim, device=dev, generator=gen)
     started = time.perf_counter()
     result = entropy_production_kernel(StationaryKernel(model), start, n_steps, generator=gen)
     if dev.type == "cuda":
@@ -68,7 +86,76 @@ def bench_kernel_estimator(n_transitions: int = 1_000_000, n_units: int = 100,
     }
 
 
-__all__ = ["bench_kernel_estimator", "bench_rbm", "environment"]
+BRIAN_SIZES = ((100, 100, 200), (1000, 4, 40))
+"""(units, chains, transitions) of the torch / Brian2 comparison."""
+
+
+def _torch_seconds_per_transition(model: WalkbackModel, initial: torch.Tensor, n_steps: int,
+                                  repeats: int = 3) -> float:
+    """Wall time per transition of all chains of the batched sampler: the fastest of
+    ``repeats`` runs after a warm-up."""
+    generator = torch.Generator().manual_seed(0)
+    trajectories(model, initial, 1, generator)
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        trajectories(model, initial, n_steps, generator)
+        seconds.append(time.perf_counter() - started)
+    return min(seconds) / (n_steps + model.num_steps)
+
+
+def bench_brian2(sizes: tuple[tuple[int, int, int], ...] = BRIAN_SIZES,
+                 targets: tuple[str, ...] = brian.TARGETS) -> dict:
+    """Chain steps per second of the batched torch sampler and of the Brian2 network of the
+    same Dale circuit (with noise), on each target that works here and with each recurrence.
+
+    A chain step is one transition of one chain (``settle_steps`` micro-steps); Brian2's time
+    leaves out building and compiling (:func:`biovw.brian.seconds_per_transition`), torch's is
+    the fastest of three runs. torch runs in float32 (the sampler as trained) and float64 (as
+    ``biovw simulate`` runs it, like Brian2), with the process's torch threads; Brian2 runs on
+    one thread.
+
+    Returns
+    -------
+    dict
+        ``sizes``: per size, ``n_units``, ``n_chains``, ``n_steps``, ``synapses`` (recurrent
+        synapses per chain), chain steps per second of ``torch_float32``, ``torch_float64``
+        and ``brian2.{target}.{recurrence}``, and ``ratio_to_torch_float32`` of each Brian2
+        figure; ``unavailable``: targets that cannot run here, with the reason.
+    """
+    unavailable = brian.unavailable_targets()
+    results = []
+    for n_units, n_chains, n_steps in sizes:
+        model = _dale_model(n_units)
+        spec = model.spec()
+        initial = model.prior.sample(n_chains, torch.Generator().manual_seed(0))
+        entry = {"n_units": n_units, "n_chains": n_chains, "n_steps": n_steps,
+                 "synapses": int(np.asarray(spec.circuit.mask).sum())}
+        with torch.no_grad():
+            for name, dtype in (("torch_float32", torch.float32), ("torch_float64", torch.float64)):
+                seconds = _torch_seconds_per_transition(model.to(dtype), initial.to(dtype),
+                                                        n_steps)
+                entry[name] = round(n_chains / seconds, 1)
+        plan = brian.schedule(spec.operator.temperatures, n_steps, cool_down=False)
+        entry["brian2"] = {}
+        for target in (t for t in targets if t not in unavailable):
+            entry["brian2"][target] = {}
+            for recurrence in brian.RECURRENCES:
+                with brian.device(target):
+                    net = brian.RateNetwork(spec, initial.double().numpy(), plan, noise=True,
+                                            recurrence=recurrence)
+                    seconds = brian.seconds_per_transition(net)
+                entry["brian2"][target][recurrence] = round(n_chains / seconds, 1)
+        entry["ratio_to_torch_float32"] = {
+            target: {k: round(v / entry["torch_float32"], 4) for k, v in by.items()}
+            for target, by in entry["brian2"].items()}
+        results.append(entry)
+    return {"sizes": results, "unavailable": unavailable,
+            "circuit": "Dale rate circuit, a fifth of the units visible, dense W (no "
+                       "autapses), tanh, 5 settle steps, Gaussian operator with noise"}
+
+
+__all__ = ["bench_brian2", "bench_kernel_estimator", "bench_rbm", "environment"]
 
 
 def environment() -> dict:
@@ -76,5 +163,6 @@ def environment() -> dict:
     return {
         "python": platform.python_version(), "torch": torch.__version__,
         "threads": torch.get_num_threads(), "machine": platform.machine(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
