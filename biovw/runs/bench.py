@@ -147,7 +147,7 @@ def bench_brian2(sizes: tuple[tuple[int, int, int], ...] = BRIAN_SIZES,
                     seconds = brian.seconds_per_transition(net)
                 entry["brian2"][target][recurrence] = round(n_chains / seconds, 1)
         entry["ratio_to_torch_float32"] = {
-            target: {k: round(v / entry["torch_float32"], 4) for k, v in by.items()}
+            target: {k: float(f"{v / entry['torch_float32']:.4g}") for k, v in by.items()}
             for target, by in entry["brian2"].items()}
         results.append(entry)
     return {"sizes": results, "unavailable": unavailable,
