@@ -6,7 +6,7 @@ import torch
 
 from biovw.analysis import entropy_production_exact
 from biovw.analysis.enumerate import binary_states, transition_matrix_binary
-from biovw.analysis.kernel import entropy_production_kernel
+from biovw.analysis.kernel import entropy_production_kernel, entropy_production_recorded, simulate
 from biovw.analysis.models import GlauberKernel, LinearGaussianKernel
 from biovw.config import config_from_dict
 from biovw.runs import build_model
@@ -35,6 +35,19 @@ def test_symmetric_linear_gaussian_is_zero_within_ci():
     res = entropy_production_kernel(kernel, kernel.stationary_sample(1000, gen), 300,
                                     generator=gen)
     assert res.ci_low <= 0.0 <= res.ci_high
+
+
+def test_recorded_chains_give_the_estimate_of_the_chains_the_estimator_draws():
+    kernel = LinearGaussianKernel(ROTATING, noise=0.5)
+    start = kernel.stationary_sample(300, torch.Generator().manual_seed(1))
+    drawn = entropy_production_kernel(kernel, start, 100, burn_in=10,
+                                      generator=torch.Generator().manual_seed(2))
+    states = simulate(kernel, start, 110, torch.Generator().manual_seed(2))
+    recorded = entropy_production_recorded(kernel, states, burn_in=10)
+    assert recorded.value == pytest.approx(drawn.value, rel=1e-12)
+    assert (recorded.ci_low, recorded.ci_high) == pytest.approx((drawn.ci_low, drawn.ci_high))
+    assert (recorded.n_chains, recorded.n_steps, recorded.burn_in) == (300, 100, 10)
+    assert recorded.ci_low <= kernel.entropy_production() <= recorded.ci_high
 
 
 @pytest.mark.parametrize("symmetric", [True, False])
