@@ -194,7 +194,7 @@ class RBMKind:
         start."""
         if resume:
             model = self.build(cfg, data).to(model.weight.device)
-        return model, train_rbm(cfg, run, model, data, progress=bool(progress))
+        return model, train_rbm(cfg, run, model, data, progress=progress)
 
     def evaluate(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, seed: int,
                  *, progress: bool | None = None, n_examples: int | None = None,
