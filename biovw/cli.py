@@ -136,21 +136,23 @@ class _Commands(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-def _draw_evaluation(run: RunDir, evaluation: Evaluation) -> None:
+def _draw_evaluation(run: RunDir, evaluation: Evaluation, chain_steps: str) -> None:
     plots.evaluation_figures(evaluation.samples, evaluation.reference, evaluation.image_shape,
-                             evaluation.main_snapshot, run.figures)
+                             evaluation.main_snapshot, run.figures,
+                             split=evaluation.result["loglik"]["split"], steps=chain_steps)
 
 
 def _draw_currents(analysis: Analysis, figures: Path) -> None:
     if analysis.currents is not None:
-        plots.current_field(analysis.currents, figures / "currents.png", analysis.title)
+        plots.current_field(analysis.currents, figures / "currents.png", analysis.title,
+                            analysis.axes_labels)
 
 
 def _finish(cfg, run, model, data, elapsed, seed, progress) -> None:
     kind = MODEL_KINDS[cfg.model]
     try:
         evaluation = kind.evaluate(cfg, run, model, data, seed, progress=progress)
-        _draw_evaluation(run, evaluation)
+        _draw_evaluation(run, evaluation, kind.chain_steps)
         plots.training_figures(run.read_metrics(), run.figures, **kind.loss_curve(cfg))
         n_params = sum(p.numel() for p in model.parameters())
         summary = write_summary(cfg, run, evaluation.result, elapsed, n_params, model)
@@ -200,9 +202,12 @@ def train_cmd(config, overrides, seed, device, out, dry_run, progress):
     n_params = sum(p.numel() for p in model.parameters())
     kind = MODEL_KINDS[cfg.model]
     if dry_run:
+        threads = torch.get_num_threads()
         click.echo(f"config ok: {cfg.name}; data {data.name} train/valid/test "
                    f"{len(data.train)}/{len(data.valid)}/{len(data.test)}, dim {data.dim}; "
-                   f"{kind.describe(cfg)} with {n_params} parameters on {dev}")
+                   f"{kind.describe(cfg)} with {n_params} parameters on {dev} "
+                   f"({threads} thread{'s' * (threads != 1)}); {kind.iterations_key} = "
+                   f"{kind.iterations(cfg)}")
         return
     run = RunDir(out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     if run.root.exists() and not run.root.is_dir():
@@ -311,7 +316,7 @@ def evaluate(run_dir, trajectories, examples, samples, split, seed, device, prog
     evaluation = opened.kind.evaluate(cfg, run, opened.model, opened.data, seed,
                                       progress=progress, n_examples=examples,
                                       n_trajectories=trajectories, n_samples=samples)
-    _draw_evaluation(run, evaluation)
+    _draw_evaluation(run, evaluation, opened.kind.chain_steps)
     refresh_summary(run, evaluation.result)
     click.echo(f"{opened.kind.evaluation_line(evaluation.result['loglik'])}; wrote {run.eval}")
 

@@ -199,7 +199,7 @@ class RBMKind:
     def evaluate(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, seed: int,
                  *, progress: bool | None = None, n_examples: int | None = None,
                  n_trajectories: int | None = None, n_samples: int | None = None) -> Evaluation:
-        return evaluate_rbm(cfg, run, model, data, seed, n_examples, n_samples)
+        return evaluate_rbm(cfg, run, model, data, seed, n_examples, n_samples, progress)
 
     def evaluation_line(self, loglik: dict) -> str:
         ll = loglik[loglik["split"]]

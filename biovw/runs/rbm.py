@@ -146,14 +146,18 @@ def gibbs_samples(rbm: AnyRBM, data: DataSplits, n: int, steps: list[int],
 
 
 def evaluate_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits, seed: int,
-                 n_examples: int | None = None, n_samples: int | None = None) -> Evaluation:
+                 n_examples: int | None = None, n_samples: int | None = None,
+                 progress: bool | None = False) -> Evaluation:
     """Held-out log-likelihood (AIS, plus exact log Z and reverse AIS when a layer has at most
-    20 units), Gibbs samples and their quality; writes eval.json and the samples."""
+    20 units), Gibbs samples and their quality; writes eval.json and the samples. ``progress``
+    as in :class:`biovw.runs.progress.Progress` (a line per phase in a log)."""
     device = rbm.weight.device
     gen = torch.Generator(device=device).manual_seed(seed)
     r = cfg.rbm
     rates = data.train.mean(0).to(device)
     started = time.perf_counter()
+    log = Progress("evaluate", 1, progress)
+    log.line(f"AIS log Z ({r.ais_betas} intermediate distributions x {r.ais_runs} runs)")
     ais = ais_log_partition(rbm, n_betas=r.ais_betas, n_runs=r.ais_runs, base_rates=rates,
                             generator=gen)
     partition = {"ais": ais.to_dict()}
@@ -184,6 +188,9 @@ def evaluate_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits, seed: 
     if method != "AIS":
         loglik[f"{cfg.eval.split}_ais"] = log_likelihood(rbm, x, ais).to_dict()
     loglik["seconds"] = round(time.perf_counter() - started, 3)
+    log.line(f"{method}: held-out log-likelihood {loglik[cfg.eval.split]['mean']:.3f} "
+             f"nats/example; Gibbs samples after {', '.join(map(str, r.gibbs_steps))} steps")
     snaps = gibbs_samples(rbm, data, n_samples or cfg.eval.n_samples, r.gibbs_steps, gen)
+    log.close()
     return write_evaluation(cfg, run, data, loglik, snaps, seed, main_snapshot=max(snaps),
                             per_example=per_example)

@@ -225,6 +225,8 @@ def train(
         if not resume:
             run.metrics.unlink(missing_ok=True)
         _train_loop(cfg, run, state, data, stop, stop_after, progress)
+    if resume and state.finished and payload["config"] != cfg.to_dict():
+        save_checkpoint(run.checkpoint, state.payload(cfg))  # the config it now belongs to
     return state
 
 
