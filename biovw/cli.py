@@ -354,7 +354,6 @@ def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, cluster
     if trajectory is not None:
         x = load_trajectory(trajectory, discrete)
         run = RunDir(out or Path(trajectory).with_suffix("").as_posix() + "_analysis")
-        run.figures.mkdir(parents=True, exist_ok=True)
         analysis = analyze_trajectory(x, discrete=discrete, bins=bins, n_clusters=clusters,
                                       seed=seed)
         source = str(trajectory)

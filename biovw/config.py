@@ -307,6 +307,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             return value
     elif tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) >= 2**63:
+                raise ConfigError(f"{where} must be a 64-bit integer, got {value!r}")
             return value
     elif tp is float:
         if isinstance(value, str):

@@ -12,16 +12,18 @@ from biovw.plots.figure import save_figure
 
 
 def _image_grid(ax, images: np.ndarray, shape: tuple[int, int], n: int = 64) -> None:
+    """Up to ``n`` images in a grid, separated by grey lines, values 0 (white) to 1 (black)."""
     images = images[:n].reshape(-1, *shape)
     cols = int(np.ceil(np.sqrt(len(images))))
     rows = int(np.ceil(len(images) / cols))
-    grid = np.ones((rows * (shape[0] + 1), cols * (shape[1] + 1)))
+    grid = np.full((rows * (shape[0] + 1) + 1, cols * (shape[1] + 1) + 1), 0.3)
     for i, img in enumerate(images):
         r, c = divmod(i, cols)
-        grid[r * (shape[0] + 1): r * (shape[0] + 1) + shape[0],
-             c * (shape[1] + 1): c * (shape[1] + 1) + shape[1]] = img
-    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1)
-    ax.axis("off")
+        grid[1 + r * (shape[0] + 1): 1 + r * (shape[0] + 1) + shape[0],
+             1 + c * (shape[1] + 1): 1 + c * (shape[1] + 1) + shape[1]] = img
+    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set(xticks=[], yticks=[], xlabel=f"{shape[0]} x {shape[1]} pixels each; "
+                                        "white = 0, black = 1")
 
 
 AXES = ("$x_1$ (data units)", "$x_2$ (data units)")
@@ -29,9 +31,18 @@ AXES = ("$x_1$ (data units)", "$x_2$ (data units)")
 
 def _scatter(ax, points: np.ndarray, color: str, title: str, limits, label: str | None = None,
              size: float = 2, alpha: float = 0.4) -> None:
+    """Points in the plane of their first two coordinates (a histogram of one-dimensional
+    data)."""
+    if points.shape[1] == 1:
+        finite = points[np.isfinite(points[:, 0]), 0]
+        ax.hist(finite, bins=40, range=limits, density=True, color=color, alpha=alpha + 0.2,
+                label=label)
+        ax.set(title=title, xlim=limits, xlabel=AXES[0], ylabel="density (per data unit)")
+        return
     ax.scatter(points[:, 0], points[:, 1], s=size, alpha=alpha, color=color, rasterized=True,
                label=label, linewidths=0)
-    ax.set(title=title, xlim=limits, ylim=limits, aspect="equal", xlabel=AXES[0],
+    first = f" (first two of {points.shape[1]} dimensions)" if points.shape[1] > 2 else ""
+    ax.set(title=title, xlim=limits, ylim=limits, aspect="equal", xlabel=AXES[0] + first,
            ylabel=AXES[1])
 
 
