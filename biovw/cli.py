@@ -15,6 +15,7 @@ import functools
 import json
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -77,7 +78,8 @@ def _guard(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        previous = signal.signal(signal.SIGTERM, _terminate)
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
         try:
             return fn(*args, **kwargs)
         except (ConfigError, DataError, CheckpointError) as exc:
@@ -97,7 +99,8 @@ def _guard(fn):
         except KeyboardInterrupt:
             _fail("stopped by SIGINT (Ctrl-C)", EXIT_SIGINT)
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
 

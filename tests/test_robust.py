@@ -368,3 +368,70 @@ def test_compare_of_mixed_held_out_data_suggests_the_flag(tiny_run, tmp_path):
     assert "--allow-mixed" in line and "allow_mixed=True" not in line
     result = _invoke(["compare", a, b, "--out", tmp_path / "cmp", "--allow-mixed"])
     assert result.exit_code == 0, result.output
+
+
+# ------------------------------------------------------------------------- 7. figures
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The matplotlib figures the plotting functions draw (instead of saving them)."""
+    figures = []
+
+    def keep(fig, path):
+        figures.append(fig)
+        return path
+
+    for module in ("samples", "training", "currents"):
+        monkeypatch.setattr(f"biovw.plots.{module}.save_figure", keep)
+    yield figures
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def _texts(fig) -> str:
+    """Every title, axis label, legend entry, colour-bar label and free text of a figure."""
+    parts = []
+    for ax in fig.axes:
+        parts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+        legend = ax.get_legend()
+        if legend is not None:
+            parts += [t.get_text() for t in legend.get_texts()]
+        parts += [t.get_text() for t in ax.texts]
+    for legend in fig.legends:
+        parts += [t.get_text() for t in legend.get_texts()]
+    return "\n".join(p for p in parts if p)
+
+
+def test_figures_label_their_axes_counts_and_lines(drawn, tiny_run):
+    from biovw import plots
+    from biovw.analysis.currents import probability_current_grid
+    from biovw.runs import RunDir
+
+    metrics = RunDir(tiny_run).read_metrics()
+    plots.training_figures(metrics, tiny_run / "figures")
+    loss, alignment = _texts(drawn[0]), _texts(drawn[1])
+    assert "held-out batch" in loss and "training batch" in loss and "nats/example" in loss
+    assert "feedback matrix" in alignment and "90 degrees" in alignment
+    assert alignment.count("best angle given Dale's signs") == 3
+    lines = drawn[1].axes[0].get_lines()
+    assert len({(line.get_linewidth(), line.get_marker()) for line in lines}) >= 3
+
+    x = np.random.default_rng(0).normal(size=(40, 2))
+    plots.evaluation_figures({0: x, 5: x}, x[:30], None, 0, tiny_run / "figures",
+                             split="valid")
+    for fig in drawn[2:]:
+        text = _texts(fig)
+        assert "(data units)" in text and "n = 40" in text and "valid data (n = 30)" in text
+
+    rng = np.random.default_rng(1)
+    field = probability_current_grid(np.cumsum(rng.normal(size=(5, 400, 2)), 1) * 0.05,
+                                     bins=6)
+    plots.current_field(field, tiny_run / "figures" / "currents.png", "current")
+    fig = drawn[-1]
+    colorbars = [ax.get_ylabel() for ax in fig.axes[2:]]
+    assert any("density" in c for c in colorbars) and any("curl" in c for c in colorbars)
+    keys = [a for a in fig.axes[0].get_children() if type(a).__name__ == "QuiverKey"]
+    assert len(keys) == 1 and "current |J|" in keys[0].text.get_text()
+    assert "transitions" in _texts(fig) and "$x_1$" in _texts(fig)
