@@ -407,7 +407,7 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
     try:
         parsed = yaml.safe_load(value) if value.strip() else None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"override {key}: cannot parse value {value!r}") from exc
+        raise ConfigError(f"override {key!r}: cannot parse value {value!r}") from exc
     return path, parsed
 
 

@@ -185,6 +185,8 @@ def load_trajectory(path: str | Path, discrete: bool) -> np.ndarray:
         if x.ndim not in (1, 2) or not np.all(np.equal(np.mod(x, 1), 0)):
             raise ConfigError("--trajectory with --discrete needs integer states of shape [T] "
                               f"or [chains, T]; got {x.dtype} {x.shape}")
+        if x.shape[-1] < 3:
+            raise ConfigError("--trajectory needs at least 3 time points")
         return x.astype(np.int64)
     if x.ndim not in (2, 3):
         raise ConfigError(f"--trajectory must have shape [T, D] or [chains, T, D], got {x.shape}")
