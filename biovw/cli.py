@@ -1,19 +1,29 @@
 """Command-line interface: ``biovw train | resume | sample | evaluate | analyze | compare |
 simulate | export | bench``. Each command calls the composition root (:mod:`biovw.runs`),
-prints what it returns and draws its figures (:mod:`biovw.plots`)."""
+prints what it returns and draws its figures (:mod:`biovw.plots`).
+
+Exit codes: 0 done; 2 an error in the command line, a config, its data or a checkpoint (one
+line on stderr, nothing written); 3 training diverged; 130 stopped by SIGINT (Ctrl-C) and 143 by
+SIGTERM, after writing a checkpoint when it happened during training. Any other failure is a
+bug and shows its traceback.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 import click
+import torch
 
 from biovw import plots
-from biovw.config import ConfigError, config_from_dict, load_config
+from biovw.config import MAX_SEED, ConfigError, config_from_dict, load_config
 from biovw.data import DataError
 from biovw.runs import (
     MODEL_KINDS,
@@ -27,55 +37,148 @@ from biovw.runs import (
 from biovw.runs.analyze import Analysis
 from biovw.runs.evaluation import Evaluation
 from biovw.runs.rundir import save_npy_atomic
+from biovw.runs.stop import TrainingInterrupted
 from biovw.runs.summary import headline, refresh_summary, write_summary
 
+EXIT_ERROR = 2
 EXIT_DIVERGED = 3
+EXIT_SIGINT = 128 + signal.SIGINT
+EXIT_SIGTERM = 128 + signal.SIGTERM
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
+SEED = click.IntRange(0, MAX_SEED)
+PROGRESS_HELP = ("Progress bars (--progress) or silence (--no-progress) [default: bars when stderr "
+                 "is a terminal, otherwise a line every train.log_every iterations and per "
+                 "evaluation phase].")
 
 
-def _fail(message: str, code: int = 2) -> None:
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM outside a training loop, raised where the process is, like Ctrl-C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise _Terminated
+
+
+class _Stopped(Exception):
+    """A command stopped by a signal; the message says what was kept."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
 
 def _guard(fn):
-    """Turn the library's expected errors into one line on stderr and a non-zero exit."""
+    """Turn the library's expected errors, and SIGINT or SIGTERM, into one line on stderr and
+    the exit codes of the module's docstring."""
 
+    @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
         try:
             return fn(*args, **kwargs)
         except (ConfigError, DataError, CheckpointError) as exc:
             _fail(str(exc))
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            _fail(f"{exc.strerror or exc}{where}")
         except TrainingDiverged as exc:
             _fail(str(exc), EXIT_DIVERGED)
+        except TrainingInterrupted as exc:
+            run = exc.checkpoint.parent.parent
+            _fail(f"{exc}; continue with: biovw resume {run}", 128 + exc.signum)
+        except _Stopped as exc:
+            _fail(str(exc), exc.code)
+        except _Terminated:
+            _fail("stopped by SIGTERM", EXIT_SIGTERM)
+        except KeyboardInterrupt:
+            _fail("stopped by SIGINT (Ctrl-C)", EXIT_SIGINT)
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
 
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
     return wrapper
 
 
-def _draw_evaluation(run: RunDir, evaluation: Evaluation) -> None:
+def _threads(fn):
+    """The ``--threads`` option: torch's intra-op threads for the command."""
+
+    @click.option("--threads", type=click.IntRange(min=1), default=None,
+                  help="Threads torch computes with [default: torch's choice, usually one per "
+                       "core]; lower it when other jobs share the machine.")
+    @functools.wraps(fn)
+    def wrapper(*args, threads, **kwargs):
+        if threads is not None:
+            torch.set_num_threads(threads)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+class _Commands(click.Group):
+    """A group whose usage errors (unknown option, bad value) are one line on stderr."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            hint = ""
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                hint = f" (see {exc.ctx.command_path} --help)"
+            _fail(f"{exc.format_message()}{hint}", exc.exit_code)
+        except click.Abort:
+            _fail("stopped by SIGINT (Ctrl-C)", EXIT_SIGINT)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _draw_evaluation(run: RunDir, evaluation: Evaluation, chain_steps: str) -> None:
     plots.evaluation_figures(evaluation.samples, evaluation.reference, evaluation.image_shape,
-                             evaluation.main_snapshot, run.figures)
+                             evaluation.main_snapshot, run.figures,
+                             split=evaluation.result["loglik"]["split"], steps=chain_steps)
 
 
 def _draw_currents(analysis: Analysis, figures: Path) -> None:
     if analysis.currents is not None:
-        plots.current_field(analysis.currents, figures / "currents.png", analysis.title)
+        plots.current_field(analysis.currents, figures / "currents.png", analysis.title,
+                            analysis.axes_labels)
 
 
 def _finish(cfg, run, model, data, elapsed, seed, progress) -> None:
     kind = MODEL_KINDS[cfg.model]
-    evaluation = kind.evaluate(cfg, run, model, data, seed, progress=progress)
-    _draw_evaluation(run, evaluation)
-    plots.training_figures(run.read_metrics(), run.figures, **kind.loss_curve(cfg))
-    n_params = sum(p.numel() for p in model.parameters())
-    summary = write_summary(cfg, run, evaluation.result, elapsed, n_params, model)
+    try:
+        evaluation = kind.evaluate(cfg, run, model, data, seed, progress=progress)
+        _draw_evaluation(run, evaluation, kind.chain_steps)
+        plots.training_figures(run.read_metrics(), run.figures, **kind.loss_curve(cfg))
+        n_params = sum(p.numel() for p in model.parameters())
+        summary = write_summary(cfg, run, evaluation.result, elapsed, n_params, model)
+    except KeyboardInterrupt as exc:
+        name, code = (("SIGTERM", EXIT_SIGTERM) if isinstance(exc, _Terminated) else
+                      ("SIGINT", EXIT_SIGINT))
+        raise _Stopped(f"stopped by {name} during the evaluation; training is complete and "
+                       f"checkpointed: biovw resume {run.root} evaluates it", code) from exc
     click.echo(headline(summary))
     click.echo(f"run directory: {run.root}")
 
 
-@click.group(context_settings=CONTEXT)
+def _notes(opened) -> None:
+    """Tell the user which config.yaml edits apply and whether the run is unfinished."""
+    if opened.edits:
+        click.echo(f"note: applying edits of {opened.run.config}: {'; '.join(opened.edits)}",
+                   err=True)
+    warning = opened.unfinished_warning()
+    if warning:
+        click.echo(warning, err=True)
+
+
+@click.group(context_settings=CONTEXT, cls=_Commands)
 @click.version_option(package_name="biovw")
 def main() -> None:
     """Learn biologically plausible circuits as transition operators with Variational Walkback."""
@@ -85,13 +188,13 @@ def main() -> None:
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
               help="Override a config value (repeatable), e.g. --set train.steps=200.")
-@click.option("--seed", type=int, default=None, help="Override the config's seed.")
+@click.option("--seed", type=SEED, default=None, help="Override the config's seed.")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run directory [default: runs/NAME-YYYYmmdd-HHMMSS].")
 @click.option("--dry-run", is_flag=True, help="Validate config and data, build the model, stop.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bars [default: on when stderr is a terminal].")
+@click.option("--progress/--no-progress", default=None, help=PROGRESS_HELP)
+@_threads
 @_guard
 def train_cmd(config, overrides, seed, device, out, dry_run, progress):
     """Train the circuit described by CONFIG and evaluate it."""
@@ -102,13 +205,19 @@ def train_cmd(config, overrides, seed, device, out, dry_run, progress):
     n_params = sum(p.numel() for p in model.parameters())
     kind = MODEL_KINDS[cfg.model]
     if dry_run:
+        threads = torch.get_num_threads()
         click.echo(f"config ok: {cfg.name}; data {data.name} train/valid/test "
                    f"{len(data.train)}/{len(data.valid)}/{len(data.test)}, dim {data.dim}; "
-                   f"{kind.describe(cfg)} with {n_params} parameters on {dev}")
+                   f"{kind.describe(cfg)} with {n_params} parameters on {dev} "
+                   f"({threads} thread{'s' * (threads != 1)}); {kind.iterations_key} = "
+                   f"{kind.iterations(cfg)}")
         return
     run = RunDir(out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if run.root.exists() and not run.root.is_dir():
+        raise ConfigError(f"--out: {run.root} exists and is not a directory")
     if run.root.exists() and any(run.root.iterdir()):
-        raise ConfigError(f"--out: {run.root} exists and is not empty (use biovw resume)")
+        raise ConfigError(f"--out: {run.root} exists and is not empty (continue that run with "
+                          f"biovw resume {run.root}, or choose another --out)")
     model, elapsed = kind.train(cfg, run, model, data, progress=progress)
     _finish(cfg, run, model, data, elapsed, cfg.seed, progress)
 
@@ -121,21 +230,34 @@ train_cmd.name = "train"
 @click.option("--steps", type=int, default=None,
               help="New total number of iterations [default: the run's train.steps].")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
-@click.option("--progress/--no-progress", default=None, help="Progress bars.")
+@click.option("--progress/--no-progress", default=None, help=PROGRESS_HELP)
+@_threads
 @_guard
 def resume(run_dir, steps, device, progress):
     """Continue a stopped or killed run from its latest checkpoint, then evaluate it.
 
-    RBM baselines train deterministically in seconds and are trained again from the start."""
-    opened = open_run(run_dir, device)
+    The run continues with its checkpoint's configuration. Edits of RUN_DIR/config.yaml that
+    change only logging, checkpointing, evaluation or (upwards) the number of iterations are
+    applied and listed; any other edit is refused. A run killed before its first checkpoint
+    starts again from its config.yaml. RBM baselines train deterministically in seconds and
+    are trained again from the start."""
+    opened = open_run(run_dir, device, allow_fresh=True)
     cfg, kind = opened.cfg, opened.kind
     if steps is not None:
-        if steps < opened.payload["step"]:
-            raise ConfigError(f"--steps {steps} is below the checkpoint's step "
-                              f"{opened.payload['step']}")
+        if steps < opened.step:
+            raise ConfigError(f"--steps {steps} is below the checkpoint's step {opened.step}")
         cfg = config_from_dict(cfg.to_dict(), [f"{kind.iterations_key}={steps}"])
-    model, elapsed = kind.train(cfg, opened.run, opened.model, opened.data, resume=True,
-                                progress=progress)
+    total = kind.iterations(cfg)
+    if opened.payload is None:
+        click.echo(f"{opened.run.root} has no checkpoint yet: training starts again from "
+                   f"iteration 0 of {total} with its config.yaml")
+    else:
+        edits = (f"applying edits of config.yaml: {'; '.join(opened.edits)}" if opened.edits
+                 else "config.yaml matches")
+        click.echo(f"resuming {opened.run.root} at iteration {opened.step} of {total} with the "
+                   f"configuration of its checkpoint ({edits})")
+    model, elapsed = kind.train(cfg, opened.run, opened.model, opened.data,
+                                resume=opened.payload is not None, progress=progress)
     _finish(cfg, opened.run, model, opened.data, elapsed, cfg.seed, progress)
 
 
@@ -145,8 +267,9 @@ def resume(run_dir, steps, device, progress):
 @click.option("--steps", type=click.IntRange(min=0), default=0,
               help="Extra T=1 steps after the cool-down.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npy file.")
-@click.option("--seed", type=int, default=0, help="Sampling seed.")
+@click.option("--seed", type=SEED, default=0, help="Sampling seed.")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@_threads
 @_guard
 def sample(run_dir, n, steps, out, seed, device):
     """Draw N samples from a trained run, STEPS extra steps past the cool-down (for an RBM
@@ -157,6 +280,7 @@ def sample(run_dir, n, steps, out, seed, device):
     if not out.endswith(".npy"):
         raise ConfigError(f"--out must end in .npy, got {out}")
     opened = open_run(run_dir, device)
+    _notes(opened)
     cfg, data = opened.cfg, opened.data
     opened.model.eval()
     samples = opened.kind.sample(cfg, opened.model, data, n, steps, seed)
@@ -180,20 +304,22 @@ def sample(run_dir, n, steps, out, seed, device):
               help="Samples for sample quality [default: config eval.n_samples].")
 @click.option("--split", type=click.Choice(["valid", "test"]), default=None,
               help="Held-out split [default: config eval.split]; report final numbers on test.")
-@click.option("--seed", type=int, default=0, help="Evaluation seed.")
+@click.option("--seed", type=SEED, default=0, help="Evaluation seed.")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
-@click.option("--progress/--no-progress", default=None, help="Progress bars.")
+@click.option("--progress/--no-progress", default=None, help=PROGRESS_HELP)
+@_threads
 @_guard
 def evaluate(run_dir, trajectories, examples, samples, split, seed, device, progress):
     """Held-out bound, IS log-likelihood and sample quality of a run; writes RUN_DIR/eval.json."""
     opened = open_run(run_dir, device)
+    _notes(opened)
     cfg, run = opened.cfg, opened.run
     if split is not None:
         cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, split=split))
     evaluation = opened.kind.evaluate(cfg, run, opened.model, opened.data, seed,
                                       progress=progress, n_examples=examples,
                                       n_trajectories=trajectories, n_samples=samples)
-    _draw_evaluation(run, evaluation)
+    _draw_evaluation(run, evaluation, opened.kind.chain_steps)
     refresh_summary(run, evaluation.result)
     click.echo(f"{opened.kind.evaluation_line(evaluation.result['loglik'])}; wrote {run.eval}")
 
@@ -214,10 +340,11 @@ def evaluate(run_dir, trajectories, examples, samples, split, seed, device, prog
               help="Grid bins per axis (currents; grid coarse-graining of 2-D data).")
 @click.option("--clusters", type=click.IntRange(min=2), default=50,
               help="k-means states for coarse-graining data of more than 2 dimensions.")
-@click.option("--seed", type=int, default=0, help="Analysis seed.")
+@click.option("--seed", type=SEED, default=0, help="Analysis seed.")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder for --trajectory [default: FILE_analysis beside the file].")
+@_threads
 @_guard
 def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, clusters, seed,
             device, out):
@@ -230,7 +357,6 @@ def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, cluster
     if trajectory is not None:
         x = load_trajectory(trajectory, discrete)
         run = RunDir(out or Path(trajectory).with_suffix("").as_posix() + "_analysis")
-        run.figures.mkdir(parents=True, exist_ok=True)
         analysis = analyze_trajectory(x, discrete=discrete, bins=bins, n_clusters=clusters,
                                       seed=seed)
         source = str(trajectory)
@@ -238,6 +364,7 @@ def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, cluster
         if discrete:
             raise ConfigError("--discrete applies to --trajectory only")
         opened = open_run(run_dir, device)
+        _notes(opened)
         run = opened.run
         opened.model.eval()
         analysis = opened.kind.analyze(opened.cfg, opened.model, opened.data, n_chains=chains,
@@ -266,10 +393,12 @@ def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, cluster
 def compare(run_dirs, out, allow_mixed):
     """Put VW circuits and Boltzmann baselines side by side: held-out log-likelihood, sample
     quality, entropy production, steps to mix and training time."""
-    from biovw.runs.compare import compare_runs
+    from biovw.runs.compare import MixedHeldOut, compare_runs
 
     try:
         table = compare_runs(list(run_dirs), out, allow_mixed=allow_mixed)
+    except MixedHeldOut as exc:
+        raise ConfigError(f"{exc} (pass --allow-mixed to compare them anyway)") from exc
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     figure = plots.comparison_figure(table.rows, Path(out) / "comparison.png")
@@ -291,9 +420,10 @@ def compare(run_dirs, out, allow_mixed):
 @click.option("--recurrence", default="synapses",
               help="Brian2 recurrent input: synapses (summed variable) or matrix (dense "
                    "product in a function).")
-@click.option("--seed", type=int, default=0, help="Seed of the initial states and the noise.")
+@click.option("--seed", type=SEED, default=0, help="Seed of the initial states and the noise.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True,
               help="Output .npy: states [chains, steps + 1, D] (float64).")
+@_threads
 @_guard
 def simulate(run_dir, backend, chains, steps, no_noise, target, recurrence, seed, out):
     """Run chains of RUN_DIR's trained rate circuit with torch or as a Brian2 network and save
@@ -302,7 +432,9 @@ def simulate(run_dir, backend, chains, steps, no_noise, target, recurrence, seed
 
     if not out.endswith(".npy"):
         raise ConfigError(f"--out must end in .npy, got {out}")
-    spec = run_spec(open_run(run_dir))
+    opened = open_run(run_dir)
+    _notes(opened)
+    spec = run_spec(opened)
     started = time.perf_counter()
     states = simulate_spec(spec, backend, chains, steps, noise=not no_noise, target=target,
                            recurrence=recurrence, seed=seed)
@@ -323,7 +455,9 @@ def export(run_dir, out):
     Brian2 script that runs it with brian2 and numpy alone."""
     from biovw.runs.simulate import export_run
 
-    written = export_run(open_run(run_dir), out)
+    opened = open_run(run_dir)
+    _notes(opened)
+    written = export_run(opened, out)
     click.echo(f"wrote {', '.join(str(p.relative_to(out)) for p in written)} to {out}; run it "
                f"with: cd {out} && python simulate_circuit.py --chains 100 --steps 1000")
 
@@ -333,6 +467,7 @@ def export(run_dir, out):
               help="JSON file for the results.")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
 @click.option("--quick", is_flag=True, help="Small sizes (a smoke test of the benchmarks).")
+@_threads
 @_guard
 def bench(out, device, quick):
     """Measure speed as ratios taken in one process and write them as JSON."""

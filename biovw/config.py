@@ -24,6 +24,16 @@ class ConfigError(ValueError):
     """A configuration file or override is invalid; the message names the field."""
 
 
+MAX_SEED = 2**31 - 1
+"""Largest accepted seed: every generator a run seeds (torch, numpy, scikit-learn's 32-bit
+``random_state``) takes it and the offsets added to it."""
+
+MAX_TEMPERATURE = 1e12
+"""Largest accepted last temperature ``initial_temperature * temperature_factor**(num_steps -
+1)``: the heated noise ``sqrt(T) * sigma`` then stays within float32's reach of the data. The
+paper's largest schedule (images: K = 30, factor 2) ends at 2**29, about 5e8."""
+
+
 @dataclass
 class DataConfig:
     """Which data set to learn and how it is split (see :func:`biovw.data.load_data`)."""
@@ -180,6 +190,9 @@ class Config:
         return dataclasses.asdict(self)
 
 
+_SECTIONS = frozenset(name for name, tp in typing.get_type_hints(Config).items()
+                      if dataclasses.is_dataclass(tp))
+
 CHOICES: dict[str, tuple[str, ...]] = {
     "data.name": ("mog_grid", "spiral", "circle", "moons", "digits", "mnist", "file"),
     "circuit.kind": ("rate", "mlp", "linear"),
@@ -199,6 +212,9 @@ registry's keys, in its order (checked by the tests); this module imports none o
 
 # Range rules: field path -> (predicate, description used in the error message).
 _RANGES: dict[str, tuple[Any, str]] = {
+    "seed": (lambda v: 0 <= v <= MAX_SEED, f"an integer in [0, {MAX_SEED}]"),
+    "name": (lambda v: bool(v.strip()) and not set(v) & set("/\\\0"),
+             "a non-empty name without '/', '\\' or NUL (it names the run directory)"),
     "data.n_samples": (lambda v: v >= 10, ">= 10"),
     "data.noise": (lambda v: v is None or v >= 0, ">= 0"),
     "data.threshold": (lambda v: 0 < v < 1, "in (0, 1)"),
@@ -235,7 +251,8 @@ _RANGES: dict[str, tuple[Any, str]] = {
                     "the largest"),
     "eval.converged_tol": (lambda v: v > 0, "> 0"),
     "eval.n_samples": (lambda v: v >= 2, ">= 2"),
-    "eval.snapshots": (lambda v: all(s >= 0 for s in v), "a list of step counts >= 0"),
+    "eval.snapshots": (lambda v: len(v) > 0 and all(s >= 0 for s in v),
+                       "a non-empty list of step counts >= 0"),
     "eval.mode_radius": (lambda v: v > 0, "> 0"),
     "eval.batch_size": (lambda v: v >= 1, ">= 1"),
     "rule.scale": (lambda v: v > 0, "> 0"),
@@ -290,6 +307,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             return value
     elif tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) >= 2**63:
+                raise ConfigError(f"{where} must be a 64-bit integer, got {value!r}")
             return value
     elif tp is float:
         if isinstance(value, str):
@@ -335,8 +354,7 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 
 
 def _check(cfg: Config) -> None:
-    flat = {}
-    flat["model"] = cfg.model
+    flat = {"model": cfg.model, "seed": cfg.seed, "name": cfg.name}
     for section in ("data", "circuit", "rule", "walkback", "train", "eval", "rbm"):
         for key, value in dataclasses.asdict(getattr(cfg, section)).items():
             flat[f"{section}.{key}"] = value
@@ -359,8 +377,24 @@ def _check(cfg: Config) -> None:
         )
     if cfg.walkback.anneal_start > cfg.walkback.num_steps:
         raise ConfigError("walkback.anneal_start must be <= walkback.num_steps")
+    _check_temperatures(cfg.walkback)
     if cfg.eval.split == "valid" and cfg.data.valid_fraction == 0:
         raise ConfigError("eval.split is 'valid' but data.valid_fraction is 0")
+
+
+def _check_temperatures(wb: WalkbackConfig) -> None:
+    """The last temperature of the schedule must stay at most :data:`MAX_TEMPERATURE`."""
+    try:
+        last = wb.initial_temperature * wb.temperature_factor ** (wb.num_steps - 1)
+    except OverflowError:
+        last = math.inf
+    if not last <= MAX_TEMPERATURE:
+        raise ConfigError(
+            f"walkback.temperature_factor: the last temperature initial_temperature * "
+            f"temperature_factor**(num_steps - 1) = {wb.initial_temperature:g} * "
+            f"{wb.temperature_factor:g}**{wb.num_steps - 1} = {last:.3g} exceeds "
+            f"{MAX_TEMPERATURE:g}; lower walkback.temperature_factor or walkback.num_steps"
+        )
 
 
 def _parse_override(text: str) -> tuple[list[str], Any]:
@@ -373,8 +407,36 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
     try:
         parsed = yaml.safe_load(value) if value.strip() else None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"override {key}: cannot parse value {value!r}") from exc
+        raise ConfigError(f"override {key!r}: cannot parse value {value!r}") from exc
     return path, parsed
+
+
+def _apply_override(raw: dict, text: str) -> None:
+    """Set one ``section.key=value`` override in ``raw``."""
+    path, value = _parse_override(text)
+    node = raw
+    for part in path[:-1]:
+        if node.get(part) is None:
+            node[part] = {}
+        node = node[part]
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {text!r}: {part!r} is not a section")
+    if len(path) == 1 and path[0] in _SECTIONS and not isinstance(value, dict):
+        raise ConfigError(f"override {text!r}: {path[0]} is a section; set its keys "
+                          f"({path[0]}.KEY=VALUE) or give a mapping ({path[0]}={{KEY: VALUE}})")
+    _merge(node, path[-1], value)
+
+
+def _merge(node: dict, key: str, value: Any) -> None:
+    """``node[key] = value``, except that a mapping given for a mapping (a section) is merged
+    into it key by key, so ``--set 'train={steps: 3}'`` keeps the file's other train keys."""
+    if isinstance(value, dict) and isinstance(node.get(key, {}), dict):
+        merged = dict(node.get(key) or {})
+        for name, item in value.items():
+            _merge(merged, name, item)
+        node[key] = merged
+    else:
+        node[key] = value
 
 
 def config_from_dict(raw: Any, overrides: typing.Sequence[str] = ()) -> Config:
@@ -402,13 +464,7 @@ def config_from_dict(raw: Any, overrides: typing.Sequence[str] = ()) -> Config:
         raise ConfigError(f"config must be a mapping of sections, got {type(raw).__name__}")
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     for text in overrides:
-        path, value = _parse_override(text)
-        node = raw
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"override {text!r}: {part!r} is not a section")
-        node[path[-1]] = value
+        _apply_override(raw, text)
     cfg = _build(Config, raw, "")
     _check(cfg)
     return cfg
@@ -437,11 +493,19 @@ def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Confi
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise ConfigError(f"{path}: not valid YAML{where}") from exc
+    if raw is None or raw == {}:
+        raise ConfigError(f"{path}: the config file states no settings (empty); write at least "
+                          "one section, e.g. 'train: {steps: 500}'")
     if isinstance(raw, dict) and "name" not in raw:
         raw["name"] = path.stem
     return config_from_dict(raw, overrides)
 
 
+def config_yaml(cfg: Config) -> str:
+    """The resolved configuration as YAML text (every key, in declaration order)."""
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
 def save_config(cfg: Config, path: str | Path) -> None:
     """Write the resolved configuration as YAML."""
-    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    Path(path).write_text(config_yaml(cfg))

@@ -203,8 +203,8 @@ class RateCircuit(Circuit):
         """Angle (degrees) between ``W`` and the matrix that replaces it in the backward pass
         and, under Dale's law, the smallest angle any matrix with ``W``'s fixed sign pattern
         could reach against that feedback: for the whole of ``W`` (``alignment_angle``) and for
-        its hidden-to-visible (``_readout``) and hidden-to-hidden (``_hidden``) blocks. Empty
-        under exact gradients or direct feedback."""
+        its hidden-to-visible (``_readout``) and hidden-to-hidden (``_hidden``) blocks; a block
+        without connections is left out. Empty under exact gradients or direct feedback."""
         feedback = None if self.rule.exact else self.feedback_matrix()
         if feedback is None:
             return {}
@@ -215,6 +215,8 @@ class RateCircuit(Circuit):
                   "_hidden": (slice(d, None), slice(d, None))}
         out = {}
         for suffix, (post, pre) in blocks.items():
+            if not weight[post, pre].any() or not feedback[post, pre].any():
+                continue  # a block without connections (a sparse mask) has no angle
             out[f"alignment_angle{suffix}"] = alignment_angle(weight[post, pre],
                                                               feedback[post, pre])
             if pattern is not None:

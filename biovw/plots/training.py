@@ -1,4 +1,5 @@
-"""Training curves of a run: the logged loss and the feedback alignment angles."""
+"""Training curves of a run: the logged loss (training and held-out batches) and the feedback
+alignment angles."""
 
 from __future__ import annotations
 
@@ -6,40 +7,73 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import seaborn as sns
+from matplotlib.lines import Line2D
 
 from biovw.plots.figure import save_figure
 
 
+def _series(metrics: list[dict], key: str) -> tuple[list, list]:
+    rows = [m for m in metrics if m.get(key) is not None]
+    return [m["step"] for m in rows], [m[key] for m in rows]
+
+
 def loss_curve(metrics: list[dict], path: Path, key: str = "loss",
                ylabel: str = "negative bound (nats/example)", xlabel: str = "iteration") -> Path:
-    """A logged training quantity (by default the negative bound) against iteration."""
+    """A logged training quantity (by default the negative bound) against iteration, on the
+    training batch and, where it was logged as ``heldout_<key>``, on the fixed held-out batch
+    (its gap to the training curve shows over-fitting)."""
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    steps = [m["step"] for m in metrics]
-    ax.plot(steps, [m[key] for m in metrics], lw=1.2)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title="training")
+    fig, ax = plt.subplots(figsize=(6, 3.8), constrained_layout=True)
+    steps, values = _series(metrics, key)
+    ax.plot(steps, values, lw=1.2, color="tab:blue", label="training batch")
+    held_steps, held = _series(metrics, f"heldout_{key}")
+    if held:
+        ax.plot(held_steps, held, lw=1.2, color="tab:orange", marker="o", ms=2.5,
+                label="held-out batch (validation split)")
+    ax.set(xlabel=xlabel, ylabel=ylabel,
+           title=f"training: {ylabel.split(' (')[0]}, logged at {len(steps)} {xlabel}s")
+    ax.legend(fontsize="small")
     return save_figure(fig, path)
 
 
+# A wide faint band for all of W (which the hidden block dominates, so the two often
+# coincide) under thin lines with markers for the blocks.
+_BLOCKS = (("", "all of W", {"lw": 3.4, "alpha": 0.4}),
+           ("_readout", "hidden -> visible (readout)", {"lw": 1.3, "marker": "o"}),
+           ("_hidden", "hidden -> hidden", {"lw": 1.3, "marker": "s"}))
+
+
 def alignment_curves(metrics: list[dict], path: Path) -> Path:
-    """Angle between each block of ``W`` and its feedback matrix against iteration, with the
-    smallest angle Dale's sign pattern allows (dashed) where it was logged."""
+    """Angle between each block of ``W`` and its feedback matrix ``B`` (the matrix that
+    carries errors backwards in place of ``W^T``) against iteration, with the smallest angle
+    Dale's sign pattern allows (dashed) where it was logged, and 90 degrees (unaligned)."""
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    fig, ax = plt.subplots(figsize=(7.5, 5.6), layout="constrained")
     steps = [m["step"] for m in metrics]
-    for suffix, label in (("", "all of W"), ("_readout", "hidden -> visible"),
-                          ("_hidden", "hidden -> hidden")):
+    every = max(1, len(steps) // 12)
+    handles = []
+    for suffix, label, style in _BLOCKS:
         key = f"alignment_angle{suffix}"
         if key not in metrics[0]:
             continue
-        line, = ax.plot(steps, [m[key] for m in metrics], lw=1.2, label=label)
+        line, = ax.plot(steps, [m[key] for m in metrics], label=label, ms=3.5,
+                        markevery=every, **style)
+        handles.append(line)
         best = f"alignment_best_given_signs{suffix}"
         if best in metrics[0]:
-            ax.plot(steps, [m[best] for m in metrics], ls="--", lw=1, color=line.get_color())
-    ax.axhline(90, color="gray", lw=0.8)
+            dashed = {"ls": "--", "color": line.get_color(), "lw": style["lw"],
+                      "alpha": style.get("alpha", 1.0)}
+            ax.plot(steps, [m[best] for m in metrics], **dashed)
+            handles.append(Line2D([], [], label=f"{label}: best angle given Dale's signs",
+                                  **dashed))
+    ax.axhline(90, color="0.3", lw=0.9, ls=":")
+    handles.append(Line2D([], [], color="0.3", lw=0.9, ls=":",
+                          label="90 degrees: B unrelated to W"))
     ax.set(xlabel="iteration", ylabel="angle between W and B (degrees)", ylim=(0, 100),
-           title="feedback alignment (dashed: best given Dale signs)")
-    ax.legend(fontsize=8)
+           title="feedback alignment: B is the feedback matrix that sends errors\n"
+                 r"backwards in place of $W^\top$ (0 degrees: B = W, as in backprop)")
+    fig.legend(handles=handles, fontsize="small", loc="outside lower center", ncol=2,
+               frameon=False)
     return save_figure(fig, path)
 
 

@@ -41,11 +41,14 @@ class Analysis:
         one-dimensional or discrete states).
     title : str
         Title of the current figure, naming the plane.
+    axes_labels : tuple of str
+        Names of the plane's two coordinates.
     """
 
     result: dict
     currents: CurrentField | None = None
     title: str = ""
+    axes_labels: tuple[str, str] = ("$x_1$ (data units)", "$x_2$ (data units)")
 
 
 def _plane(x: np.ndarray) -> tuple[np.ndarray, str]:
@@ -103,7 +106,7 @@ def analyze_model(model: WalkbackModel, *, n_chains: int = 1000, n_steps: int = 
         report = connectivity_report(spec.weight, signs=spec.signs, groups=groups)
         result["connectivity"] = report.to_dict()
     result["seconds"] = round(time.perf_counter() - started, 3)
-    return Analysis(result, field, title or "")
+    return Analysis(result, field, title or "", _axes_labels(dim))
 
 
 def analyze_rbm(rbm: BernoulliRBM, data: DataSplits, *, n_chains: int = 1000,
@@ -129,7 +132,14 @@ def analyze_rbm(rbm: BernoulliRBM, data: DataSplits, *, n_chains: int = 1000,
         traj, True, bins, n_clusters, seed)
     result["currents"], field, title = _currents(traj, bins, "Gibbs chain probability current")
     result["seconds"] = round(time.perf_counter() - started, 3)
-    return Analysis(result, field, title)
+    return Analysis(result, field, title, _axes_labels(rbm.n_visible))
+
+
+def _axes_labels(dim: int) -> tuple[str, str]:
+    """Coordinates of the plane :func:`_plane` draws currents in."""
+    if dim == 2:
+        return Analysis.axes_labels
+    return ("principal component 1", "principal component 2")
 
 
 def _coarse_grained(traj: np.ndarray, binary: bool, bins: int, n_clusters: int,
@@ -175,6 +185,8 @@ def load_trajectory(path: str | Path, discrete: bool) -> np.ndarray:
         if x.ndim not in (1, 2) or not np.all(np.equal(np.mod(x, 1), 0)):
             raise ConfigError("--trajectory with --discrete needs integer states of shape [T] "
                               f"or [chains, T]; got {x.dtype} {x.shape}")
+        if x.shape[-1] < 3:
+            raise ConfigError("--trajectory needs at least 3 time points")
         return x.astype(np.int64)
     if x.ndim not in (2, 3):
         raise ConfigError(f"--trajectory must have shape [T, D] or [chains, T, D], got {x.shape}")
@@ -197,5 +209,5 @@ def analyze_trajectory(x: np.ndarray, *, discrete: bool, bins: int = 20,
         x, False, bins, n_clusters, seed)
     if x.shape[-1] >= 2:
         result["currents"], field, title = _currents(x, bins, "probability current")
-        return Analysis(result, field, title)
+        return Analysis(result, field, title, _axes_labels(x.shape[-1]))
     return Analysis(result)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from biovw.config import Config, ConfigError, config_from_dict
+from biovw.config import Config, ConfigError, config_from_dict, load_config
 from biovw.data import DataError, DataSplits, load_data
-from biovw.runs.checkpoint import load_checkpoint
+from biovw.runs.checkpoint import CheckpointError, load_checkpoint
 from biovw.runs.kinds import MODEL_KINDS, ModelKind
 from biovw.runs.rundir import RunDir
 
@@ -41,9 +41,30 @@ def load_run_data(cfg: Config) -> DataSplits:
     except DataError as exc:
         raise ConfigError(str(exc)) from exc
     MODEL_KINDS[cfg.model].check_data(cfg, data)
-    if data.train.shape[0] < 2:
-        raise ConfigError("data: the training split holds fewer than 2 examples")
+    check_split_sizes(cfg, data)
     return data
+
+
+MIN_SPLIT = 2
+"""Fewest examples in the training split and in a held-out split that evaluation scores: sample
+quality compares samples with at least two held-out examples."""
+
+
+def check_split_sizes(cfg: Config, data: DataSplits) -> None:
+    """Raise :class:`ConfigError` when the training split, the evaluation split
+    (``eval.split``) or the test split (``biovw evaluate --split test``) holds fewer than
+    :data:`MIN_SPLIT` examples, before any work is done."""
+    total = len(data.train) + len(data.valid) + len(data.test)
+    for name in dict.fromkeys(("train", cfg.eval.split, "test")):
+        n = len(getattr(data, name))
+        if n < MIN_SPLIT:
+            fix = ("data.valid_fraction + data.test_fraction" if name == "train" else
+                   f"data.{name}_fraction")
+            raise ConfigError(
+                f"data: the {name} split holds {n} of {total} examples; training and evaluation "
+                f"need at least {MIN_SPLIT}: use more data (data.n_samples for a generated set) "
+                f"or adjust {fix}"
+            )
 
 
 def build_run(cfg: Config, device: torch.device) -> tuple[DataSplits, nn.Module]:
@@ -51,6 +72,14 @@ def build_run(cfg: Config, device: torch.device) -> tuple[DataSplits, nn.Module]
     names (a :class:`biovw.walkback.WalkbackModel` or an RBM)."""
     data = load_run_data(cfg)
     return data, MODEL_KINDS[cfg.model].build(cfg, data).to(device)
+
+
+RESUMABLE_EDITS = ("name", "eval.", "train.log_every", "train.checkpoint_every",
+                   "train.divergence_threshold")
+"""Keys (or section prefixes) in which a run's config.yaml may differ from its checkpoint's
+configuration: they change only how a run is logged, checkpointed and evaluated, and are
+applied when the run is opened. The number of iterations (``train.steps``, ``rbm.epochs``) may
+also grow, as with ``biovw resume --steps``. Any other difference is refused."""
 
 
 @dataclass
@@ -61,42 +90,135 @@ class OpenedRun:
     ----------
     run : RunDir
     cfg : Config
-        The configuration saved in the checkpoint.
-    payload : dict
-        The checkpoint's contents (step, states).
+        The configuration the run continues with: its checkpoint's, with the edits of
+        config.yaml that :data:`RESUMABLE_EDITS` allows.
+    payload : dict or None
+        The checkpoint's contents (step, states); None for a run that never wrote one (only
+        with ``open_run(..., allow_fresh=True)``: it then starts from iteration 0).
     data : DataSplits
     model : nn.Module
         The trained model on the requested device.
+    edits : list of str
+        The config.yaml edits applied, as ``key: old -> new``.
     """
 
     run: RunDir
     cfg: Config
-    payload: dict[str, Any]
+    payload: dict[str, Any] | None
     data: DataSplits
     model: nn.Module
+    edits: list[str] = field(default_factory=list)
 
     @property
     def kind(self) -> ModelKind:
         """The registry entry of the run's model kind."""
         return MODEL_KINDS[self.cfg.model]
 
+    @property
+    def step(self) -> int:
+        """The iteration (epoch for an RBM) the checkpoint holds (0 without one)."""
+        return 0 if self.payload is None else int(self.payload["step"])
 
-def open_run(run_dir: str | Path, device: str | torch.device = "cpu") -> OpenedRun:
+    @property
+    def finished(self) -> bool:
+        """Whether training ran to its end (older checkpoints: whether the step reached the
+        configured number of iterations)."""
+        if self.payload is None:
+            return False
+        return bool(self.payload.get("finished",
+                                     self.step >= self.kind.iterations(self.cfg)))
+
+    def unfinished_warning(self) -> str | None:
+        """One line for a user about to sample, evaluate or analyse an unfinished run."""
+        if self.finished:
+            return None
+        return (f"warning: {self.run.root} is unfinished: its checkpoint holds iteration "
+                f"{self.step} of {self.kind.iterations(self.cfg)}; continue it with "
+                f"biovw resume {self.run.root}")
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _apply_edits(run: RunDir, cfg: Config, step: int) -> tuple[Config, list[str]]:
+    """``cfg`` (the checkpoint's) with the allowed edits of ``run``'s config.yaml, and those
+    edits; a :class:`CheckpointError` naming the first other difference."""
+    if not run.config.is_file():
+        return cfg, []
+    saved = load_config(run.config)
+    old, new = _flat(cfg.to_dict()), _flat(saved.to_dict())
+    changed = [k for k in old if old[k] != new[k]]
+    if not changed:
+        return cfg, []
+    iterations = MODEL_KINDS[cfg.model].iterations_key
+
+    def allowed(key: str) -> bool:
+        if key == iterations:
+            return new[key] >= step
+        return any(key == e or (e.endswith(".") and key.startswith(e)) for e in RESUMABLE_EDITS)
+
+    refused = [k for k in changed if not allowed(k)]
+    if refused:
+        key = refused[0]
+        more = f" (and {len(refused) - 1} more keys)" if len(refused) > 1 else ""
+        raise CheckpointError(
+            f"{run.config} does not match {run.checkpoint}: {key} is {new[key]!r} in "
+            f"config.yaml but {old[key]!r} in the checkpoint{more}; a checkpoint continues only "
+            f"under its own configuration: undo the edit, or start a new run with "
+            f"biovw train {run.config} --out NEW_DIR"
+        )
+    return saved, [f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed]
+
+
+def open_run(run_dir: str | Path, device: str | torch.device = "cpu", *,
+             allow_fresh: bool = False) -> OpenedRun:
     """Rebuild a run's data and trained model from ``run_dir``'s latest checkpoint.
+
+    The checkpoint's configuration is compared with the run's config.yaml: the edits
+    :data:`RESUMABLE_EDITS` allows are applied (and listed in :attr:`OpenedRun.edits`), any
+    other difference is refused, as is a checkpoint whose weights do not fit its configuration.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+    device : str or torch.device
+    allow_fresh : bool
+        Accept a run that never reached its first checkpoint but has its config.yaml (a start
+        that was killed): it is rebuilt untrained from config.yaml, with ``payload`` None.
 
     Raises
     ------
     ConfigError
-        If ``run_dir`` is not a directory (or the saved configuration is no longer valid).
+        If ``run_dir`` is not a directory (or a saved configuration is no longer valid).
     CheckpointError
-        If the checkpoint is missing or not a biovw checkpoint.
+        If the checkpoint is missing, not a biovw checkpoint, does not fit the run's
+        config.yaml, or its weights do not fit its configuration.
     """
     run = RunDir(run_dir)
     if not run.root.is_dir():
         raise ConfigError(f"RUN_DIR: not a directory: {run_dir}")
     dev = device if isinstance(device, torch.device) else resolve_device(device)
+    if not run.checkpoint.is_file() and run.config.is_file():
+        if allow_fresh:
+            cfg = load_config(run.config)
+            data, model = build_run(cfg, dev)
+            return OpenedRun(run, cfg, None, data, model)
+        raise CheckpointError(f"{run.root} has no checkpoint yet (its training stopped before "
+                              f"the first one); start it again with biovw resume {run.root}")
     payload = load_checkpoint(run.checkpoint, dev)
-    cfg = config_from_dict(payload["config"])
+    cfg, edits = _apply_edits(run, config_from_dict(payload["config"]), int(payload["step"]))
     data, model = build_run(cfg, dev)
-    model.load_state_dict(payload["model"])
-    return OpenedRun(run, cfg, payload, data, model)
+    try:
+        model.load_state_dict(payload["model"])
+    except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else ""
+        raise CheckpointError(f"{run.checkpoint}: its weights do not fit its configuration "
+                              f"({reason[:160]}); refused") from exc
+    return OpenedRun(run, cfg, payload, data, model, edits)

@@ -233,6 +233,10 @@ def _heldout_key(run: Mapping[str, Any]) -> dict[str, Any]:
     return key
 
 
+class MixedHeldOut(ValueError):
+    """Runs scored on different held-out data were compared without ``allow_mixed``."""
+
+
 def _check_same_heldout(runs: Sequence[Mapping[str, Any]]) -> None:
     keys = [_heldout_key(r) for r in runs]
     reference = keys[0]
@@ -243,10 +247,10 @@ def _check_same_heldout(runs: Sequence[Mapping[str, Any]]) -> None:
             detail = ", ".join(
                 f"{f} {reference.get(f)!r} vs {key.get(f)!r}" for f in differ
             )
-            raise ValueError(
+            raise MixedHeldOut(
                 f"runs {runs[0]['name']!r} ({runs[0]['path']}) and {run['name']!r} "
                 f"({run['path']}) were scored on different held-out data ({detail}); their "
-                "numbers are not comparable (pass allow_mixed=True to compare anyway)"
+                "numbers are not comparable"
             )
 
 
@@ -617,7 +621,7 @@ def compare_runs(run_dirs: list[str | Path], out: str | Path, *, allow_mixed: bo
         If ``run_dirs`` is empty, a directory lacks ``summary.json`` or ``config.yaml`` (the
         message names it), or the runs were scored on different held-out data (different
         data set, preprocessing, seed, split fractions, evaluation split or number of
-        examples) and ``allow_mixed`` is false.
+        examples) and ``allow_mixed`` is false (then a :class:`MixedHeldOut`).
     """
     if not run_dirs:
         raise ValueError("compare_runs needs at least one run directory")

@@ -4,18 +4,17 @@ eval.json."""
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from biovw.config import Config
 from biovw.data import DataSplits
 from biovw.quality import sample_quality
+from biovw.runs.progress import Progress
 from biovw.runs.rundir import RunDir
 from biovw.walkback import (
     BernoulliPrior,
@@ -58,8 +57,8 @@ def held_out(cfg: Config, data: DataSplits) -> torch.Tensor:
 
 
 def evaluate_likelihood(cfg: Config, model: WalkbackModel, data: DataSplits, seed: int,
-                        n_examples: int | None = None,
-                        n_trajectories: int | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+                        n_examples: int | None = None, n_trajectories: int | None = None,
+                        progress: bool | None = False) -> tuple[dict, dict[str, np.ndarray]]:
     """Bound and IS log-likelihood (nats/example, with standard errors) on held-out data.
 
     IS runs on the ladder ``k * m`` for ``m`` in ``cfg.eval.ladder`` (k is ``n_trajectories``
@@ -68,6 +67,8 @@ def evaluate_likelihood(cfg: Config, model: WalkbackModel, data: DataSplits, see
     :class:`biovw.walkback.estimates.LikelihoodEstimate`) and the fingerprint of the examples
     scored, so paired comparisons can check that two runs saw the same ones. Also reports the
     same estimates on as many training examples, so a gap between the two shows over-fitting.
+    ``progress`` is that of :class:`biovw.runs.progress.Progress` (a bar per split on a
+    terminal, a line per split in a log).
 
     Returns
     -------
@@ -85,8 +86,13 @@ def evaluate_likelihood(cfg: Config, model: WalkbackModel, data: DataSplits, see
     for name, x in ((cfg.eval.split, held_out(cfg, data)), ("train", data.train)):
         gen = torch.Generator(device=device).manual_seed(seed)
         examples = x[:n]
-        est = estimate_log_likelihood(model, examples.to(device), rungs, gen,
-                                      cfg.eval.batch_size, cfg.eval.converged_tol)
+        with Progress(f"IS log-likelihood ({name})", len(examples), progress,
+                      unit="example") as bar:
+            bar.line(f"{len(examples)} {name} examples x {rungs[-1]} trajectories")
+            est = estimate_log_likelihood(model, examples.to(device), rungs, gen,
+                                          cfg.eval.batch_size, cfg.eval.converged_tol,
+                                          progress=bar.update)
+            bar.line(f"bound {est.bound:.3f}, IS {est.is_loglik:.3f} nats/example")
         result[name] = {**est.to_dict(), "examples_sha256": examples_fingerprint(examples)}
         arrays[f"{name}_loglik"] = np.asarray(est.per_example_is)
         arrays[f"{name}_bound"] = np.asarray(est.per_example_bound)
@@ -155,11 +161,12 @@ def evaluate_run(cfg: Config, run: RunDir, model: WalkbackModel, data: DataSplit
         Its ``result`` is the contents of eval.json: ``loglik`` (bound and IS estimates on
         the held-out split and on training examples) and ``sample_quality`` per snapshot.
     """
-    show = sys.stderr.isatty() if progress is None else progress
     model.eval()
-    loglik, per_example = evaluate_likelihood(cfg, model, data, seed, n_examples, n_trajectories)
+    loglik, per_example = evaluate_likelihood(cfg, model, data, seed, n_examples, n_trajectories,
+                                              progress)
     n = n_samples or cfg.eval.n_samples
-    with tqdm(total=n, desc="sample", disable=not show, dynamic_ncols=True) as bar:
+    with Progress("sample", n, progress, unit="chain") as bar:
+        bar.line(f"{n} chains, cool-down and up to {max(cfg.eval.snapshots)} extra steps")
         snaps = draw_samples(cfg, model, n, cfg.eval.snapshots, seed, bar.update)
     return write_evaluation(cfg, run, data, loglik, snaps, seed, main_snapshot=min(snaps),
                             per_example=per_example)

@@ -194,12 +194,12 @@ class RBMKind:
         start."""
         if resume:
             model = self.build(cfg, data).to(model.weight.device)
-        return model, train_rbm(cfg, run, model, data, progress=bool(progress))
+        return model, train_rbm(cfg, run, model, data, progress=progress)
 
     def evaluate(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, seed: int,
                  *, progress: bool | None = None, n_examples: int | None = None,
                  n_trajectories: int | None = None, n_samples: int | None = None) -> Evaluation:
-        return evaluate_rbm(cfg, run, model, data, seed, n_examples, n_samples)
+        return evaluate_rbm(cfg, run, model, data, seed, n_examples, n_samples, progress)
 
     def evaluation_line(self, loglik: dict) -> str:
         ll = loglik[loglik["split"]]

@@ -17,8 +17,8 @@ from biovw.baselines.partition import (
     reverse_ais_log_partition,
 )
 from biovw.baselines.rbm import AnyRBM, BernoulliRBM, GaussianBernoulliRBM
-from biovw.baselines.training import fit_rbm
-from biovw.config import Config, ConfigError, save_config
+from biovw.baselines.training import fit_rbm, pseudo_log_likelihood
+from biovw.config import Config, ConfigError
 from biovw.data import DataSplits
 from biovw.runs.checkpoint import save_checkpoint
 from biovw.runs.evaluation import (
@@ -28,7 +28,9 @@ from biovw.runs.evaluation import (
     independent_baseline,
     write_evaluation,
 )
+from biovw.runs.progress import Progress
 from biovw.runs.rundir import RunDir
+from biovw.runs.stop import TrainingInterrupted, stop_requests
 from biovw.runs.train import TrainingDiverged
 
 
@@ -52,48 +54,73 @@ def build_rbm(cfg: Config, data: DataSplits) -> AnyRBM:
     return rbm
 
 
+@torch.no_grad()
+def heldout_monitor(rbm: AnyRBM, x: torch.Tensor) -> dict[str, float]:
+    """The logged training quantities on held-out examples ``x``: reconstruction error and,
+    for binary visible units, the pseudo-log-likelihood (nats/example)."""
+    if not len(x):
+        return {}
+    recon = rbm.visible_probs(rbm.hidden_probs(x))
+    out = {"heldout_recon_error": ((recon - x) ** 2).mean().item()}
+    if isinstance(rbm, BernoulliRBM):
+        out["heldout_pseudo_loglik"] = pseudo_log_likelihood(rbm, x).mean().item()
+    return out
+
+
 def train_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits,
-              progress: bool = False) -> float:
-    """Train with the configured CD/PCD settings; log one metrics record per epoch and write a
+              progress: bool | None = None) -> float:
+    """Train with the configured CD/PCD settings; log one metrics record per epoch (with the
+    held-out monitor of :func:`heldout_monitor` on up to 1,000 validation examples) and write a
     checkpoint after each. Returns the training seconds.
 
     Training is deterministic given the seed; an interrupted RBM run is resumed by training
-    again from the start (epochs take seconds).
+    again from the start (epochs take seconds). On SIGINT or SIGTERM training stops after the
+    current epoch's checkpoint (:class:`biovw.runs.stop.TrainingInterrupted`).
     """
-    run.make()
-    save_config(cfg, run.config)
-    run.metrics.unlink(missing_ok=True)
     device = rbm.weight.device
     gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     r = cfg.rbm
     valid = data.valid if len(data.valid) else None
+    heldout = data.valid[:1000].to(device)
 
     def log_epoch(epoch: int, model: AnyRBM, record: dict) -> None:
         if not all(torch.isfinite(p).all() for p in model.parameters()):
             where = run.checkpoint if epoch > 0 else "none saved"
             raise TrainingDiverged(f"RBM training diverged in epoch {epoch + 1} (non-finite "
                                    f"parameters; lower rbm.lr); last good checkpoint: {where}")
+        record = {**record, **heldout_monitor(model, heldout)}
         run.append_metrics({"step": epoch + 1, **record})
         save_checkpoint(run.checkpoint, rbm_payload(cfg, model, epoch + 1))
-        if progress:
-            print(f"epoch {epoch + 1}/{r.epochs}: {record}", flush=True)
+        info = {k: f"{v:.4g}" for k, v in record.items()
+                if k in ("pseudo_loglik", "recon_error", "heldout_pseudo_loglik")}
+        bar.update(1, **info)
+        if stop and epoch + 1 < r.epochs:
+            raise TrainingInterrupted(stop.signum, epoch + 1, run.checkpoint)
 
     started = time.perf_counter()
-    try:
-        fit_rbm(rbm, data.train.to(device), method=r.method, k=r.k, lr=r.lr, epochs=r.epochs,
-                batch_size=r.batch_size, momentum=r.momentum, weight_decay=r.weight_decay,
-                generator=gen, callback=log_epoch, valid_data=valid)
-    except RuntimeError as exc:  # sampling from non-finite probabilities mid-epoch
-        if all(torch.isfinite(p).all() for p in rbm.parameters()):
-            raise
-        raise TrainingDiverged(f"RBM training diverged (non-finite parameters; lower rbm.lr); "
-                               f"last good checkpoint: {run.checkpoint}") from exc
+    with run.fresh_start(), stop_requests() as stop, \
+            Progress("train", r.epochs, progress, unit="epoch") as bar:
+        run.write_config(cfg)
+        run.metrics.unlink(missing_ok=True)
+        try:
+            fit_rbm(rbm, data.train.to(device), method=r.method, k=r.k, lr=r.lr,
+                    epochs=r.epochs, batch_size=r.batch_size, momentum=r.momentum,
+                    weight_decay=r.weight_decay, generator=gen, callback=log_epoch,
+                    valid_data=valid)
+        except RuntimeError as exc:  # sampling from non-finite probabilities mid-epoch
+            if all(torch.isfinite(p).all() for p in rbm.parameters()):
+                raise
+            raise TrainingDiverged(f"RBM training diverged (non-finite parameters; lower "
+                                   f"rbm.lr); last good checkpoint: {run.checkpoint}") from exc
+        if stop:
+            raise TrainingInterrupted(stop.signum, r.epochs, run.checkpoint)
     return time.perf_counter() - started
 
 
 def rbm_payload(cfg: Config, rbm: AnyRBM, step: int) -> dict:
-    """Checkpoint contents of an RBM run."""
-    return {"config": cfg.to_dict(), "step": step, "elapsed": 0.0, "model": rbm.state_dict()}
+    """Checkpoint contents of an RBM run (``finished`` after the last epoch)."""
+    return {"config": cfg.to_dict(), "step": step, "finished": step >= cfg.rbm.epochs,
+            "elapsed": 0.0, "model": rbm.state_dict()}
 
 
 @torch.no_grad()
@@ -119,14 +146,18 @@ def gibbs_samples(rbm: AnyRBM, data: DataSplits, n: int, steps: list[int],
 
 
 def evaluate_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits, seed: int,
-                 n_examples: int | None = None, n_samples: int | None = None) -> Evaluation:
+                 n_examples: int | None = None, n_samples: int | None = None,
+                 progress: bool | None = False) -> Evaluation:
     """Held-out log-likelihood (AIS, plus exact log Z and reverse AIS when a layer has at most
-    20 units), Gibbs samples and their quality; writes eval.json and the samples."""
+    20 units), Gibbs samples and their quality; writes eval.json and the samples. ``progress``
+    as in :class:`biovw.runs.progress.Progress` (a line per phase in a log)."""
     device = rbm.weight.device
     gen = torch.Generator(device=device).manual_seed(seed)
     r = cfg.rbm
     rates = data.train.mean(0).to(device)
     started = time.perf_counter()
+    log = Progress("evaluate", 1, progress)
+    log.line(f"AIS log Z ({r.ais_betas} intermediate distributions x {r.ais_runs} runs)")
     ais = ais_log_partition(rbm, n_betas=r.ais_betas, n_runs=r.ais_runs, base_rates=rates,
                             generator=gen)
     partition = {"ais": ais.to_dict()}
@@ -157,6 +188,9 @@ def evaluate_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits, seed: 
     if method != "AIS":
         loglik[f"{cfg.eval.split}_ais"] = log_likelihood(rbm, x, ais).to_dict()
     loglik["seconds"] = round(time.perf_counter() - started, 3)
+    log.line(f"{method}: held-out log-likelihood {loglik[cfg.eval.split]['mean']:.3f} "
+             f"nats/example; Gibbs samples after {', '.join(map(str, r.gibbs_steps))} steps")
     snaps = gibbs_samples(rbm, data, n_samples or cfg.eval.n_samples, r.gibbs_steps, gen)
+    log.close()
     return write_evaluation(cfg, run, data, loglik, snaps, seed, main_snapshot=max(snaps),
                             per_example=per_example)

@@ -17,11 +17,16 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
+
+from biovw.config import Config, config_yaml
 
 
 class RunDir:
@@ -77,6 +82,32 @@ class RunDir:
         """Create the directory tree."""
         for sub in (self.root, self.samples, self.figures, self.checkpoint.parent):
             sub.mkdir(parents=True, exist_ok=True)
+
+    def write_config(self, cfg: Config) -> None:
+        """Write the resolved configuration as config.yaml, atomically."""
+        write_text_atomic(self.config, config_yaml(cfg))
+
+    @property
+    def has_checkpoint(self) -> bool:
+        """Whether training wrote a checkpoint (latest or last good) here."""
+        return self.checkpoint.is_file() or self.last_good_checkpoint.is_file()
+
+    @contextmanager
+    def fresh_start(self) -> Iterator[None]:
+        """Create the directory tree of a run that starts from nothing. If the block raises
+        before a checkpoint was written and the directory did not exist or was empty, remove
+        what it wrote (and the directory it created): a failed start leaves nothing behind."""
+        was_new = not self.root.exists() or not any(self.root.iterdir())
+        existed = self.root.exists()
+        self.make()
+        try:
+            yield
+        except BaseException:
+            if was_new and not self.has_checkpoint:
+                shutil.rmtree(self.root, ignore_errors=True)
+                if existed:
+                    self.root.mkdir(parents=True, exist_ok=True)
+            raise
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Append one JSON line to metrics.jsonl (non-finite numbers become null)."""
@@ -146,40 +177,50 @@ def finite_json(value: Any) -> Any:
     return value
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+def _umask_mode() -> int:
+    """The permissions a newly created file gets under the process's umask (0666 & ~umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextmanager
+def atomic_file(path: Path, mode: str = "w", *, sync: bool = False) -> Iterator[IO]:
+    """Open a temporary file beside ``path`` for writing and rename it onto ``path`` when the
+    block ends without an error (the temporary file is removed otherwise).
+
+    The file gets the permissions any new file gets under the user's umask (``mkstemp`` alone
+    would leave it readable by its owner only). With ``sync`` the data reach the disk before
+    the rename.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            if sync:
+                os.fsync(fh.fileno())
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    with atomic_file(path) as fh:
+        fh.write(text)
 
 
 def save_npy_atomic(path: Path, array: np.ndarray) -> None:
     """Save ``array`` as .npy through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as fh:
+        np.save(fh, array)
 
 
 def save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Save ``arrays`` as an uncompressed .npz through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as fh:
+        np.savez(fh, **arrays)

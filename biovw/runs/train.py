@@ -3,25 +3,32 @@
 One iteration draws a batch, heats it through the temperature schedule and trains the operator
 to walk each step back. With ``walkback.online_updates`` the optimiser steps after every
 temperature step (the next heating step is drawn with the updated operator); otherwise once per
-trajectory. p* follows the states reached at the last step.
+trajectory. p* follows the states reached at the last step. Every ``train.log_every``
+iterations the loss is also measured on a fixed batch of the validation split
+(``heldout_loss``). SIGINT or SIGTERM stop the loop at the end of the current iteration with a
+checkpoint (:class:`biovw.runs.stop.TrainingInterrupted`).
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
-from biovw.config import Config, save_config
+from biovw.config import Config
 from biovw.data import DataSplits
 from biovw.runs.checkpoint import load_checkpoint, save_checkpoint
+from biovw.runs.progress import Progress
 from biovw.runs.rundir import RunDir
-from biovw.walkback import WalkbackModel, heat, walkback_log_prob
+from biovw.runs.stop import TrainingInterrupted, stop_requests
+from biovw.walkback import WalkbackModel, heat, log_weights, walkback_log_prob
+
+HELDOUT_BATCH = 256
+"""Validation examples on which the loss is measured at every logged iteration."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -38,12 +45,14 @@ class TrainState:
     noise_generator: torch.Generator
     step: int = 0
     elapsed: float = 0.0
+    finished: bool = False
 
     def payload(self, cfg: Config) -> dict:
         """Checkpoint contents (plain containers and tensors only)."""
         return {
             "config": cfg.to_dict(),
             "step": self.step,
+            "finished": self.finished,
             "elapsed": self.elapsed,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -61,6 +70,7 @@ class TrainState:
         self.noise_generator.set_state(payload["rng"]["noise"].cpu())
         self.step = int(payload["step"])
         self.elapsed = float(payload["elapsed"])
+        self.finished = bool(payload.get("finished", False))
 
 
 def new_state(cfg: Config, model: WalkbackModel, data: DataSplits) -> TrainState:
@@ -154,6 +164,14 @@ def refit_prior(model: WalkbackModel, data: DataSplits, generator: torch.Generat
     model.prior.update(traj.states[-1], 0.0)
 
 
+def heldout_loss(model: WalkbackModel, x: torch.Tensor, num_steps: int, seed: int) -> float:
+    """The training loss (negative bound, nats/example) on the held-out batch ``x``, with a
+    generator of its own seeded with ``seed``: the same trajectories' noise at every call, and
+    training's random streams untouched."""
+    gen = torch.Generator(device=x.device).manual_seed(seed)
+    return -log_weights(model, x, gen, num_steps).mean().item()
+
+
 def train(
     cfg: Config,
     run: RunDir,
@@ -170,7 +188,8 @@ def train(
     ----------
     cfg : Config
     run : RunDir
-        Run directory (config.yaml is written here on a fresh start).
+        Run directory (config.yaml is written here; on a fresh start that fails before its
+        first checkpoint, what was written is removed again).
     model : WalkbackModel
         Freshly built model on its device.
     data : DataSplits
@@ -179,7 +198,8 @@ def train(
     stop_after : int or None
         Stop (as if killed) after this many iterations of this call, without the final refit.
     progress : bool or None
-        Show a progress bar; None shows one when stderr is a terminal.
+        A progress bar (True), nothing (False), or None: a bar when stderr is a terminal and
+        one line every ``train.log_every`` iterations otherwise.
 
     Returns
     -------
@@ -191,54 +211,77 @@ def train(
     TrainingDiverged
         When the loss is non-finite or above ``train.divergence_threshold``; the state of the
         last logged finite iteration is then saved as ``checkpoints/last_good.pt``.
+    TrainingInterrupted
+        On SIGINT or SIGTERM, after finishing the current iteration and writing its checkpoint.
     """
     state = new_state(cfg, model, data)
     if resume:
-        state.restore(load_checkpoint(run.checkpoint, next(model.parameters()).device))
+        payload = load_checkpoint(run.checkpoint, next(model.parameters()).device)
+        state.restore(payload)
+        state.finished = bool(payload.get("finished", state.step >= cfg.train.steps))
         run.truncate_metrics(state.step)
-    else:
-        run.make()
-        save_config(cfg, run.config)
-        run.metrics.unlink(missing_ok=True)
+    with nullcontext() if resume else run.fresh_start(), stop_requests() as stop:
+        run.write_config(cfg)
+        if not resume:
+            run.metrics.unlink(missing_ok=True)
+        _train_loop(cfg, run, state, data, stop, stop_after, progress)
+    if resume and state.finished and payload["config"] != cfg.to_dict():
+        save_checkpoint(run.checkpoint, state.payload(cfg))  # the config it now belongs to
+    return state
+
+
+def _train_loop(cfg: Config, run: RunDir, state: TrainState, data: DataSplits, stop,
+                stop_after: int | None, progress: bool | None) -> None:
+    model = state.model
     device = next(model.parameters()).device
     train_x = data.train.to(device)
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=cfg.train.steps, initial=state.step, disable=not show, desc="train",
-               unit="it", dynamic_ncols=True)
+    valid_x = data.valid[:HELDOUT_BATCH].to(device)
+    bar = Progress("train", cfg.train.steps, progress, every=cfg.train.log_every,
+                   initial=state.step)
     last_good = None
     started, done_here = time.perf_counter(), 0
     base_elapsed = state.elapsed
-    while state.step < cfg.train.steps:
-        if stop_after is not None and done_here >= stop_after:
-            bar.close()
-            return state
-        idx = torch.randint(train_x.shape[0], (cfg.train.batch_size,),
-                            generator=state.batch_generator)
-        record = train_iteration(cfg, state, train_x[idx.to(device)])
-        state.step += 1
-        done_here += 1
-        state.elapsed = base_elapsed + time.perf_counter() - started
-        loss = record["loss"]
-        if not math.isfinite(loss) or abs(loss) > cfg.train.divergence_threshold:
-            bar.close()
-            if last_good is not None:
-                save_checkpoint(run.last_good_checkpoint, last_good)
-            where = run.last_good_checkpoint if last_good is not None else "none saved"
-            raise TrainingDiverged(
-                f"training diverged at iteration {state.step} (loss {loss:.4g}); "
-                f"last good checkpoint: {where}"
-            )
-        if state.step % cfg.train.log_every == 0 or state.step == cfg.train.steps:
-            record.update(model.circuit.alignment())
-            run.append_metrics({"step": state.step, **record, "time": round(state.elapsed, 3)})
-            last_good = copy.deepcopy(state.payload(cfg))
-            bar.set_postfix(loss=f"{loss:.3f}")
-        if state.step % cfg.train.checkpoint_every == 0 and state.step < cfg.train.steps:
-            save_checkpoint(run.checkpoint, state.payload(cfg))
-        bar.update(1)
-    bar.close()
-    if done_here > 0:
+    with bar:
+        if state.step < cfg.train.steps:
+            state.finished = False
+        while state.step < cfg.train.steps:
+            if stop_after is not None and done_here >= stop_after:
+                return
+            idx = torch.randint(train_x.shape[0], (cfg.train.batch_size,),
+                                generator=state.batch_generator)
+            record = train_iteration(cfg, state, train_x[idx.to(device)])
+            state.step += 1
+            done_here += 1
+            state.elapsed = base_elapsed + time.perf_counter() - started
+            loss = record["loss"]
+            if not math.isfinite(loss) or abs(loss) > cfg.train.divergence_threshold:
+                if last_good is not None:
+                    save_checkpoint(run.last_good_checkpoint, last_good)
+                where = run.last_good_checkpoint if last_good is not None else "none saved"
+                raise TrainingDiverged(
+                    f"training diverged at iteration {state.step} (loss {loss:.4g}); "
+                    f"last good checkpoint: {where}"
+                )
+            info = {"loss": f"{loss:.3f}"}
+            if state.step % cfg.train.log_every == 0 or state.step == cfg.train.steps:
+                record.update(model.circuit.alignment())
+                if len(valid_x):
+                    record["heldout_loss"] = heldout_loss(model, valid_x, record["num_steps"],
+                                                          cfg.seed + 3)
+                    info["held-out"] = f"{record['heldout_loss']:.3f}"
+                run.append_metrics({"step": state.step, **record,
+                                    "time": round(state.elapsed, 3)})
+                last_good = copy.deepcopy(state.payload(cfg))
+            if stop and state.step < cfg.train.steps:
+                save_checkpoint(run.checkpoint, state.payload(cfg))
+                raise TrainingInterrupted(stop.signum, state.step, run.checkpoint)
+            if state.step % cfg.train.checkpoint_every == 0 and state.step < cfg.train.steps:
+                save_checkpoint(run.checkpoint, state.payload(cfg))
+            bar.update(1, **info)
+    if not state.finished:
+        bar.line("refitting p* to the training data's heated states")
         refit_prior(model, data, state.noise_generator)
+        state.finished = True
         save_checkpoint(run.checkpoint, state.payload(cfg))
-    return state
-
+    if stop:
+        raise TrainingInterrupted(stop.signum, state.step, run.checkpoint)

@@ -4,7 +4,7 @@ importance-sampled log-likelihood, in nats per example with standard errors."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -129,6 +129,7 @@ def estimate_log_likelihood(
     generator: torch.Generator | None,
     batch_size: int = 5000,
     tolerance: float = 0.02,
+    progress: Callable[[int], None] | None = None,
 ) -> LikelihoodEstimate:
     """Estimate the model's log-likelihood of each row of ``x``.
 
@@ -146,6 +147,8 @@ def estimate_log_likelihood(
     tolerance : float
         Largest accepted increase (nats/example) from the second-largest rung to the largest
         one for the estimate to count as converged.
+    progress : callable or None
+        Called with the number of examples done after each chunk of examples.
 
     Returns
     -------
@@ -161,6 +164,8 @@ def estimate_log_likelihood(
         chunk = x[start : start + per_chunk]
         reps = chunk.repeat_interleave(k_max, dim=0)
         logws.append(log_weights(model, reps, generator).view(chunk.shape[0], k_max).double())
+        if progress is not None:
+            progress(chunk.shape[0])
     logw = torch.cat(logws).cpu()
     by_rung = importance_estimates(logw, rungs)
     bound = logw.mean(1)
