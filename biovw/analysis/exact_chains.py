@@ -206,17 +206,24 @@ class LinearGaussianChain:
         back to a loop vectorised over chains."""
         C = self.stationary_covariance()
         dim = self.dim
+
+        def times(a, m):  # a [..., D] @ m; einsum is fast for tall, thin products
+            return np.einsum("...i,ij->...j", a, m)
+
         x0 = rng.standard_normal((n_chains, dim)) @ np.linalg.cholesky(C).T
-        noise = rng.standard_normal((n_chains, n_steps - 1, dim)) @ np.linalg.cholesky(self.Q).T
+        noise = times(rng.standard_normal((n_chains, n_steps - 1, dim)),
+                      np.linalg.cholesky(self.Q).T)
         eigval, eigvec = np.linalg.eig(self.M)
         if np.linalg.cond(eigvec) < 1e8:
-            inv = np.linalg.inv(eigvec)
-            z0 = x0 @ inv.T
-            u = np.concatenate([z0[:, None, :], noise.astype(complex) @ inv.T], axis=1)
+            inv_t = np.linalg.inv(eigvec).T
+            real = np.all(np.isreal(eigval))
+            if real:
+                eigval, eigvec, inv_t = eigval.real, eigvec.real, inv_t.real
+            u = np.concatenate([(x0 @ inv_t)[:, None, :], times(noise, inv_t)], axis=1)
             z = np.empty_like(u)
             for i in range(dim):
                 z[..., i] = lfilter([1.0], [1.0, -eigval[i]], u[..., i], axis=1)
-            return np.real(z @ eigvec.T)
+            return np.real(times(z, eigvec.T))
         out = np.empty((n_chains, n_steps, dim))
         out[:, 0] = x0
         for t in range(1, n_steps):
