@@ -1,5 +1,5 @@
-"""``biovw analyze``: entropy production, currents and connectivity of a trained run or of a
-user's trajectory, written as analysis.json plus figures."""
+"""``biovw analyze RUN_DIR``: entropy production, currents and connectivity of a trained run,
+written as analysis.json plus figures (recordings: :mod:`biovw.analysis.report`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from biovw.analysis.currents import pca_project, probability_current_grid
 from biovw.analysis.discrete import entropy_production_coarse, entropy_production_discrete
 from biovw.analysis.enumerate import transition_matrix_binary
 from biovw.analysis.kernel import entropy_production_kernel, simulate
-from biovw.config import ConfigError
 from biovw.rundir import RunDir
 from biovw.walkback import StationaryKernel, WalkbackModel, sample_chain
 
@@ -134,51 +133,6 @@ def _binary_codes(traj: np.ndarray) -> np.ndarray:
         raise ValueError("binary states with more than 62 units cannot be coded as integers")
     weights = 2 ** np.arange(traj.shape[-1] - 1, -1, -1, dtype=np.int64)
     return (traj > 0.5).astype(np.int64) @ weights
-
-
-def load_trajectory(path: str | Path, discrete: bool) -> np.ndarray:
-    """Read a user's trajectory: [T, D] or [chains, T, D] (integer states [T] or [chains, T]
-    are accepted when ``discrete``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"--trajectory: file not found: {path}")
-    if path.suffix != ".npy":
-        raise ConfigError(f"--trajectory: expected a .npy file, got {path.name}")
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise ConfigError(f"--trajectory: cannot read {path}: {exc}") from exc
-    if not np.issubdtype(x.dtype, np.number):
-        raise ConfigError(f"--trajectory: {path} holds non-numeric data ({x.dtype})")
-    if discrete:
-        if x.ndim == 3 and x.shape[-1] == 1:
-            x = x[..., 0]
-        if x.ndim not in (1, 2) or not np.all(np.equal(np.mod(x, 1), 0)):
-            raise ConfigError("--trajectory with --discrete needs integer states of shape [T] "
-                              f"or [chains, T]; got {x.dtype} {x.shape}")
-        return x.astype(np.int64)
-    if x.ndim not in (2, 3):
-        raise ConfigError(f"--trajectory must have shape [T, D] or [chains, T, D], got {x.shape}")
-    if not np.isfinite(x).all():
-        raise ConfigError(f"--trajectory: {path} contains NaN or inf")
-    if x.shape[-2] < 3:
-        raise ConfigError("--trajectory needs at least 3 time points")
-    return x.astype(np.float64)
-
-
-def analyze_trajectory(x: np.ndarray, figures: Path, *, discrete: bool, bins: int = 20,
-                       n_clusters: int = 50, seed: int = 0) -> dict:
-    """Entropy production (and currents for continuous data) of a user's trajectory."""
-    result: dict = {"entropy_production": {}}
-    if discrete:
-        result["entropy_production"]["discrete"] = entropy_production_discrete(x, seed=seed
-                                                                               ).to_dict()
-        return result
-    result["entropy_production"]["coarse_grained"] = _coarse_grained(
-        x, False, bins, n_clusters, seed)
-    if x.shape[-1] >= 2:
-        result["currents"] = _currents(x, bins, figures, "probability current")
-    return result
 
 
 def write_analysis(run: RunDir, result: dict) -> Path:

@@ -219,12 +219,42 @@ def _convergence(ll: dict) -> str:
     return f"{verdict} (IS by trajectories {rungs}; median ESS {ll['ess_median']:.1f})"
 
 
+def _int_list(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"--units: expected comma-separated integers, got {text!r}") from exc
+
+
 @main.command(context_settings=CONTEXT)
 @click.argument("run_dir", type=click.Path(file_okay=False), required=False)
 @click.option("--trajectory", type=click.Path(dir_okay=False), default=None,
-              help="Analyse a trajectory .npy instead of a run: [T, D] or [chains, T, D].")
+              help="Analyse a recording instead of a run: .npy/.npz/.h5 ([T, D] or "
+                   "[chains, T, D]) or .nwb (spike times or a TimeSeries).")
 @click.option("--discrete", is_flag=True,
               help="The trajectory holds integer states ([T] or [chains, T]).")
+@click.option("--key", default=None,
+              help="Array of an .npz, dataset of an HDF5 file, or TimeSeries of an NWB file "
+                   "[default: the only one; NWB: the Units table].")
+@click.option("--bin-ms", type=float, default=None,
+              help="Bin width for NWB spike times, milliseconds.")
+@click.option("--rates", is_flag=True, help="Binned spikes as rates (spikes/s), not counts.")
+@click.option("--trials", default=None, is_flag=False, flag_value="trials",
+              help="NWB intervals table whose intervals become separate chains "
+                   "(--trials alone: 'trials').")
+@click.option("--condition", default=None,
+              help="Column of the --trials table: one analysis per condition.")
+@click.option("--units", default=None, help="Comma-separated NWB unit ids or array columns.")
+@click.option("--dt", type=float, default=None,
+              help="Seconds per step, for rates per second [default: from the NWB file].")
+@click.option("--methods", default=None,
+              help="Estimators: plugin, hkmeans, tur, var [default: plugin,tur,var; plugin "
+                   "for --discrete].")
+@click.option("--power", is_flag=True,
+              help="Also estimate the recording length needed to detect the entropy "
+                   "production at 80% power.")
 @click.option("--chains", type=click.IntRange(min=2), default=1000,
               help="Parallel chains for the kernel-exact estimate.")
 @click.option("--steps", type=click.IntRange(min=10), default=500,
@@ -240,21 +270,20 @@ def _convergence(ll: dict) -> str:
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder for --trajectory [default: FILE_analysis beside the file].")
 @_guard
-def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, clusters, seed,
-            device, out):
+def analyze(run_dir, trajectory, discrete, key, bin_ms, rates, trials, condition, units, dt,
+            methods, power, chains, steps, burn_in, bins, clusters, seed, device, out):
     """Entropy production, probability currents and connectivity of RUN_DIR's stationary
-    chain, or of a trajectory file (--trajectory); writes analysis.json and figures."""
-    from biovw.analyze import analyze_model, analyze_trajectory, load_trajectory
+    chain, or of a recording (--trajectory); writes analysis.json and figures."""
+    from biovw.analyze import analyze_model
 
     if (run_dir is None) == (trajectory is None):
-        raise ConfigError("give either RUN_DIR or --trajectory FILE.npy")
+        raise ConfigError("give either RUN_DIR or --trajectory FILE")
     if trajectory is not None:
-        x = load_trajectory(trajectory, discrete)
         run = RunDir(out or Path(trajectory).with_suffix("").as_posix() + "_analysis")
-        run.figures.mkdir(parents=True, exist_ok=True)
-        result = analyze_trajectory(x, run.figures, discrete=discrete, bins=bins,
-                                    n_clusters=clusters, seed=seed)
-        result["source"] = str(trajectory)
+        result, lines = _analyze_recording(
+            trajectory, run, discrete=discrete, key=key, bin_ms=bin_ms, rates=rates,
+            trials=trials, condition=condition, units=_int_list(units), dt=dt,
+            methods=methods, power=power, bins=bins, clusters=clusters, seed=seed)
     else:
         if discrete:
             raise ConfigError("--discrete applies to --trajectory only")
@@ -272,13 +301,45 @@ def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, cluster
             result = analyze_model(model, run.figures, n_chains=chains, n_steps=steps,
                                    burn_in=burn_in, bins=bins, n_clusters=clusters, seed=seed)
         result["source"] = str(run.root)
+        lines = []
+        for method, ep in result["entropy_production"].items():
+            bound = " (lower bound)" if method == "coarse_grained" else ""
+            lines.append(f"entropy production [{method}]{bound}: {ep['value']:.4g} "
+                         f"[{ep['ci_low']:.4g}, {ep['ci_high']:.4g}] nats/step")
     path = run.root / "analysis.json"
     run.write_json(path, result)
-    for method, ep in result["entropy_production"].items():
-        bound = " (lower bound)" if method == "coarse_grained" else ""
-        click.echo(f"entropy production [{method}]{bound}: {ep['value']:.4g} "
-                   f"[{ep['ci_low']:.4g}, {ep['ci_high']:.4g}] nats/step")
+    for line in lines:
+        click.echo(line)
     click.echo(f"wrote {path}")
+
+
+def _analyze_recording(trajectory, run, *, discrete, key, bin_ms, rates, trials, condition,
+                       units, dt, methods, power, bins, clusters, seed):
+    """Read a recording, estimate its entropy production per condition and draw the
+    currents; returns analysis.json's content and the lines to print."""
+    from biovw import plots
+    from biovw.analysis.report import analyze_recording, summary_lines
+    from biovw.data.recordings import read_recording
+
+    if dt is not None and not dt > 0:
+        raise ConfigError(f"--dt must be positive, got {dt}")
+    recording = read_recording(trajectory, key=key, discrete=discrete, bin_ms=bin_ms,
+                               rates=rates, trials=trials, condition=condition, units=units)
+    names = None if methods is None else [m.strip() for m in methods.split(",") if m.strip()]
+    try:
+        report = analyze_recording(recording.chains, discrete=discrete,
+                                   dt=dt or recording.dt, conditions=recording.conditions,
+                                   methods=names, power=power, bins=bins, clusters=clusters,
+                                   seed=seed)
+    except ValueError as exc:
+        raise DataError(f"--trajectory: {' '.join(str(exc).split())}") from exc
+    run.figures.mkdir(parents=True, exist_ok=True)
+    for name, field in report.fields.items():
+        suffix = "" if len(report.fields) == 1 else f"_{name}"
+        plots.current_field(field, run.figures / f"currents{suffix}.png",
+                            f"probability current, {name} ({report.result['plane']})")
+    result = {**report.result, "source": recording.source, "units": recording.units}
+    return result, summary_lines(report)
 
 
 @main.command(context_settings=CONTEXT)

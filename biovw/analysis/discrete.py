@@ -245,13 +245,13 @@ class Discretization:
         ``[chains, T]``; a list of ``[T_i]`` arrays for a list of chains).
     centers : ndarray
         Representative point of every state, shape ``[n_states, D]`` (bin centres for the
-        grid, cluster centres for k-means).
+        grid, cluster centres for k-means, the distinct points for patterns).
     edges : tuple of ndarray or None
         Bin edges along each axis (``bins + 1`` each) for the grid, None for k-means.
     method : str
-        ``"grid"`` or ``"kmeans"``.
+        ``"grid"``, ``"kmeans"`` or ``"patterns"``.
     n_states : int
-        Number of states (``bins ** D`` or ``n_clusters``).
+        Number of states (``bins ** D``, ``n_clusters`` or the number of distinct points).
     """
 
     labels: np.ndarray | list[np.ndarray]
@@ -870,7 +870,7 @@ def _as_points(x) -> np.ndarray | list[np.ndarray]:
 def discretize(
     x: np.ndarray | Sequence[np.ndarray],
     *,
-    method: Literal["auto", "grid", "kmeans"] = "auto",
+    method: Literal["auto", "grid", "kmeans", "patterns"] = "auto",
     bins: int = 10,
     n_clusters: int = 50,
     seed: int = 0,
@@ -885,7 +885,8 @@ def discretize(
     method : {"auto", "grid", "kmeans"}
         ``"grid"``: ``bins`` equal bins per axis over the data range, labels are flat
         (row-major) bin indices; ``"kmeans"``: k-means with ``n_clusters`` centres fitted on
-        at most 20000 randomly chosen points, then assigned to all points. ``"auto"`` picks the
+        at most 20000 randomly chosen points, then assigned to all points; ``"patterns"``:
+        every distinct point (e.g. a vector of spike counts) is a state. ``"auto"`` picks the
         grid for ``D <= 2`` and k-means otherwise.
     bins : int
         Bins per axis of the grid.
@@ -911,6 +912,10 @@ def discretize(
     points = x.reshape(-1, dim)
     if method == "auto":
         method = "grid" if dim <= 2 else "kmeans"
+    if method == "patterns":
+        patterns, labels = np.unique(points, axis=0, return_inverse=True)
+        return Discretization(labels.reshape(lead).astype(np.int64), patterns, None,
+                              "patterns", len(patterns))
     if method == "grid":
         if bins < 1:
             raise ValueError("bins must be positive")
@@ -945,7 +950,7 @@ def discretize(
 def entropy_production_coarse(
     x: np.ndarray | Sequence[np.ndarray],
     *,
-    method: Literal["auto", "grid", "kmeans"] = "auto",
+    method: Literal["auto", "grid", "kmeans", "patterns"] = "auto",
     bins: int = 10,
     n_clusters: int = 50,
     bias_correction: BiasCorrection = True,

@@ -3,9 +3,10 @@
 =============  ==============================================================  ===========
 name           what it estimates                                               bound?
 =============  ==============================================================  ===========
-``plugin``     transitions between states: integer labels as given, or a      lower bound
-               grid (D <= 2) / k-means (D > 2) coarse-graining of continuous   when coarse
-               data; bias-corrected by time-reversal surrogates
+``plugin``     transitions between states: integer labels as given; distinct   lower bound
+               vectors of integer data (binned spike counts, at most 2000);    when coarse
+               else a grid (D <= 2) / k-means (D > 2) coarse-graining;
+               bias-corrected by time-reversal surrogates
 ``hkmeans``    the same on nested (bisecting) k-means states, one estimate     lower bound
                per number of states (Lynn et al. 2021)
 ``tur``        hyperbolic uncertainty relation of the best cross-fitted        lower bound
@@ -60,14 +61,26 @@ def _plugin(chains, discrete: bool, dt, seed: int, options: dict) -> list[Entrop
         res = entropy_production_discrete(chains, seed=seed,
                                           n_surrogates=options.get("n_surrogates", 200))
         return [from_discrete(res, "plugin", dt)]
-    dim = chains[0].shape[1]
-    method = options.get("discretization", "grid" if dim <= 2 else "kmeans")
+    method = options.get("discretization") or _auto_discretization(chains)
     bins, clusters = options.get("bins", 10), options.get("clusters", 50)
     res = entropy_production_coarse(chains, method=method, bins=bins, n_clusters=clusters,
                                     seed=seed, n_surrogates=options.get("n_surrogates", 200))
     extra = {"discretization": method, "bins": bins if method == "grid" else None,
              "clusters": clusters if method == "kmeans" else None}
     return [from_discrete(res, "plugin", dt, extra)]
+
+
+MAX_PATTERNS = 2000
+
+
+def _auto_discretization(chains: list[np.ndarray]) -> str:
+    """Distinct vectors as states for integer data (binned spike counts) with at most
+    ``MAX_PATTERNS`` of them; else a grid for ``D <= 2``, k-means above."""
+    pooled = np.concatenate(chains)
+    if np.all(pooled == np.round(pooled)):
+        if len(np.unique(pooled, axis=0)) <= MAX_PATTERNS:
+            return "patterns"
+    return "grid" if pooled.shape[1] <= 2 else "kmeans"
 
 
 def _hkmeans(chains, discrete: bool, dt, seed: int, options: dict) -> list[EntropyEstimate]:
