@@ -363,6 +363,115 @@ def compare(run_dirs, out, allow_mixed):
     click.echo(f"wrote {table.markdown_path}, {table.csv_path} and {table.figure_path}")
 
 
+def _vw_case(run_dir, out: Path, quick: bool, seed: int):
+    """A benchmark case from a learned VW kernel: a trained run's, or a small rate circuit
+    trained here; truth is its kernel-exact entropy production (with a batch-means CI)."""
+    import numpy as np
+
+    from biovw.analysis.epbench import BenchCase, Observation
+    from biovw.analysis.kernel import entropy_production_kernel, simulate
+    from biovw.walkback import StationaryKernel, sample_chain
+
+    if run_dir is not None:
+        _, cfg, _, _, model = _open_run(run_dir, "cpu")
+        if cfg.model != "walkback":
+            raise ConfigError("--run must be a walk-back run (an RBM is reversible)")
+    else:
+        cfg = config_from_dict({"name": "epbench_vw", "seed": seed,
+                                "circuit": {"kind": "rate", "hidden": 32},
+                                "train": {"steps": 60 if quick else 200}})
+        data, model = assemble(cfg, torch.device("cpu"))
+        train(cfg, RunDir(out / "vw_run"), model, data, progress=False)
+    model.eval()
+    kernel = StationaryKernel(model)
+    gen = torch.Generator().manual_seed(seed)
+    burn = 200
+    with torch.no_grad():
+        start = sample_chain(model, 300 if quick else 1000, [burn], gen)[burn]
+        truth = entropy_production_kernel(kernel, start, 500 if quick else 1000, generator=gen)
+
+    def simulate_vw(n_steps, reps, rng):
+        g = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        with torch.no_grad():
+            first = sample_chain(model, reps, [burn], g)[burn]
+            traj = simulate(kernel, first, n_steps - 1, g).double().numpy()
+        return [Observation(None, np.ascontiguousarray(x)) for x in traj]
+
+    origin = f"run {run_dir}" if run_dir else "32 hidden units, trained here"
+    return BenchCase("vw", "full", False, truth.value, truth.value, simulate_vw, markov=False,
+                     truth_se=truth.se,
+                     description=f"learned VW rate circuit ({origin}), kernel-exact truth "
+                                 f"{truth.value:.4g} +- {truth.se:.2g} (batch-means se)")
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--out", type=click.Path(file_okay=False), required=True,
+              help="Folder for results.json, results.csv, report.md and power.png.")
+@click.option("--quick", is_flag=True,
+              help="Two lengths (1000, 3000) and 6 recordings per cell (a smoke test).")
+@click.option("--lengths", default=None,
+              help="Comma-separated recording lengths [default: 1000,3000,10000].")
+@click.option("--repeats", type=click.IntRange(min=2), default=None,
+              help="Recordings per cell [default: 40, quick 6].")
+@click.option("--run", "run_dir", type=click.Path(file_okay=False), default=None,
+              help="Trained walk-back run whose kernel joins the benchmark [default: train a "
+                   "small rate circuit].")
+@click.option("--vw/--no-vw", default=True, help="Include a learned VW kernel.")
+@click.option("--chains", "only", default=None,
+              help="Comma-separated chains to run (ring, ising, rotating_ar1, driven_ou, vw) "
+                   "[default: all].")
+@click.option("--readme", type=click.Path(dir_okay=False), default=None,
+              help="Rewrite the block between <!-- results:epbench --> markers of this file.")
+@click.option("--seed", type=int, default=0, help="Seed of the simulations.")
+@_guard
+def epbench(out, quick, lengths, repeats, run_dir, vw, only, readme, seed):
+    """Benchmark entropy-production estimators on chains with exact answers: bias, interval
+    coverage, power at alpha 0.05 and time, against the irreversibility package's tests."""
+    from threadpoolctl import threadpool_limits
+
+    from biovw import plots
+    from biovw.analysis import epbench as bench
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    sizes = _int_list(lengths) or ([1000, 3000] if quick else [1000, 3000, 10000])
+    repeats = repeats or (6 if quick else 40)
+    chosen = None if only is None else {c.strip() for c in only.split(",") if c.strip()}
+    cases = [c for c in bench.default_cases() if chosen is None or c.chain in chosen]
+    if vw and (chosen is None or "vw" in chosen):
+        cases.append(_vw_case(run_dir, out, quick, seed))
+    if not cases:
+        raise ConfigError(f"--chains: no benchmark chain among {sorted(chosen)}")
+    command = "biovw epbench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["epbench"] else (
+        "biovw epbench")
+    started = time.perf_counter()
+    with threadpool_limits(1):
+        rows = bench.run_benchmark(cases, sizes, repeats, seed=seed,
+                                   progress=lambda line: click.echo(line, err=True))
+        checks = [] if quick else [
+            bench.power_check(case, est, 3000, repeats, seed)
+            for case in cases if case.setting == "full" and not case.control
+            and case.chain in ("ring", "driven_ou") for est in ("plugin", "tur", "var")]
+    meta = {"command": command, "lengths": sizes, "repeats": repeats, "threads": 1,
+            "seconds": round(time.perf_counter() - started, 1),
+            "chains": {c.chain: c.description for c in cases}}
+    report = bench.save_results(out, rows, checks, meta)
+    plots.power_curves(rows, out / "power.png")
+    if readme is not None:
+        _rewrite_block(Path(readme), "epbench", report)
+    click.echo(report)
+    click.echo(f"wrote {out / 'results.json'}, results.csv, report.md and power.png")
+
+
+def _rewrite_block(path: Path, name: str, text: str) -> None:
+    content = path.read_text()
+    start, stop = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+    if start not in content or stop not in content:
+        raise ConfigError(f"--readme: {path} has no {start} ... {stop} block")
+    head, rest = content.split(start, 1)
+    path.write_text(f"{head}{start}\n{text}\n{stop}{rest.split(stop, 1)[1]}")
+
+
 @main.command(context_settings=CONTEXT)
 @click.option("--out", type=click.Path(dir_okay=False), default="bench.json",
               help="JSON file for the results.")

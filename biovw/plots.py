@@ -137,3 +137,35 @@ def current_field(field, path: Path, title: str = "probability current") -> Path
     fig.colorbar(im, ax=axes[1], shrink=0.8)
     axes[1].set(title="curl of the current", xlabel="x", ylabel="y")
     return _save(fig, path)
+
+
+def power_curves(rows: list[dict], path: Path) -> Path:
+    """Detection rate against recording length, one panel per irreversible chain (settings
+    as line styles), our estimators solid and the ``irreversibility`` package's tests dashed.
+
+    ``rows`` are the rows of :func:`biovw.analysis.epbench.run_benchmark`."""
+    cases = [c for c in dict.fromkeys(r["chain"] for r in rows)]
+    names = list(dict.fromkeys(r["estimator"] for r in rows))
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, len(cases), figsize=(3.4 * len(cases), 3.4), sharey=True,
+                             squeeze=False)
+    palette = dict(zip(names, sns.color_palette("tab10", len(names)), strict=True))
+    for ax, chain in zip(axes[0], cases, strict=True):
+        for name in names:
+            sel = sorted((r["length"], r["reject_rate"]) for r in rows if r["chain"] == chain
+                         and r["estimator"] == name and r["setting"] == "full"
+                         and not r["control"])
+            if sel:
+                peer = next(r["peer"] for r in rows if r["estimator"] == name)
+                ax.plot(*zip(*sel, strict=True), marker="o", color=palette[name],
+                        linestyle="--" if peer else "-", label=name)
+        ax.axhline(0.05, color="grey", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_title(chain)
+        ax.set_xlabel("recording length (steps)")
+    axes[0][0].set_ylabel("power at alpha = 0.05")
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -104,3 +104,22 @@ def test_gaussian_pair_divergence_of_a_time_symmetric_pair_is_zero():
     C1 = np.array([[0.5, 0.2], [0.2, 0.4]])  # symmetric lag covariance: reversible
     assert gaussian_pair_divergence(C, C1) == pytest.approx(0.0, abs=1e-12)
     assert gaussian_pair_divergence(C, C1 + np.array([[0, 0.2], [-0.2, 0]])) > 0
+
+
+def test_reversible_twins_keep_the_stationary_law_and_lose_the_currents():
+    ring = ring_walk(5, 0.5, 0.4)
+    twin = ring.reversible_twin()
+    assert np.allclose(twin.P[0], [0.1, 0.45, 0, 0, 0.45])
+    ising = kinetic_ising(np.random.default_rng(12).normal(size=(4, 4)), np.zeros(4))
+    for chain in (ring, ising):
+        twin = chain.reversible_twin()
+        assert twin.entropy_production() == pytest.approx(0.0, abs=1e-12)
+        assert np.allclose(twin.stationary(), chain.stationary())
+        pair = chain.stationary()[:, None] * chain.P
+        assert np.allclose(twin.stationary()[:, None] * twin.P, (pair + pair.T) / 2)
+    for chain in (rotating_ar1(0.3, 0.8), driven_ou((1.0, 3.0), 0.8)):
+        twin = chain.reversible_twin()
+        assert chain.entropy_production() > 0
+        assert twin.entropy_production() == pytest.approx(0.0, abs=1e-12)
+        assert np.allclose(twin.stationary_covariance(), chain.stationary_covariance())
+        assert np.min(np.linalg.eigvalsh(twin.Q)) > 0

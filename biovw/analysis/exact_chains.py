@@ -72,6 +72,14 @@ class FiniteChain:
         """Exact ``sigma`` in nats/step."""
         return entropy_production_exact(self.P).entropy_production
 
+    def reversible_twin(self) -> FiniteChain:
+        """The additive reversibilisation ``(P + P*) / 2`` with ``P*_ij = pi_j P_ji / pi_i``
+        the time reversal: reversible, with the same stationary distribution and the same
+        symmetric part of the pair distribution (a matched control)."""
+        pi = self.stationary()
+        reverse = (pi[None, :] * self.P.T) / pi[:, None]
+        return FiniteChain((self.P + reverse) / 2, self.coords, f"{self.name}-reversible")
+
     def subsample(self, k: int) -> FiniteChain:
         """The chain observed every ``k`` steps, ``P^k``."""
         return FiniteChain(np.linalg.matrix_power(self.P, k), self.coords, f"{self.name}/{k}")
@@ -190,6 +198,17 @@ class LinearGaussianChain:
         if projection is not None:
             C, C1 = projection @ C @ projection.T, projection @ C1 @ projection.T
         return gaussian_pair_divergence(C, C1)
+
+    def reversible_twin(self) -> LinearGaussianChain:
+        """The reversible chain with the same stationary covariance ``C`` and the symmetric
+        part of the lag-one covariance, ``(M C + C M^T) / 2`` (a matched control): ``M' =
+        sym(M C) C^-1``, ``Q' = C - M' C M'^T`` (positive semi-definite: the average of the
+        forward and reversed pair covariances)."""
+        C = self.stationary_covariance()
+        lag = (self.M @ C + C @ self.M.T) / 2
+        M = lag @ np.linalg.inv(C)
+        Q = C - M @ C @ M.T
+        return LinearGaussianChain(M, (Q + Q.T) / 2, f"{self.name}-reversible")
 
     def subsample(self, k: int) -> LinearGaussianChain:
         """Observed every ``k`` steps: ``(M^k, C - M^k C M^kT)``."""

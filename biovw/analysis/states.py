@@ -3,7 +3,8 @@
 Lynn, Cornblath, Papadopoulos, Bertolero & Bassett (PNAS 118, e2109889118, 2021) estimate the
 entropy production of neural recordings from transitions between k-means states and study it
 as the number of states grows. Here the states are nested: starting from one cluster, the
-cluster with the largest within-cluster sum of squares is split in two by 2-means, until
+cluster with the largest within-cluster sum of squares is split in two by 2-means (started
+from the cut of its principal axis, so the states are deterministic), until
 ``n_states`` clusters exist, and every intermediate partition is kept. A coarser partition is
 a lumping of every finer one, so by the data-processing inequality the entropy production of
 the labels cannot decrease with ``k`` and each level lower-bounds that of the recording:
@@ -17,14 +18,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from biovw.analysis.discrete import entropy_production_discrete
 from biovw.analysis.record import EntropyEstimate, as_chains
 
 __all__ = ["HierarchicalStates", "entropy_production_hierarchical", "hierarchical_kmeans"]
 
-_MAX_FIT = 20000
+_LLOYD_STEPS = 50
+
+
+def _two_means(points: np.ndarray) -> np.ndarray:
+    """2-means (Lloyd) started from the split of the principal axis at the mean: a boolean
+    side per point. Deterministic; each step is one projection."""
+    centred = points - points.mean(axis=0)
+    cov = np.einsum("ti,tj->ij", centred, centred)
+    axis = np.linalg.eigh(cov)[1][:, -1]
+    side = centred @ axis > 0
+    for _ in range(_LLOYD_STEPS):
+        if side.all() or not side.any():
+            break
+        c0, c1 = points[~side].mean(axis=0), points[side].mean(axis=0)
+        new = points @ (c1 - c0) > 0.5 * (c1 @ c1 - c0 @ c0)
+        if np.array_equal(new, side):
+            break
+        side = new
+    return side
 
 
 @dataclass(frozen=True)
@@ -44,7 +62,7 @@ class HierarchicalStates:
     centers: dict[int, np.ndarray]
 
 
-def hierarchical_kmeans(points: np.ndarray, n_states: int, *, seed: int = 0) -> HierarchicalStates:
+def hierarchical_kmeans(points: np.ndarray, n_states: int) -> HierarchicalStates:
     """Bisecting k-means keeping every level.
 
     Parameters
@@ -53,20 +71,23 @@ def hierarchical_kmeans(points: np.ndarray, n_states: int, *, seed: int = 0) -> 
         ``[N, D]``.
     n_states : int
         Number of states at the finest level (>= 2).
-    seed : int
-        Seed of the subsamples and of k-means.
 
     Returns
     -------
     HierarchicalStates
+
+    Notes
+    -----
+    Each split is 2-means (Lloyd's iterations) started from the cut of the cluster's
+    principal axis at its mean, so the partition is deterministic.
     """
     points = np.asarray(points, dtype=np.float64)
     if n_states < 2:
         raise ValueError("n_states must be at least 2")
-    rng = np.random.default_rng(seed)
     labels = np.zeros(len(points), dtype=np.int64)
     out_labels: dict[int, np.ndarray] = {}
     out_centers: dict[int, np.ndarray] = {}
+
     def spread(idx):
         return float(((points[idx] - points[idx].mean(0)) ** 2).sum())
 
@@ -74,18 +95,12 @@ def hierarchical_kmeans(points: np.ndarray, n_states: int, *, seed: int = 0) -> 
     for k in range(1, n_states):
         target = int(np.argmax(sse))
         members = np.flatnonzero(labels == target)
-        if len(members) < 2 or sse[target] == 0:
+        side = _two_means(points[members]) if len(members) >= 2 and sse[target] > 0 else None
+        if side is None or side.all() or not side.any():
             raise ValueError(f"cannot split the data into {k + 1} distinct states")
-        fit = members if len(members) <= _MAX_FIT else rng.choice(members, _MAX_FIT,
-                                                                 replace=False)
-        km = KMeans(n_clusters=2, n_init=3, random_state=int(rng.integers(2**31))).fit(
-            points[fit])
-        side = km.predict(points[members])
-        if side.min() == side.max():
-            raise ValueError(f"cannot split the data into {k + 1} distinct states")
-        labels[members[side == 1]] = k
-        sse[target] = spread(members[side == 0])
-        sse.append(spread(members[side == 1]))
+        labels[members[side]] = k
+        sse[target] = spread(members[~side])
+        sse.append(spread(members[side]))
         out_labels[k + 1] = labels.copy()
         out_centers[k + 1] = np.stack([points[labels == c].mean(0) for c in range(k + 1)])
     return HierarchicalStates(out_labels, out_centers)
@@ -128,7 +143,7 @@ def entropy_production_hierarchical(
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
         pooled = centred @ vt[:max_dim].T
     levels = sorted(set(int(k) for k in levels))
-    tree = hierarchical_kmeans(pooled, max(levels), seed=seed)
+    tree = hierarchical_kmeans(pooled, max(levels))
     cuts = np.cumsum([len(c) for c in chains])[:-1]
     out = []
     for k in levels:

@@ -65,14 +65,47 @@ class SurrogateTest:
                 "n_surrogates": int(len(self.null)), "block_length": self.block_length}
 
 
+def _hotelling(sums: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
+    """``n mu^T S^-1 mu`` for every row of ``sums`` (current sums), with ``S`` the second
+    moment of the currents (unchanged by reversing any of them)."""
+    ridge = 1e-10 * np.trace(second) / len(second) + 1e-300
+    inv = np.linalg.inv(second + ridge * np.eye(len(second)))
+    mu = sums / n
+    return n * np.einsum("ri,ij,rj->r", mu, inv, mu)
+
+
 def current_statistic(chains: list[np.ndarray], max_dim: int = 8) -> float:
-    """``n mu^T S^-1 mu`` of the linear currents of all transitions (chains kept apart)."""
+    """``n mu^T S^-1 mu`` of the linear currents of all transitions (chains kept apart;
+    ``S`` their second moment)."""
     projected, _ = _project(chains, max_dim)
     J = np.concatenate([current_basis(c) for c in projected])
-    mu = J.mean(axis=0)
-    cov = np.atleast_2d(np.cov(J.T))
-    ridge = 1e-10 * np.trace(cov) / len(cov) + 1e-300
-    return float(len(J) * mu @ np.linalg.solve(cov + ridge * np.eye(len(cov)), mu))
+    second = np.einsum("ti,tj->ij", J, J) / len(J)
+    return float(_hotelling(J.sum(axis=0)[None, :], second, len(J))[0])
+
+
+def _current_reversal(chains: list[np.ndarray], block: int, n_surrogates: int,
+                      rng: np.random.Generator) -> tuple[float, np.ndarray]:
+    """:func:`current_statistic` and its reversal surrogates without rebuilding data: reversing
+    a block negates the currents of its transitions (transitions across block boundaries are
+    left out of the data and of the surrogates alike)."""
+    projected, _ = _project(chains, 8)
+    sums, second, n = [], 0.0, 0
+    for c in projected:
+        J = current_basis(c)
+        starts = np.arange(0, len(c), block)
+        inside = np.ones(len(J), dtype=bool)
+        inside[starts[1:] - 1] = False  # the transition from one block into the next
+        block_of = np.arange(len(J)) // block
+        J = J[inside]
+        sums.append(np.add.reduceat(J, np.flatnonzero(np.diff(
+            np.concatenate([[-1], block_of[inside]])) != 0), axis=0))
+        second = second + np.einsum("ti,tj->ij", J, J)
+        n += len(J)
+    sums = np.concatenate(sums)
+    second = second / n
+    observed = float(_hotelling(sums.sum(axis=0)[None, :], second, n)[0])
+    signs = rng.integers(0, 2, size=(n_surrogates, len(sums))) * 2.0 - 1.0
+    return observed, _hotelling(signs @ sums, second, n)
 
 
 def _reverse_blocks(chain: np.ndarray, block: int, rng: np.random.Generator) -> np.ndarray:
@@ -87,7 +120,7 @@ def _reverse_blocks(chain: np.ndarray, block: int, rng: np.random.Generator) -> 
 
 def surrogate_test(
     x: np.ndarray | Sequence[np.ndarray],
-    statistic: Callable[[list[np.ndarray]], float] = current_statistic,
+    statistic: Callable[[list[np.ndarray]], float] | None = None,
     *,
     kind: str = "reversal",
     n_surrogates: int = 99,
@@ -100,8 +133,10 @@ def surrogate_test(
     ----------
     x : array_like or list of arrays
         Recording, ``[T, D]``, ``[chains, T, D]`` or a list of ``[T_i, D]`` chains.
-    statistic : callable
+    statistic : callable, optional
         Maps a list of ``[T_i, D]`` chains to a number, larger meaning further from the null.
+        Default :func:`current_statistic` (with reversal surrogates computed from block sums
+        of the currents, without rebuilding data).
     kind : {"reversal", "shuffle"}
         Surrogates (module documentation).
     n_surrogates : int
@@ -119,11 +154,16 @@ def surrogate_test(
         raise ValueError(f"unknown surrogate kind {kind!r}")
     chains = as_chains(x)
     rng = np.random.default_rng(seed)
-    observed = float(statistic(chains))
     block = None
     if kind == "reversal":
         median = int(np.median([len(c) for c in chains]))
         block = block_length or min(max(int(np.sqrt(median)), 20), max(2, median // 4))
+        if statistic is None:
+            observed, null = _current_reversal(chains, block, n_surrogates, rng)
+            p_value = (1 + int(np.count_nonzero(null >= observed))) / (1 + n_surrogates)
+            return SurrogateTest(float(p_value), observed, null, kind, block)
+    statistic = statistic or current_statistic
+    observed = float(statistic(chains))
     null = np.empty(n_surrogates)
     for r in range(n_surrogates):
         if kind == "reversal":
