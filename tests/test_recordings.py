@@ -135,24 +135,30 @@ def test_nwb_time_series_and_its_trials(tmp_path):
     assert np.allclose(split.chains[1], data[150:300][:, [0, 2]])
 
 
-def test_nwb_round_trip_gives_the_entropy_production_of_the_driven_sequence(tmp_path):
+def _driven_sequence_nwb(tmp_path, n_trials=20, length=400):
     """Three neurons fire one spike per 10 ms bin in the order of a ring walk: forward with
-    0.7, backward 0.1 (driven) or both 0.3 (rest). Binned spike patterns are the walk's states,
-    so each condition's entropy production is the walk's: 0.6 ln 7 and 0."""
+    0.7, backward 0.1 (driven trials) or both 0.3 (rest trials)."""
     rng = np.random.default_rng(3)
     driven, rest = ring_walk(3, 0.7, 0.1), ring_walk(3, 0.3, 0.3)
     spikes = [[], [], []]
     trials = []
     start = 0.0
-    for i in range(20):
+    for i in range(n_trials):
         chain = driven if i % 2 == 0 else rest
-        states = chain.simulate(400, 1, rng)[0]
+        states = chain.simulate(length, 1, rng)[0]
         for u, times in enumerate(_sequence_spikes(states, 3, start)):
             spikes[u].append(times)
-        trials.append((start, start + 400 * BIN, "driven" if i % 2 == 0 else "rest"))
-        start += 400 * BIN + 0.5
+        trials.append((start, start + length * BIN, "driven" if i % 2 == 0 else "rest"))
+        start += length * BIN + 0.5
     path = _nwb(tmp_path / "seq.nwb", spikes=[np.concatenate(s) for s in spikes],
                 trials=trials)
+    return path, driven
+
+
+def test_nwb_round_trip_gives_the_entropy_production_of_the_driven_sequence(tmp_path):
+    """Binned spike patterns are the walk's states, so each condition's entropy production
+    is the walk's: 0.6 ln 7 when driven, 0 at rest."""
+    path, driven = _driven_sequence_nwb(tmp_path)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, [
         "analyze", "--trajectory", str(path), "--bin-ms", "10", "--trials", "--condition",
@@ -211,3 +217,31 @@ def test_nwb_without_units_or_with_an_empty_interval_via_the_cli(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "no Units table" in lines[0], proc.stderr
+
+
+def test_nwb_script_writes_estimates_per_condition_and_current_plots(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path, driven = _driven_sequence_nwb(tmp_path, n_trials=12, length=300)
+    script = Path(__file__).resolve().parents[1] / "analysis" / "nwb_entropy.py"
+    spec = importlib.util.spec_from_file_location("nwb_entropy", script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    out = tmp_path / "ep"
+    module.main([str(path), "--bin-ms", "10", "--condition", "condition", "--methods",
+                 "plugin,tur", "--out", str(out)])
+    import csv
+
+    rows = list(csv.DictReader(open(out / "entropy_production.csv")))
+    assert {(r["condition"], r["estimator"]) for r in rows} == {
+        ("driven", "plugin"), ("driven", "tur"), ("rest", "plugin"), ("rest", "tur")}
+    plug = next(r for r in rows if r["condition"] == "driven" and r["estimator"] == "plugin")
+    assert float(plug["ci_low"]) <= driven.entropy_production() <= float(plug["ci_high"])
+    assert float(plug["value_per_s"]) == pytest.approx(float(plug["value"]) / BIN)
+    rest = next(r for r in rows if r["condition"] == "rest" and r["estimator"] == "plugin")
+    assert float(rest["ci_low"]) <= 0 <= float(rest["ci_high"])
+    for name in ("entropy_production.png", "currents_driven.png", "currents_rest.png",
+                 "summary.json"):
+        assert (out / name).is_file()
