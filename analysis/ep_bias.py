@@ -2,14 +2,15 @@
 number of states x recording length (the sparse regime: many states, few visits each).
 
     python analysis/ep_bias.py [--quick] [--repeats R] [--out docs/results/ep_bias.json]
-                               [--readme README.md]
+                               [--readme README.md] [--render]
 
 For every chain (reversible controls whose entropy production is exactly zero, and
 irreversible chains with exact values) and length, ``R`` independent recordings are estimated
 with each bias correction; the table gives the mean estimate with its Monte Carlo standard
 error, the true spread of the estimates (sd over repeats), the mean reported standard error,
 and the share of 95% intervals that contain the exact value. ``--readme`` rewrites the table
-between ``<!-- results:ep_bias -->`` markers.
+between ``<!-- results:ep_bias -->`` markers; ``--render`` makes the table from ``--out``
+without simulating again.
 """
 
 from __future__ import annotations
@@ -132,12 +133,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--out", type=Path, default=Path("docs/results/ep_bias.json"))
     parser.add_argument("--readme", type=Path, default=None)
+    parser.add_argument("--render", action="store_true",
+                        help="make the table from --out without simulating")
     args = parser.parse_args(argv)
-    rows = run(args.quick, args.repeats)
-    command = "python analysis/ep_bias.py" + (" --quick" if args.quick else "") + (
-        f" --repeats {args.repeats}" if args.repeats != 100 else "")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"command": command, "rows": rows}, indent=1) + "\n")
+    if args.render:
+        saved = json.loads(args.out.read_text())
+        rows, command = saved["rows"], saved["command"]
+    else:
+        rows = run(args.quick, args.repeats)
+        command = "python analysis/ep_bias.py" + (" --quick" if args.quick else "") + (
+            f" --repeats {args.repeats}" if args.repeats != 100 else "")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"command": command, "rows": rows}, indent=1) + "\n")
     text = table(rows, command)
     print(text)
     if args.readme is not None:
