@@ -14,13 +14,12 @@ numbers, constant data) with one clear message.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["MAX_ABS_VALUE", "EntropyEstimate", "as_chains", "as_label_chains"]
+__all__ = ["MAX_ABS_VALUE", "EntropyEstimate", "as_chains", "as_label_chains", "t_quantile"]
 
 MAX_ABS_VALUE = 1e150  # squares and products of coordinates must stay finite
 
@@ -220,8 +219,3 @@ def t_quantile(ci: float, dof: float) -> float:
     from scipy import stats
 
     return float(stats.t.ppf(0.5 + ci / 2, max(dof, 1.0)))
-
-
-def nan_safe(value: float) -> float:
-    """``value``, or NaN when it is not finite."""
-    return value if math.isfinite(value) else math.nan
