@@ -363,9 +363,11 @@ def compare(run_dirs, out, allow_mixed):
     click.echo(f"wrote {table.markdown_path}, {table.csv_path} and {table.figure_path}")
 
 
-def _vw_case(run_dir, out: Path, quick: bool, seed: int):
+def _vw_case(run_dir, quick: bool, seed: int):
     """A benchmark case from a learned VW kernel: a trained run's, or a small rate circuit
     trained here; truth is its kernel-exact entropy production (with a batch-means CI)."""
+    import tempfile
+
     import numpy as np
 
     from biovw.analysis.epbench import BenchCase, Observation
@@ -381,7 +383,8 @@ def _vw_case(run_dir, out: Path, quick: bool, seed: int):
                                 "circuit": {"kind": "rate", "hidden": 32},
                                 "train": {"steps": 60 if quick else 200}})
         data, model = assemble(cfg, torch.device("cpu"))
-        train(cfg, RunDir(out / "vw_run"), model, data, progress=False)
+        with tempfile.TemporaryDirectory() as scratch:  # the run's files are not kept
+            train(cfg, RunDir(Path(scratch) / "vw_run"), model, data, progress=False)
     model.eval()
     kernel = StationaryKernel(model)
     gen = torch.Generator().manual_seed(seed)
@@ -439,7 +442,7 @@ def epbench(out, quick, lengths, repeats, run_dir, vw, only, readme, seed):
     chosen = None if only is None else {c.strip() for c in only.split(",") if c.strip()}
     cases = [c for c in bench.default_cases() if chosen is None or c.chain in chosen]
     if vw and (chosen is None or "vw" in chosen):
-        cases.append(_vw_case(run_dir, out, quick, seed))
+        cases.append(_vw_case(run_dir, quick, seed))
     if not cases:
         raise ConfigError(f"--chains: no benchmark chain among {sorted(chosen)}")
     command = "biovw epbench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["epbench"] else (
