@@ -11,9 +11,12 @@ linear-Gaussian description, which is not a bound in either direction.
 The fitted value is biased upwards (noise in ``M`` adds spurious asymmetry), so it is
 corrected by a parametric bootstrap: ``n_boot`` recordings of the same chain lengths are
 simulated from the fit and refitted; ``value = sigma_fit - bias`` with ``bias =
-mean(sigma_boot) - sigma_fit``, and the interval is the bootstrap percentile interval shifted
-by the same bias, ``[q_lo - bias, q_hi - bias]`` (the basic interval under-covered in
-simulation: the law of the fitted value is skewed).
+mean(sigma_boot) - sigma_fit``, and the interval is ``value + quantiles(sigma_boot -
+mean(sigma_boot))``. In simulation (50 recordings each of 2-D rotating AR(1) and driven OU
+chains, and 6-D and 8-D reversible chains, 1,000 and 5,000 steps) it held the exact value in
+88-100% of recordings; the basic interval ``[2 sigma_fit - q_hi, 2 sigma_fit - q_lo]``
+covered 82% on the driven OU chain (the fitted value's law is skewed), and the percentile
+interval around the uncorrected value 0-70% on the reversible 6-D and 8-D chains.
 
 The p-value of detailed balance reverses blocks of the recording in time: reversal transposes
 a block's lag-one moment ``sum x_{t+1} x_t^T`` and swaps its ``sum x_t x_t^T`` and ``sum
@@ -168,7 +171,7 @@ def entropy_production_var(
     ci: float = 0.95,
     seed: int = 0,
     dt: float | None = None,
-    max_dim: int = 20,
+    max_dim: int = 8,
 ) -> EntropyEstimate:
     """Entropy production per step of the VAR(1) model fitted to a recording.
 
@@ -190,7 +193,8 @@ def entropy_production_var(
     dt : float, optional
         Seconds per step (for ``per_second`` and the OU rate).
     max_dim : int
-        More coordinates than this are refused (the fit has ``D^2`` parameters).
+        With more coordinates the model is fitted to this many top principal components (the
+        fit has ``D^2`` parameters).
 
     Returns
     -------
@@ -202,13 +206,19 @@ def entropy_production_var(
     ------
     ValueError
         If the fitted model is not stationary (spectral radius >= 1) or its noise is
-        singular, or the data have more than ``max_dim`` coordinates.
+        singular, or there are too few transitions for its parameters.
     """
     chains = as_chains(x)
+    note = ""
+    if chains[0].shape[1] > max_dim:
+        pooled = np.concatenate(chains)
+        centre = pooled.mean(axis=0)
+        axes = np.linalg.eigh(np.einsum("ti,tj->ij", pooled - centre, pooled - centre))[1]
+        top = axes[:, ::-1][:, :max_dim]
+        note = (f"fitted to the top {max_dim} principal components of {pooled.shape[1]} "
+                "coordinates; ")
+        chains = [(c - centre) @ top for c in chains]
     dim = chains[0].shape[1]
-    if dim > max_dim:
-        raise ValueError(f"the VAR(1) model needs at most {max_dim} coordinates, got {dim}; "
-                         "project the data first (e.g. principal components)")
     n_trans = sum(len(c) - 1 for c in chains)
     if n_trans < 5 * dim * dim:
         raise ValueError(f"{n_trans} transitions are too few to fit a {dim}-D VAR(1) model")
@@ -221,12 +231,12 @@ def entropy_production_var(
                          "noise; a linear model does not describe these data")
     rng = np.random.default_rng(seed)
     boot = _parametric_bootstrap(fit, [len(c) for c in chains], n_boot, rng)
-    # the bootstrap distribution shifted by its bias: this percentile interval covered the
-    # truth of rotating AR(1) and driven OU chains best in simulation (the basic interval
-    # under-covers: the fitted value's law is skewed)
+    # the spread of the bootstrap values around their mean, placed around the corrected
+    # value (the basic interval under-covers where the fitted value's law is skewed, and an
+    # interval around the uncorrected value misses zero when there are many coordinates)
     bias = float(boot.mean() - sigma)
     alpha = (1 - ci) / 2
-    q_lo, q_hi = np.quantile(boot, [alpha, 1 - alpha])
+    q_lo, q_hi = np.quantile(boot - boot.mean(), [alpha, 1 - alpha])
     value = sigma - bias
     lengths = [len(c) for c in chains]
     longest = max(lengths)
@@ -241,11 +251,11 @@ def entropy_production_var(
     if dt is not None:
         details["ou_rate_per_step"] = _ou_rate(fit, dt)
     return EntropyEstimate(
-        method="var", value=float(value), ci_low=float(q_lo - bias),
-        ci_high=float(q_hi - bias), se=float(boot.std(ddof=1)), ci=ci, lower_bound=False,
+        method="var", value=float(value), ci_low=float(value + q_lo),
+        ci_high=float(value + q_hi), se=float(boot.std(ddof=1)), ci=ci, lower_bound=False,
         p_value=p_value, n_transitions=int(n_trans), n_chains=len(chains), dt=dt,
         settings={"n_boot": n_boot, "n_surrogates": n_surrogates, "block_length": block},
         details=details,
-        note="exact for linear Gaussian dynamics; for other data the entropy production of the "
-             "best linear-Gaussian model (not a bound)",
+        note=note + "exact for linear Gaussian dynamics; for other data the entropy production "
+                    "of the best linear-Gaussian model (not a bound)",
     )
