@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from biovw.analysis.record import as_chains
-from biovw.analysis.tur import _project, current_basis
+from biovw.analysis.tur import _project, current_basis, total_derivatives
 
 __all__ = ["SurrogateTest", "current_statistic", "surrogate_test"]
 
@@ -65,12 +65,13 @@ class SurrogateTest:
                 "n_surrogates": int(len(self.null)), "block_length": self.block_length}
 
 
-def _hotelling(sums: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
+def _hotelling(sums: np.ndarray, second: np.ndarray, n: int, dim: int) -> np.ndarray:
     """``n mu^T S^-1 mu`` for every row of ``sums`` (current sums), with ``S`` the second
-    moment of the currents (unchanged by reversing any of them)."""
+    moment of the currents (unchanged by reversing any of them) and the means of increments
+    of state functions set to their exact value, zero."""
     ridge = 1e-10 * np.trace(second) / len(second) + 1e-300
     inv = np.linalg.inv(second + ridge * np.eye(len(second)))
-    mu = sums / n
+    mu = np.where(total_derivatives(dim)[None, :], 0.0, sums / n)
     return n * np.einsum("ri,ij,rj->r", mu, inv, mu)
 
 
@@ -80,7 +81,7 @@ def current_statistic(chains: list[np.ndarray], max_dim: int = 8) -> float:
     projected, _ = _project(chains, max_dim)
     J = np.concatenate([current_basis(c) for c in projected])
     second = np.einsum("ti,tj->ij", J, J) / len(J)
-    return float(_hotelling(J.sum(axis=0)[None, :], second, len(J))[0])
+    return float(_hotelling(J.sum(axis=0)[None, :], second, len(J), projected[0].shape[1])[0])
 
 
 def _current_reversal(chains: list[np.ndarray], block: int, n_surrogates: int,
@@ -103,9 +104,10 @@ def _current_reversal(chains: list[np.ndarray], block: int, n_surrogates: int,
         n += len(J)
     sums = np.concatenate(sums)
     second = second / n
-    observed = float(_hotelling(sums.sum(axis=0)[None, :], second, n)[0])
+    dim = projected[0].shape[1]
+    observed = float(_hotelling(sums.sum(axis=0)[None, :], second, n, dim)[0])
     signs = rng.integers(0, 2, size=(n_surrogates, len(sums))) * 2.0 - 1.0
-    return observed, _hotelling(signs @ sums, second, n)
+    return observed, _hotelling(signs @ sums, second, n, dim)
 
 
 def _reverse_blocks(chain: np.ndarray, block: int, rng: np.random.Generator) -> np.ndarray:
