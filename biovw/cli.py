@@ -442,7 +442,8 @@ def epbench(out, quick, lengths, repeats, run_dir, vw, only, readme, seed):
     chosen = None if only is None else {c.strip() for c in only.split(",") if c.strip()}
     cases = [c for c in bench.default_cases() if chosen is None or c.chain in chosen]
     if vw and (chosen is None or "vw" in chosen):
-        cases.append(_vw_case(run_dir, quick, seed))
+        learned = _vw_case(run_dir, quick, seed)
+        cases += [learned, bench.reversed_blocks_control(learned)]
     if not cases:
         raise ConfigError(f"--chains: no benchmark chain among {sorted(chosen)}")
     command = "biovw epbench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["epbench"] else (

@@ -35,6 +35,23 @@ def test_cases_have_exact_answers_and_matched_controls():
     assert noisy[0].labels is None and noisy[0].points.shape == (20, 2)
 
 
+def test_reversed_blocks_control_keeps_the_states_and_removes_the_current():
+    from biovw.analysis.discrete import entropy_production_discrete
+    from biovw.analysis.epbench import reversed_blocks_control
+
+    ring = next(c for c in default_cases() if c.name == "ring/full")
+    control = reversed_blocks_control(ring, block=50)
+    assert control.control and control.truth == 0.0 and control.name == "ring control/full"
+    rng = np.random.default_rng(1)
+    obs = control.simulate(20_000, 2, rng)
+    assert sorted(np.bincount(obs[0].labels)) == sorted(np.bincount(obs[0].labels))
+    for o in obs:
+        res = entropy_production_discrete(o.labels, markov=False)
+        assert res.ci_low <= 0.0 <= res.ci_high
+    forward = entropy_production_discrete(ring.simulate(20_000, 1, rng)[0].labels)
+    assert forward.ci_low > 0
+
+
 def test_size_adjusted_power():
     null = [0.01, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0] * 2  # 20 p-values
     # the 5% quantile is 0.01, held by 2 of 20: rejecting p < 0.01, and p == 0.01 half the

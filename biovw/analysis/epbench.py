@@ -12,7 +12,8 @@ memory or marginals:
 * an asymmetric kinetic Ising model, 5 units with random-scan Glauber updates, enumerated
   exactly;
 * optionally a learned Variational Walkback kernel passed in by the caller (truth: the
-  kernel-exact estimate, with its own interval).
+  kernel-exact estimate, with its own interval; control: its recordings with blocks of 100
+  steps reversed at random, :func:`reversed_blocks_control`).
 
 Observations ("settings"), each with an exact answer: ``full`` (the chain's states or
 coordinates), ``coarse`` (lumped states: ring sites in pairs, 3 of the 5 Ising units; for the
@@ -62,7 +63,8 @@ from biovw.analysis.tur import entropy_production_tur
 from biovw.analysis.var_model import entropy_production_var
 
 __all__ = ["BenchCase", "Observation", "default_cases", "markdown_report", "power_check",
-           "run_benchmark", "save_results", "size_adjusted_power", "summarize"]
+           "reversed_blocks_control", "run_benchmark", "save_results", "size_adjusted_power",
+           "summarize"]
 
 OURS = ("plugin", "hkmeans", "tur", "var", "surrogate")
 PEERS = ("perm_patterns", "ramsey", "pomeau", "gaspard", "detailed_balance")
@@ -186,6 +188,29 @@ def _gaussian_cases(name: str, chain: LinearGaussianChain, control: LinearGaussi
                       description=description),
         ]
     return cases
+
+
+def reversed_blocks_control(case: BenchCase, block: int = 100) -> BenchCase:
+    """A matched control for a chain without a known reversible twin: its own recordings
+    with every block of ``block`` steps reversed in time with probability 1/2. Each block's
+    law then is symmetric under reversal, so the pair distribution is symmetric (up to the
+    transitions that join two blocks) while memory and marginals are those of the chain."""
+
+    def simulate(n: int, reps: int, rng: np.random.Generator) -> list[Observation]:
+        out = []
+        for obs in case.simulate(n, reps, rng):
+            index = np.arange(n)
+            start = (index // block) * block
+            stop = np.minimum(start + block, n)
+            flip = (rng.random(-(-n // block)) < 0.5)[index // block]
+            order = np.where(flip, start + stop - 1 - index, index)
+            out.append(Observation(None if obs.labels is None else obs.labels[order],
+                                   obs.points[order]))
+        return out
+
+    return BenchCase(case.chain, case.setting, True, 0.0, 0.0, simulate, markov=False,
+                     description=case.description + f"; control: its recordings with blocks "
+                                 f"of {block} steps reversed at random")
 
 
 def default_cases() -> list[BenchCase]:

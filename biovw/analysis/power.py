@@ -9,7 +9,8 @@ at level ``alpha`` detects entropy production ``sigma`` with power ``1 - beta`` 
     length = n * ((z_{1-alpha} + z_{1-beta}) * se / sigma)^2.
 
 For the TUR bound, which is quadratic in its test statistic (the held-out mean current), the
-statistic's own ``z`` replaces ``sigma / se``.
+statistic's own ``z`` (held-out mean over its batch-means standard error) replaces
+``sigma / se``.
 
 With no entropy production detected in the pilot (``value <= 0``), the length is given for the
 upper end of its interval, the largest value the pilot cannot exclude.
