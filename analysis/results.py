@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from biovw.runs.rundir import splice_marked
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -243,13 +245,7 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
 
 def splice(path: Path, name: str, markdown: str) -> bool:
     """Replace the text between the table's markers in ``path``; False if there are none."""
-    text = path.read_text()
-    start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    if not pattern.search(text):
-        return False
-    path.write_text(pattern.sub(lambda _: f"{start}\n{markdown}{end}", text))
-    return True
+    return splice_marked(path, name, markdown)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

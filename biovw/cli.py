@@ -324,12 +324,48 @@ def evaluate(run_dir, trajectories, examples, samples, split, seed, device, prog
     click.echo(f"{opened.kind.evaluation_line(evaluation.result['loglik'])}; wrote {run.eval}")
 
 
+def _int_list(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"--units: expected comma-separated integers, got {text!r}") from exc
+
+
+def _names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
 @main.command(context_settings=CONTEXT)
 @click.argument("run_dir", type=click.Path(file_okay=False), required=False)
 @click.option("--trajectory", type=click.Path(dir_okay=False), default=None,
-              help="Analyse a trajectory .npy instead of a run: [T, D] or [chains, T, D].")
+              help="Analyse a recording instead of a run: .npy/.npz/.h5 ([T, D] or "
+                   "[chains, T, D]) or .nwb (spike times or a TimeSeries).")
 @click.option("--discrete", is_flag=True,
               help="The trajectory holds integer states ([T] or [chains, T]).")
+@click.option("--key", default=None,
+              help="Array of an .npz, dataset of an HDF5 file, or TimeSeries of an NWB file "
+                   "[default: the only one; NWB: the Units table].")
+@click.option("--bin-ms", type=float, default=None,
+              help="Bin width for NWB spike times, milliseconds.")
+@click.option("--rates", is_flag=True, help="Binned spikes as rates (spikes/s), not counts.")
+@click.option("--trials", default=None, is_flag=False, flag_value="trials",
+              help="NWB intervals table whose intervals become separate chains "
+                   "(--trials alone: 'trials').")
+@click.option("--condition", default=None,
+              help="Column of the --trials table: one analysis per condition.")
+@click.option("--units", default=None, help="Comma-separated NWB unit ids or array columns.")
+@click.option("--dt", type=float, default=None,
+              help="Seconds per step, for rates per second [default: from the NWB file].")
+@click.option("--methods", default=None,
+              help="Estimators: plugin, hkmeans, tur, var [default: plugin,tur,var; plugin "
+                   "for --discrete].")
+@click.option("--power", is_flag=True,
+              help="Also estimate the recording length needed to detect the entropy "
+                   "production at 80% power.")
 @click.option("--chains", type=click.IntRange(min=2), default=1000,
               help="Parallel chains for the kernel-exact estimate.")
 @click.option("--steps", type=click.IntRange(min=10), default=500,
@@ -346,20 +382,26 @@ def evaluate(run_dir, trajectories, examples, samples, split, seed, device, prog
               help="Output folder for --trajectory [default: FILE_analysis beside the file].")
 @_threads
 @_guard
-def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, clusters, seed,
-            device, out):
+def analyze(run_dir, trajectory, discrete, key, bin_ms, rates, trials, condition, units, dt,
+            methods, power, chains, steps, burn_in, bins, clusters, seed, device, out):
     """Entropy production, probability currents and connectivity of RUN_DIR's stationary
-    chain, or of a trajectory file (--trajectory); writes analysis.json and figures."""
-    from biovw.runs.analyze import analyze_trajectory, load_trajectory
+    chain, or of a recording (--trajectory); writes analysis.json and figures."""
+    from biovw.runs.analyze import analyze_recording_file
+
 
     if (run_dir is None) == (trajectory is None):
-        raise ConfigError("give either RUN_DIR or --trajectory FILE.npy")
+        raise ConfigError("give either RUN_DIR or --trajectory FILE")
     if trajectory is not None:
-        x = load_trajectory(trajectory, discrete)
         run = RunDir(out or Path(trajectory).with_suffix("").as_posix() + "_analysis")
-        analysis = analyze_trajectory(x, discrete=discrete, bins=bins, n_clusters=clusters,
-                                      seed=seed)
-        source = str(trajectory)
+        recording = analyze_recording_file(
+            trajectory, discrete=discrete, key=key, bin_ms=bin_ms, rates=rates, trials=trials,
+            condition=condition, units=_int_list(units), dt=dt, methods=_names(methods),
+            power=power, bins=bins, clusters=clusters, seed=seed)
+        result, lines = recording.result, recording.lines
+        for name, field in recording.fields.items():
+            suffix = "" if len(recording.fields) == 1 else f"_{name}"
+            plots.current_field(field, run.figures / f"currents{suffix}.png",
+                                f"probability current, {name} ({recording.plane})")
     else:
         if discrete:
             raise ConfigError("--discrete applies to --trajectory only")
@@ -370,15 +412,17 @@ def analyze(run_dir, trajectory, discrete, chains, steps, burn_in, bins, cluster
         analysis = opened.kind.analyze(opened.cfg, opened.model, opened.data, n_chains=chains,
                                        n_steps=steps, burn_in=burn_in, bins=bins,
                                        n_clusters=clusters, seed=seed)
-        source = str(run.root)
-    result = {**analysis.result, "source": source}
-    _draw_currents(analysis, run.figures)
+        result = {**analysis.result, "source": str(run.root)}
+        _draw_currents(analysis, run.figures)
+        lines = []
+        for method, ep in result["entropy_production"].items():
+            bound = " (lower bound)" if method == "coarse_grained" else ""
+            lines.append(f"entropy production [{method}]{bound}: {ep['value']:.4g} "
+                         f"[{ep['ci_low']:.4g}, {ep['ci_high']:.4g}] nats/step")
     path = run.root / "analysis.json"
     run.write_json(path, result)
-    for method, ep in result["entropy_production"].items():
-        bound = " (lower bound)" if method == "coarse_grained" else ""
-        click.echo(f"entropy production [{method}]{bound}: {ep['value']:.4g} "
-                   f"[{ep['ci_low']:.4g}, {ep['ci_high']:.4g}] nats/step")
+    for line in lines:
+        click.echo(line)
     click.echo(f"wrote {path}")
 
 
@@ -460,6 +504,46 @@ def export(run_dir, out):
     written = export_run(opened, out)
     click.echo(f"wrote {', '.join(str(p.relative_to(out)) for p in written)} to {out}; run it "
                f"with: cd {out} && python simulate_circuit.py --chains 100 --steps 1000")
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--out", type=click.Path(file_okay=False), required=True,
+              help="Folder for results.json, results.csv, report.md and power.png.")
+@click.option("--quick", is_flag=True,
+              help="Two lengths (1000, 3000) and 6 recordings per cell (a smoke test).")
+@click.option("--lengths", default=None,
+              help="Comma-separated recording lengths [default: 1000,3000,10000].")
+@click.option("--repeats", type=click.IntRange(min=2), default=None,
+              help="Recordings per cell [default: 40, quick 6].")
+@click.option("--run", "run_dir", type=click.Path(file_okay=False), default=None,
+              help="Trained walk-back run whose kernel joins the benchmark [default: train a "
+                   "small rate circuit].")
+@click.option("--vw/--no-vw", default=True, help="Include a learned VW kernel.")
+@click.option("--chains", "only", default=None,
+              help="Comma-separated chains to run (ring, ising, rotating_ar1, driven_ou, vw) "
+                   "[default: all].")
+@click.option("--readme", type=click.Path(dir_okay=False), default=None,
+              help="Rewrite the block between <!-- results:epbench --> markers of this file.")
+@click.option("--seed", type=SEED, default=0, help="Seed of the simulations.")
+@_guard
+def epbench(out, quick, lengths, repeats, run_dir, vw, only, readme, seed):
+    """Benchmark entropy-production estimators on chains with exact answers: bias, interval
+    coverage, power at alpha 0.05 and time, against the irreversibility package's tests."""
+    from biovw.runs.epbench import run_epbench
+    from biovw.runs.rundir import splice_marked
+
+    sizes = _int_list(lengths) or ([1000, 3000] if quick else [1000, 3000, 10000])
+    chosen = None if only is None else set(_names(only))
+    command = "biovw epbench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["epbench"] else (
+        "biovw epbench")
+    result = run_epbench(out, lengths=sizes, repeats=repeats or (6 if quick else 40),
+                         chains=chosen, learned=vw, run_dir=run_dir, quick=quick, seed=seed,
+                         command=command, progress=lambda line: click.echo(line, err=True))
+    plots.power_curves(result.rows, Path(out) / "power.png")
+    if readme is not None and not splice_marked(Path(readme), "epbench", result.report + "\n"):
+        raise ConfigError(f"--readme: {readme} has no <!-- results:epbench --> block")
+    click.echo(result.report)
+    click.echo(f"wrote {Path(out) / 'results.json'}, results.csv, report.md and power.png")
 
 
 @main.command(context_settings=CONTEXT)

@@ -104,8 +104,9 @@ def test_result_object():
             "n_one_way_pairs", "coarse_grained", "lower_bound"} <= set(d)
     assert d["ci_low"] <= d["value"] <= d["ci_high"] and d["se"] > 0
     assert d["coarse_grained"] is False and d["lower_bound"] is False
-    assert res.bias_correction == "markov" and res.bootstrap == "blocks"
-    assert res.block_length >= math.isqrt(1999)
+    assert res.bias_correction == "reversal" and res.bootstrap == "blocks"
+    assert res.interval == "flip" and res.n_blocks >= 2 and 0 < res.p_value <= 1
+    assert {"p_value", "interval", "n_blocks", "regenerative"} <= set(d)
 
 
 def test_input_checks():
@@ -144,15 +145,15 @@ def test_metropolis_chain_is_zero_within_ci():
 def test_symmetric_ring_walk_poisson_correction_over_corrects():
     n_states, n_time = 8, 40_000
     traj = simulate_chain(ring(n_states, 0.3, 0.3), n_time, 1, np.random.default_rng(4))
-    markov = entropy_production_discrete(traj)
-    assert markov.ci_low <= 0.0 <= markov.ci_high
+    reversal = entropy_production_discrete(traj)
+    assert reversal.ci_low <= 0.0 <= reversal.ci_high
     poisson = entropy_production_discrete(traj, bias_correction="poisson")
     n = poisson.n_transitions
     # the Poisson correction is ~2 per pair, the excess of a reversible ring is ~2 in all
     assert poisson.bias * n == pytest.approx(2 * n_states, rel=0.1)
-    assert markov.bias * n < 0.5 * n_states
-    assert poisson.value < markov.value - (n_states - 1) / n
-    assert "over-corrects" in poisson.note
+    assert reversal.bias * n < 0.5 * n_states
+    assert poisson.value < reversal.value - (n_states - 1) / n
+    assert "over-correct" in poisson.note
 
 
 def test_random_nonreversible_chain_single_and_many_chains():
@@ -163,7 +164,7 @@ def test_random_nonreversible_chain_single_and_many_chains():
     assert single.bootstrap == "blocks"
     assert single.ci_low <= exact <= single.ci_high
     many = entropy_production_discrete(simulate_chain(P, 400, 100, rng))
-    assert many.bootstrap == "chains" and many.block_length is None and many.n_chains == 100
+    assert many.bootstrap == "chains" and many.n_chains == 100
     assert many.ci_low <= exact <= many.ci_high
     for res in (single, many):
         assert abs(res.value - exact) < 4 * res.se

@@ -210,9 +210,14 @@ def test_analyze_user_trajectories(tmp_path):
     result = CliRunner().invoke(main, ["analyze", "--trajectory", str(path), "--bins", "6"])
     assert result.exit_code == 0, result.output
     analysis = json.loads((tmp_path / "traj_analysis" / "analysis.json").read_text())
-    coarse = analysis["entropy_production"]["coarse_grained"]
-    assert 0 < coarse["value"] < kernel.entropy_production()
-    assert analysis["currents"]["circulation"] > 0  # counter-clockwise rotation
+    found = analysis["conditions"]["all"]
+    coarse = found["entropy_production"]["plugin"]
+    assert coarse["lower_bound"] and 0 < coarse["value"] < kernel.entropy_production()
+    for method in ("tur", "var"):
+        assert found["entropy_production"][method]["ci_low"] > 0
+    var = found["entropy_production"]["var"]
+    assert var["ci_low"] <= kernel.entropy_production() <= var["ci_high"]
+    assert found["currents"]["circulation"] > 0  # counter-clockwise rotation
 
     P = ring_walk_matrix(5, 0.5, 0.2)
     rng = np.random.default_rng(0)
@@ -227,7 +232,7 @@ def test_analyze_user_trajectories(tmp_path):
                                        "--out", str(tmp_path / "ring_out")])
     assert result.exit_code == 0, result.output
     ep = json.loads((tmp_path / "ring_out" / "analysis.json").read_text())
-    ep = ep["entropy_production"]["discrete"]
+    ep = ep["conditions"]["all"]["entropy_production"]["plugin"]
     assert ep["ci_low"] <= 0.3 * np.log(2.5) <= ep["ci_high"]
 
 

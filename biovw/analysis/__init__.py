@@ -17,6 +17,7 @@ from biovw.analysis.discrete import (
     entropy_production_discrete,
 )
 from biovw.analysis.enumerate import binary_states, transition_matrix_binary
+from biovw.analysis.estimators import ESTIMATORS, estimate_entropy_production
 from biovw.analysis.exact import (
     ExactEntropyProduction,
     entropy_production_exact,
@@ -29,13 +30,21 @@ from biovw.analysis.kernel import (
     entropy_production_recorded,
     simulate,
 )
+from biovw.analysis.power import SampleSize, required_length
+from biovw.analysis.record import EntropyEstimate
+from biovw.analysis.states import entropy_production_hierarchical, hierarchical_kmeans
+from biovw.analysis.surrogates import SurrogateTest, surrogate_test
+from biovw.analysis.tur import entropy_production_tur
+from biovw.analysis.var_model import entropy_production_var
 
 __all__ = [
-    "ConnectivityReport", "CurrentField", "DiscreteEntropyProduction", "Discretization",
-    "ExactEntropyProduction", "KernelEntropyProduction", "MarkovKernel", "asymmetry_index",
-    "binary_states", "connectivity_report", "discretize", "ei_structure",
-    "entropy_production_coarse", "entropy_production_discrete", "entropy_production_exact",
-    "entropy_production_kernel", "entropy_production_recorded", "motif_census", "pca_project",
-    "probability_current_grid", "reciprocity", "simulate", "stationary_distribution",
-    "transition_matrix_binary",
+    "ESTIMATORS", "ConnectivityReport", "CurrentField", "DiscreteEntropyProduction",
+    "Discretization", "EntropyEstimate", "ExactEntropyProduction", "KernelEntropyProduction",
+    "MarkovKernel", "SampleSize", "SurrogateTest", "asymmetry_index", "binary_states",
+    "connectivity_report", "discretize", "ei_structure", "entropy_production_coarse",
+    "entropy_production_discrete", "entropy_production_exact", "entropy_production_hierarchical",
+    "entropy_production_kernel", "entropy_production_recorded", "entropy_production_tur",
+    "entropy_production_var", "estimate_entropy_production", "hierarchical_kmeans",
+    "motif_census", "pca_project", "probability_current_grid", "reciprocity", "required_length",
+    "simulate", "stationary_distribution", "surrogate_test", "transition_matrix_binary",
 ]

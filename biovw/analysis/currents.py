@@ -100,20 +100,27 @@ class CurrentField:
         }
 
 
-def _as_trajectories(traj: np.ndarray) -> np.ndarray:
-    traj = np.asarray(traj, dtype=np.float64)
-    if traj.ndim == 2:
-        traj = traj[None]
-    if traj.ndim != 3:
-        raise ValueError(f"traj must have shape [T, 2] or [chains, T, 2], got {traj.shape}")
-    if traj.shape[-1] != 2:
+def _as_trajectories(traj) -> list[np.ndarray]:
+    """Chains ``[T_i, 2]`` from ``[T, 2]``, ``[chains, T, 2]`` or a list of ``[T_i, 2]``."""
+    if isinstance(traj, (list, tuple)):
+        chains = [np.asarray(c, dtype=np.float64) for c in traj]
+    else:
+        arr = np.asarray(traj, dtype=np.float64)
+        if arr.ndim == 2:
+            arr = arr[None]
+        if arr.ndim != 3:
+            raise ValueError(f"traj must have shape [T, 2] or [chains, T, 2], got {arr.shape}")
+        chains = list(arr)
+    if not chains or any(c.ndim != 2 for c in chains):
+        raise ValueError("traj must hold [T, 2] chains")
+    if any(c.shape[-1] != 2 for c in chains):
         raise ValueError(f"traj must be two-dimensional (project with pca_project), got D = "
-                         f"{traj.shape[-1]}")
-    if traj.shape[1] < 3:
+                         f"{chains[0].shape[-1]}")
+    if any(len(c) < 3 for c in chains):
         raise ValueError("each chain needs at least three time points")
-    if not np.all(np.isfinite(traj)):
+    if not all(np.all(np.isfinite(c)) for c in chains):
         raise ValueError("traj must be finite")
-    return traj
+    return chains
 
 
 def probability_current_grid(
@@ -127,9 +134,10 @@ def probability_current_grid(
 
     Parameters
     ----------
-    traj : array_like
-        Positions, shape ``[T, 2]`` or ``[chains, T, 2]`` (chains of equal length, assumed
-        stationary). Higher-dimensional data can be projected first with :func:`pca_project`.
+    traj : array_like or list of arrays
+        Positions, shape ``[T, 2]`` or ``[chains, T, 2]``, or a list of ``[T_i, 2]`` chains
+        (assumed stationary). Higher-dimensional data can be projected first with
+        :func:`pca_project`.
     bins : int
         Bins per axis.
     bounds : ((xmin, xmax), (ymin, ymax)), optional
@@ -143,13 +151,14 @@ def probability_current_grid(
     CurrentField
         Density, current (midpoint estimator over interior time points), curl and counts.
     """
-    traj = _as_trajectories(traj)
+    chains = _as_trajectories(traj)
     if bins < 2:
         raise ValueError("bins must be at least 2")
     if dt <= 0:
         raise ValueError("dt must be positive")
     if bounds is None:
-        lo, hi = traj.reshape(-1, 2).min(axis=0), traj.reshape(-1, 2).max(axis=0)
+        pooled = np.concatenate(chains)
+        lo, hi = pooled.min(axis=0), pooled.max(axis=0)
     else:
         lo = np.array([bounds[0][0], bounds[1][0]], dtype=np.float64)
         hi = np.array([bounds[0][1], bounds[1][1]], dtype=np.float64)
@@ -158,8 +167,8 @@ def probability_current_grid(
     x_edges = np.linspace(lo[0], hi[0], bins + 1)
     y_edges = np.linspace(lo[1], hi[1], bins + 1)
 
-    points = traj[:, 1:-1].reshape(-1, 2)
-    velocity = ((traj[:, 2:] - traj[:, :-2]) / (2.0 * dt)).reshape(-1, 2)
+    points = np.concatenate([c[1:-1] for c in chains])
+    velocity = np.concatenate([(c[2:] - c[:-2]) / (2.0 * dt) for c in chains])
     n_points = len(points)
     width = (hi - lo) / bins
     cell = np.floor((points - lo) / width).astype(np.int64)

@@ -1,5 +1,6 @@
-"""``biovw analyze``: entropy production, currents and connectivity of a trained run or of a
-user's trajectory (the contents of analysis.json, and the current field its figure shows)."""
+"""``biovw analyze``: entropy production, currents and connectivity of a trained run, or the
+entropy production of a recording per condition (the contents of analysis.json, and the
+current fields its figures show)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from biovw.analysis.currents import CurrentField, pca_project, probability_curre
 from biovw.analysis.discrete import entropy_production_coarse, entropy_production_discrete
 from biovw.analysis.enumerate import transition_matrix_binary
 from biovw.analysis.kernel import entropy_production_kernel, simulate
+from biovw.analysis.report import analyze_recording, summary_lines
 from biovw.baselines.kernel import MAX_HIDDEN, GibbsKernel
 from biovw.baselines.rbm import BernoulliRBM
 from biovw.config import ConfigError
-from biovw.data import DataSplits
+from biovw.data import DataError, DataSplits
+from biovw.data.recordings import read_recording
 from biovw.runs.rbm import gibbs_samples
 from biovw.walkback import StationaryKernel, WalkbackModel, sample_chain
 
@@ -165,49 +168,56 @@ def _binary_codes(traj: np.ndarray) -> np.ndarray:
     return (traj > 0.5).astype(np.int64) @ weights
 
 
-def load_trajectory(path: str | Path, discrete: bool) -> np.ndarray:
-    """Read a user's trajectory: [T, D] or [chains, T, D] (integer states [T] or [chains, T]
-    are accepted when ``discrete``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"--trajectory: file not found: {path}")
-    if path.suffix != ".npy":
-        raise ConfigError(f"--trajectory: expected a .npy file, got {path.name}")
+@dataclass(frozen=True)
+class RecordingAnalysis:
+    """``biovw analyze --trajectory``: a recording's analysis.json and what to draw and print.
+
+    Attributes
+    ----------
+    result : dict
+        Per-condition estimates (:class:`biovw.analysis.report.RecordingReport`'s result) with
+        the source file and the units read.
+    fields : dict of str to CurrentField
+        Current field of every condition on the shared plane (continuous data only).
+    plane : str
+        Name of that plane.
+    lines : list of str
+        One summary line per condition and estimate.
+    """
+
+    result: dict
+    fields: dict[str, CurrentField]
+    plane: str
+    lines: list[str]
+
+
+def analyze_recording_file(path: str | Path, *, discrete: bool = False, key: str | None = None,
+                           bin_ms: float | None = None, rates: bool = False,
+                           trials: str | None = None, condition: str | None = None,
+                           units: list[int] | None = None, dt: float | None = None,
+                           methods: list[str] | None = None, power: bool = False,
+                           bins: int = 20, clusters: int = 50,
+                           seed: int = 0) -> RecordingAnalysis:
+    """Read a recording (:func:`biovw.data.recordings.read_recording`) and estimate its
+    entropy production per condition (:func:`biovw.analysis.report.analyze_recording`).
+
+    Raises
+    ------
+    ConfigError
+        A bad option value.
+    DataError
+        A file that cannot be read or analysed, named in the message.
+    """
+    if dt is not None and not dt > 0:
+        raise ConfigError(f"--dt must be positive, got {dt}")
+    recording = read_recording(path, key=key, discrete=discrete, bin_ms=bin_ms, rates=rates,
+                               trials=trials, condition=condition, units=units)
     try:
-        x = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise ConfigError(f"--trajectory: cannot read {path}: {exc}") from exc
-    if not np.issubdtype(x.dtype, np.number):
-        raise ConfigError(f"--trajectory: {path} holds non-numeric data ({x.dtype})")
-    if discrete:
-        if x.ndim == 3 and x.shape[-1] == 1:
-            x = x[..., 0]
-        if x.ndim not in (1, 2) or not np.all(np.equal(np.mod(x, 1), 0)):
-            raise ConfigError("--trajectory with --discrete needs integer states of shape [T] "
-                              f"or [chains, T]; got {x.dtype} {x.shape}")
-        if x.shape[-1] < 3:
-            raise ConfigError("--trajectory needs at least 3 time points")
-        return x.astype(np.int64)
-    if x.ndim not in (2, 3):
-        raise ConfigError(f"--trajectory must have shape [T, D] or [chains, T, D], got {x.shape}")
-    if not np.isfinite(x).all():
-        raise ConfigError(f"--trajectory: {path} contains NaN or inf")
-    if x.shape[-2] < 3:
-        raise ConfigError("--trajectory needs at least 3 time points")
-    return x.astype(np.float64)
-
-
-def analyze_trajectory(x: np.ndarray, *, discrete: bool, bins: int = 20,
-                       n_clusters: int = 50, seed: int = 0) -> Analysis:
-    """Entropy production (and currents for continuous data) of a user's trajectory."""
-    result: dict = {"entropy_production": {}}
-    if discrete:
-        result["entropy_production"]["discrete"] = entropy_production_discrete(x, seed=seed
-                                                                               ).to_dict()
-        return Analysis(result)
-    result["entropy_production"]["coarse_grained"] = _coarse_grained(
-        x, False, bins, n_clusters, seed)
-    if x.shape[-1] >= 2:
-        result["currents"], field, title = _currents(x, bins, "probability current")
-        return Analysis(result, field, title, _axes_labels(x.shape[-1]))
-    return Analysis(result)
+        report = analyze_recording(recording.chains, discrete=discrete, dt=dt or recording.dt,
+                                   conditions=recording.conditions, methods=methods,
+                                   power=power, bins=bins, clusters=clusters, seed=seed)
+    except ValueError as exc:
+        raise DataError(f"--trajectory: {' '.join(str(exc).split())}") from exc
+    result = {**report.result, "source": recording.source, "units": recording.units}
+    return RecordingAnalysis(result, report.fields, report.result.get("plane", ""),
+                             summary_lines(report))

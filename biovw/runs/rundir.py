@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -224,3 +225,15 @@ def save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Save ``arrays`` as an uncompressed .npz through a temporary file and a rename."""
     with atomic_file(path, "wb") as fh:
         np.savez(fh, **arrays)
+
+
+def splice_marked(path: Path, name: str, markdown: str) -> bool:
+    """Replace the text between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` in
+    ``path`` with ``markdown`` (atomically); False, and nothing written, without the markers."""
+    text = path.read_text()
+    start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        return False
+    write_text_atomic(path, pattern.sub(lambda _: f"{start}\n{markdown}{end}", text))
+    return True

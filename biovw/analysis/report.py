@@ -1,0 +1,161 @@
+"""Entropy production of a recording, per condition, as one plain-type report.
+
+:func:`analyze_recording` runs the chosen estimators (:mod:`biovw.analysis.estimators`) on
+every condition of a recording (all chains when there are no conditions), adds the
+sample-size estimate of :mod:`biovw.analysis.power` when asked, and computes the
+probability current of every condition on one shared plane (the data plane for 2-D data,
+else the top-2 principal components of all conditions together), for plotting by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from biovw.analysis.currents import CurrentField, pca_project, probability_current_grid
+from biovw.analysis.estimators import estimate_entropy_production
+from biovw.analysis.power import required_length
+from biovw.analysis.record import EntropyEstimate, as_chains, as_label_chains
+
+__all__ = ["RecordingReport", "analyze_recording", "summary_lines"]
+
+DEFAULT_METHODS = {False: ("plugin", "tur", "var"), True: ("plugin",)}
+
+
+@dataclass(frozen=True)
+class RecordingReport:
+    """Result of :func:`analyze_recording`.
+
+    Attributes
+    ----------
+    result : dict
+        ``{"conditions": {name: {"entropy_production": {method: record or [records]},
+        "power": {method: ...}, "currents": {...}}}, "plane": str}`` in plain types.
+    fields : dict of str to CurrentField
+        Current field of every condition on the shared plane (continuous data only).
+    estimates : dict of str to dict of str to list of EntropyEstimate
+        The records themselves, by condition and method.
+    """
+
+    result: dict
+    fields: dict[str, CurrentField]
+    estimates: dict[str, dict[str, list[EntropyEstimate]]]
+
+
+def _plane(groups: dict[str, list[np.ndarray]]) -> tuple[dict[str, list[np.ndarray]], str]:
+    dim = next(iter(groups.values()))[0].shape[1]
+    if dim == 2:
+        return groups, "data plane"
+    if dim == 1:
+        return {}, ""
+    pooled = np.concatenate([c for chains in groups.values() for c in chains])
+    _, components, mean = pca_project(pooled, n_components=2)
+    return ({name: [(c - mean) @ components.T for c in chains]
+             for name, chains in groups.items()}, "top-2 PCA plane")
+
+
+def analyze_recording(
+    chains: Sequence[np.ndarray],
+    *,
+    discrete: bool = False,
+    dt: float | None = None,
+    conditions: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    power: bool = False,
+    bins: int = 20,
+    clusters: int = 50,
+    seed: int = 0,
+    **options,
+) -> RecordingReport:
+    """Estimate entropy production of every condition of a recording.
+
+    Parameters
+    ----------
+    chains : sequence of ndarray
+        Trials, ``[T_i, D]`` (or ``[T_i]`` integer states with ``discrete``).
+    discrete : bool
+    dt : float, optional
+        Seconds per step.
+    conditions : sequence of str, optional
+        Condition of every chain.
+    methods : sequence of str, optional
+        Estimators (default ``plugin, tur, var``; ``plugin`` for integer states).
+    power : bool
+        Add the recording length needed to detect each estimate at 80% power.
+    bins : int
+        Grid bins per axis (plug-in on 1-2-D data, and the current field).
+    clusters : int
+        k-means states of the plug-in for data of more than two dimensions.
+    seed : int
+    **options
+        Passed to :func:`biovw.analysis.estimators.estimate_entropy_production`.
+
+    Returns
+    -------
+    RecordingReport
+    """
+    chains = as_label_chains(list(chains)) if discrete else as_chains(list(chains))
+    if conditions is not None and len(conditions) != len(chains):
+        raise ValueError(f"{len(conditions)} condition labels for {len(chains)} chains")
+    methods = tuple(methods or DEFAULT_METHODS[discrete])
+    groups: dict[str, list[np.ndarray]] = {}
+    for cond, chain in zip(conditions or ["all"] * len(chains), chains, strict=True):
+        groups.setdefault(str(cond), []).append(chain)
+    result: dict = {"conditions": {}, "dt": dt, "methods": list(methods)}
+    estimates: dict[str, dict[str, list[EntropyEstimate]]] = {}
+    for name, group in groups.items():
+        found = estimate_entropy_production(group, methods=methods, discrete=discrete, dt=dt,
+                                            seed=seed, bins=bins, clusters=clusters, **options)
+        estimates[name] = found
+        entry: dict = {"n_chains": len(group),
+                       "n_transitions": int(sum(len(c) - 1 for c in group)),
+                       "entropy_production": {
+                           m: (recs[0].to_dict() if len(recs) == 1 else
+                               [r.to_dict() for r in recs]) for m, recs in found.items()}}
+        if power:
+            entry["power"] = {m: required_length(_best(recs)).to_dict()
+                              for m, recs in found.items()}
+        result["conditions"][name] = entry
+    fields: dict[str, CurrentField] = {}
+    if not discrete:
+        planes, label = _plane(groups)
+        if planes:
+            pooled = np.concatenate([c for cs in planes.values() for c in cs])
+            bounds = tuple(zip(pooled.min(0).tolist(), pooled.max(0).tolist(), strict=True))
+            for name, plane_chains in planes.items():
+                usable = [c for c in plane_chains if len(c) >= 3]
+                if usable:
+                    fields[name] = probability_current_grid(usable, bins=bins, bounds=bounds,
+                                                            dt=dt or 1.0)
+                    result["conditions"][name]["currents"] = fields[name].to_dict()
+            result["plane"] = label
+    return RecordingReport(result, fields, estimates)
+
+
+def _best(records: list[EntropyEstimate]) -> EntropyEstimate:
+    """The record a method is judged by: its largest-value level (hkmeans) or its only one."""
+    return max(records, key=lambda r: r.value)
+
+
+def summary_lines(report: RecordingReport) -> list[str]:
+    """One line per condition and estimate (and per sample-size estimate)."""
+    lines = []
+    for name, by_method in report.estimates.items():
+        prefix = "" if name == "all" and len(report.estimates) == 1 else f"[{name}] "
+        for method, records in by_method.items():
+            for r in records:
+                level = f" k={r.settings['n_states']}" if method == "hkmeans" else ""
+                bound = " (lower bound)" if r.lower_bound else ""
+                p = "" if r.p_value is None else f", p(detailed balance) = {r.p_value:.3g}"
+                rate = r.per_second()
+                per_s = "" if rate is None else (
+                    f" = {rate[0]:.4g} [{rate[1]:.4g}, {rate[2]:.4g}] nats/s")
+                lines.append(f"{prefix}entropy production [{method}{level}]{bound}: "
+                             f"{r.value:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}] nats/step"
+                             f"{per_s}{p}")
+        power = report.result["conditions"][name].get("power")
+        if power:
+            lines += [f"{prefix}{p['message']}" for p in power.values()]
+    return lines
