@@ -260,3 +260,27 @@ def test_readme_recordings_example_runs(tmp_path, monkeypatch, capsys):
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "driven plugin:" in out and "rest tur:" in out and "needs about" in out
+
+
+def test_default_estimators_skip_one_that_cannot_describe_the_data(tmp_path):
+    """A deterministic rotation: the VAR(1) fit has singular noise. Among the default
+    estimators it is skipped with its reason (the others report); asked for, it is an error."""
+    angle = 2 * np.pi / 50
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    x = np.empty((2000, 2))
+    x[0] = (1.0, 0.0)
+    for t in range(1, len(x)):
+        x[t] = rotation @ x[t - 1]
+    path = tmp_path / "rotation.npy"
+    np.save(path, x)
+    result = CliRunner().invoke(main, ["analyze", "--trajectory", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "entropy production [var]: skipped (" in result.output
+    assert "entropy production [plugin]" in result.output
+    report = json.loads((tmp_path / "rotation_analysis" / "analysis.json").read_text())
+    entry = report["conditions"]["all"]
+    assert "var" in entry["skipped"] and "var" not in entry["entropy_production"]
+    assert "plugin" in entry["entropy_production"]
+    chosen = CliRunner().invoke(main, ["analyze", "--trajectory", str(path), "--methods", "var",
+                                       "--out", str(tmp_path / "var_only")])
+    assert chosen.exit_code == 2 and "VAR(1)" in chosen.output

@@ -81,7 +81,9 @@ def analyze_recording(
     conditions : sequence of str, optional
         Condition of every chain.
     methods : sequence of str, optional
-        Estimators (default ``plugin, tur, var``; ``plugin`` for integer states).
+        Estimators (default ``plugin, tur, var``; ``plugin`` for integer states). Of the
+        default set, an estimator that cannot describe the data (a VAR(1) fit of deterministic
+        chains, say) is skipped with its reason under ``skipped``; a chosen one raises.
     power : bool
         Add the recording length needed to detect each estimate at 80% power.
     bins : int
@@ -99,6 +101,7 @@ def analyze_recording(
     chains = as_label_chains(list(chains)) if discrete else as_chains(list(chains))
     if conditions is not None and len(conditions) != len(chains):
         raise ValueError(f"{len(conditions)} condition labels for {len(chains)} chains")
+    chosen = methods is not None
     methods = tuple(methods or DEFAULT_METHODS[discrete])
     groups: dict[str, list[np.ndarray]] = {}
     for cond, chain in zip(conditions or ["all"] * len(chains), chains, strict=True):
@@ -106,14 +109,27 @@ def analyze_recording(
     result: dict = {"conditions": {}, "dt": dt, "methods": list(methods)}
     estimates: dict[str, dict[str, list[EntropyEstimate]]] = {}
     for name, group in groups.items():
-        found = estimate_entropy_production(group, methods=methods, discrete=discrete, dt=dt,
-                                            seed=seed, bins=bins, clusters=clusters, **options)
+        found: dict[str, list[EntropyEstimate]] = {}
+        skipped: dict[str, str] = {}
+        for method in methods:
+            try:
+                found.update(estimate_entropy_production(
+                    group, methods=(method,), discrete=discrete, dt=dt, seed=seed, bins=bins,
+                    clusters=clusters, **options))
+            except ValueError as exc:
+                if chosen or len(methods) == 1:
+                    raise
+                skipped[method] = " ".join(str(exc).split())
+        if not found:
+            raise ValueError("; ".join(f"{m}: {why}" for m, why in skipped.items()))
         estimates[name] = found
         entry: dict = {"n_chains": len(group),
                        "n_transitions": int(sum(len(c) - 1 for c in group)),
                        "entropy_production": {
                            m: (recs[0].to_dict() if len(recs) == 1 else
                                [r.to_dict() for r in recs]) for m, recs in found.items()}}
+        if skipped:
+            entry["skipped"] = skipped
         if power:
             entry["power"] = {m: required_length(_best(recs)).to_dict()
                               for m, recs in found.items()}
@@ -155,6 +171,8 @@ def summary_lines(report: RecordingReport) -> list[str]:
                 lines.append(f"{prefix}entropy production [{method}{level}]{bound}: "
                              f"{r.value:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}] nats/step"
                              f"{per_s}{p}")
+        for method, why in report.result["conditions"][name].get("skipped", {}).items():
+            lines.append(f"{prefix}entropy production [{method}]: skipped ({why})")
         power = report.result["conditions"][name].get("power")
         if power:
             lines += [f"{prefix}{p['message']}" for p in power.values()]
