@@ -16,26 +16,23 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from scipy import stats
 
 from biovw import brian
-from biovw.analysis import entropy_production_recorded
 from biovw.circuits import RateSpec
 from biovw.cli import main
-from biovw.config import load_config
-from biovw.runs import RunDir, build_run, open_run
+from biovw.runs import open_run
+from biovw.runs.agreement import (
+    CIRCUITS,
+    compare_with_noise,
+    group_interval,
+    noise_off_pair,
+    relative_difference,
+    state_mean,
+    train_small,
+)
 from biovw.runs.simulate import run_spec, simulate_spec
-from biovw.runs.train import train
-from biovw.walkback import StationaryKernel, WalkbackModel, trajectories
+from biovw.walkback import WalkbackModel, trajectories
 
-SMALL = ["train.steps=20", "train.batch_size=64", "circuit.hidden=16", "walkback.num_steps=4",
-         "data.n_samples=400", "train.log_every=10"]
-CIRCUITS = {
-    "dale": ("circuits/rate_net.yaml", []),
-    "sparse": ("circuits/rate_net.yaml", ["circuit.density=0.3"]),
-    "tied": ("circuits/rate_net_symmetric.yaml", []),
-    "bernoulli": ("circuits/digits_rate_fa.yaml", []),
-}
 STEPS = 200
 RTOL = 1e-5
 
@@ -48,14 +45,6 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def train_small(folder, config: str, overrides: list[str]):
-    """Train a small run for a few iterations into ``folder`` (no evaluation)."""
-    cfg = load_config(config, [*SMALL, *overrides])
-    data, model = build_run(cfg, torch.device("cpu"))
-    train(cfg, RunDir(folder), model, data, progress=False)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +61,8 @@ def specs(runs):
     return {name: run_spec(open_run(folder)) for name, folder in runs.items()}
 
 
-def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
-    """``max |a - b| / max |b|``."""
-    return float(np.abs(a - b).max() / np.abs(b).max())
-
-
 def assert_same_trajectory(spec, target: str, recurrence: str, n_chains: int = 8) -> None:
-    reference = simulate_spec(spec, "torch", n_chains, STEPS, noise=False, seed=3)
-    states = simulate_spec(spec, "brian2", n_chains, STEPS, noise=False, target=target,
-                           recurrence=recurrence, seed=3)
+    states, reference = noise_off_pair(spec, target, recurrence, n_chains, STEPS)
     assert states.shape == reference.shape == (n_chains, STEPS + 1, spec.circuit.n_visible)
     assert states.dtype == np.float64
     assert np.ptp(reference[:, -1]) > 0  # the chains do not all sit at one point
@@ -115,16 +97,6 @@ def test_every_circuit_on_every_target(specs, name, target, recurrence):
     assert_same_trajectory(specs[name], target, recurrence)
 
 
-def group_interval(states: np.ndarray, statistic, n_groups: int = 25,
-                   confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Estimate of ``statistic`` over all chains and the half-width of its interval, from
-    the spread of its values on independent groups of chains."""
-    groups = np.array_split(states, n_groups)
-    values = np.stack([statistic(g.reshape(-1, g.shape[-1])) for g in groups])
-    half = stats.t.ppf(0.5 + confidence / 2, n_groups - 1) * values.std(0, ddof=1)
-    return statistic(states.reshape(-1, states.shape[-1])), half / np.sqrt(n_groups)
-
-
 def assert_intervals_overlap(a, b, what: str) -> None:
     (value_a, half_a), (value_b, half_b) = a, b
     gap = np.abs(value_a - value_b) - (half_a + half_b)
@@ -132,22 +104,13 @@ def assert_intervals_overlap(a, b, what: str) -> None:
 
 
 def test_noise_on_stationary_statistics_agree(specs):
-    spec = specs["dale"]
-    n_chains, burn_in = 600, 50
-    torch_states = simulate_spec(spec, "torch", n_chains, 250, seed=11)
-    brian_states = simulate_spec(spec, "brian2", n_chains, 250, seed=11)
+    result = compare_with_noise(specs["dale"], n_chains=600, n_steps=250, burn_in=50)
+    torch_states, brian_states = result.states["torch"], result.states["brian2"]
     assert not np.allclose(torch_states[:, 1:], brian_states[:, 1:])  # independent noise
-    a, b = torch_states[:, burn_in:], brian_states[:, burn_in:]
-    assert_intervals_overlap(group_interval(a, lambda x: x.mean(0)),
-                             group_interval(b, lambda x: x.mean(0)), "means")
-    assert_intervals_overlap(group_interval(a, lambda x: np.cov(x.T)),
-                             group_interval(b, lambda x: np.cov(x.T)), "covariances")
-    kernel = StationaryKernel(WalkbackModel.from_spec(spec).double())
-    ep = [entropy_production_recorded(kernel, torch.from_numpy(x), burn_in=burn_in)
-          for x in (torch_states, brian_states)]
-    assert_intervals_overlap(*[(e.value, (e.ci_high - e.ci_low) / 2) for e in ep],
-                             "entropy production")
-    assert ep[0].value > 0 and ep[0].ci_low > 0  # measurable: the comparison means something
+    for name, by_backend in result.statistics.items():
+        assert_intervals_overlap(by_backend["torch"], by_backend["brian2"], name)
+    value, half = result.statistics["entropy_production"]["torch"]
+    assert value - half > 0  # measurable: the comparison means something
 
 
 def test_bernoulli_noise_on_draws_binary_states_at_the_kernel_rates(specs):
@@ -157,7 +120,7 @@ def test_bernoulli_noise_on_draws_binary_states_at_the_kernel_rates(specs):
     assert set(np.unique(brian_states)) <= {0.0, 1.0}
     level = 1 - 0.05 / spec.circuit.n_visible  # one interval per unit: Bonferroni
     assert_intervals_overlap(
-        *[group_interval(x[:, 10:], lambda y: y.mean(0), confidence=level)
+        *[group_interval(x[:, 10:], state_mean, confidence=level)
           for x in (torch_states, brian_states)], "firing rates")
 
 
