@@ -148,9 +148,9 @@ class DataParallel:
         if self.active:
             self._call(dist.barrier, group=self.control)
 
-    def _call(self, op, *args, **kwargs) -> None:
+    def _call(self, collective, *args, **kwargs) -> None:
         try:
-            op(*args, **kwargs)
+            collective(*args, **kwargs)
         except RuntimeError as exc:  # DistBackendError and gloo's errors are RuntimeErrors
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
             raise PeerLost(f"rank {self.rank} of {self.world_size}: another process of the "
