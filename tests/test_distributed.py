@@ -80,7 +80,7 @@ def test_a_global_batch_that_does_not_split_evenly_is_refused():
 # ------------------------------------------------------------------ torchrun, two processes
 
 
-@pytest.mark.parametrize("online", [True, False])
+@pytest.mark.parametrize("online", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_two_processes_reach_the_single_process_parameters(tmp_path, online):
     overrides = [*TINY, f"walkback.online_updates={str(online).lower()}", "train.grad_clip=1"]
     single, parallel = tmp_path / "single", tmp_path / "parallel"

@@ -336,7 +336,8 @@ def _train_loop(cfg: Config, run: RunDir, state: TrainState, data: DataSplits, s
                                 generator=state.batch_generator)
             if shard is not None:
                 idx = idx[shard.start:shard.stop]
-            record = train_iteration(cfg, state, train_x[idx.to(device)], parallel)
+            x = train_x[idx.to(device, non_blocking=True)]  # no wait for the device
+            record = train_iteration(cfg, state, x, parallel)
             state.step += 1
             done_here += 1
             state.elapsed = base_elapsed + time.perf_counter() - started
