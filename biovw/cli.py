@@ -3,7 +3,8 @@ simulate | export | bench``. Each command calls the composition root (:mod:`biov
 prints what it returns and draws its figures (:mod:`biovw.plots`).
 
 Exit codes: 0 done; 2 an error in the command line, a config, its data or a checkpoint (one
-line on stderr, nothing written); 3 training diverged; 130 stopped by SIGINT (Ctrl-C) and 143 by
+line on stderr, nothing written); 3 training diverged; 4 another process of a data-parallel
+job (torchrun) stopped; 130 stopped by SIGINT (Ctrl-C) and 143 by
 SIGTERM, after writing a checkpoint when it happened during training. Any other failure is a
 bug and shows its traceback.
 """
@@ -35,6 +36,7 @@ from biovw.runs import (
     resolve_device,
 )
 from biovw.runs.analyze import Analysis
+from biovw.runs.distributed import PeerLost, data_parallel
 from biovw.runs.evaluation import Evaluation
 from biovw.runs.rundir import save_npy_atomic
 from biovw.runs.stop import TrainingInterrupted
@@ -42,6 +44,7 @@ from biovw.runs.summary import headline, refresh_summary, write_summary
 
 EXIT_ERROR = 2
 EXIT_DIVERGED = 3
+EXIT_PEER_LOST = 4
 EXIT_SIGINT = 128 + signal.SIGINT
 EXIT_SIGTERM = 128 + signal.SIGTERM
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -89,6 +92,8 @@ def _guard(fn):
             _fail(f"{exc.strerror or exc}{where}")
         except TrainingDiverged as exc:
             _fail(str(exc), EXIT_DIVERGED)
+        except PeerLost as exc:
+            _fail(str(exc), EXIT_PEER_LOST)
         except TrainingInterrupted as exc:
             run = exc.checkpoint.parent.parent
             _fail(f"{exc}; continue with: biovw resume {run}", 128 + exc.signum)
@@ -197,29 +202,48 @@ def main() -> None:
 @_threads
 @_guard
 def train_cmd(config, overrides, seed, device, out, dry_run, progress):
-    """Train the circuit described by CONFIG and evaluate it."""
+    """Train the circuit described by CONFIG and evaluate it.
+
+    Under torchrun (torchrun --nproc_per_node N -m biovw train CONFIG) the N processes train
+    data-parallel on shares of the global batch train.batch_size; rank 0 writes the run."""
     extra = [*overrides, f"seed={seed}"] if seed is not None else list(overrides)
     cfg = load_config(config, extra)
-    dev = resolve_device(device)
-    data, model = build_run(cfg, dev)
-    n_params = sum(p.numel() for p in model.parameters())
-    kind = MODEL_KINDS[cfg.model]
-    if dry_run:
-        threads = torch.get_num_threads()
-        click.echo(f"config ok: {cfg.name}; data {data.name} train/valid/test "
-                   f"{len(data.train)}/{len(data.valid)}/{len(data.test)}, dim {data.dim}; "
-                   f"{kind.describe(cfg)} with {n_params} parameters on {dev} "
-                   f"({threads} thread{'s' * (threads != 1)}); {kind.iterations_key} = "
-                   f"{kind.iterations(cfg)}")
-        return
-    run = RunDir(out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if run.root.exists() and not run.root.is_dir():
-        raise ConfigError(f"--out: {run.root} exists and is not a directory")
-    if run.root.exists() and any(run.root.iterdir()):
-        raise ConfigError(f"--out: {run.root} exists and is not empty (continue that run with "
-                          f"biovw resume {run.root}, or choose another --out)")
-    model, elapsed = kind.train(cfg, run, model, data, progress=progress)
-    _finish(cfg, run, model, data, elapsed, cfg.seed, progress)
+    with data_parallel(resolve_device(device)) as (parallel, dev):
+        data, model = build_run(cfg, dev)
+        n_params = sum(p.numel() for p in model.parameters())
+        kind = MODEL_KINDS[cfg.model]
+        _check_parallel(kind, cfg, parallel)
+        if dry_run:
+            threads = torch.get_num_threads()
+            if parallel.is_main:
+                click.echo(f"config ok: {cfg.name}; data {data.name} train/valid/test "
+                           f"{len(data.train)}/{len(data.valid)}/{len(data.test)}, dim "
+                           f"{data.dim}; {kind.describe(cfg)} with {n_params} parameters on "
+                           f"{dev} ({threads} thread{'s' * (threads != 1)}"
+                           f"{_processes(parallel)}); {kind.iterations_key} = "
+                           f"{kind.iterations(cfg)}")
+            return
+        default = Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        run = RunDir(parallel.share(str(out or default)))
+        if run.root.exists() and not run.root.is_dir():
+            raise ConfigError(f"--out: {run.root} exists and is not a directory")
+        if run.root.exists() and any(run.root.iterdir()):
+            raise ConfigError(f"--out: {run.root} exists and is not empty (continue that run "
+                              f"with biovw resume {run.root}, or choose another --out)")
+        parallel.barrier()
+        model, elapsed = kind.train(cfg, run, model, data, progress=progress, parallel=parallel)
+        if parallel.is_main:
+            _finish(cfg, run, model, data, elapsed, cfg.seed, progress)
+
+
+def _check_parallel(kind, cfg, parallel) -> None:
+    if parallel.active and not kind.data_parallel:
+        raise ConfigError(f"model {cfg.model!r} does not train data-parallel; run it without "
+                          f"torchrun")
+
+
+def _processes(parallel) -> str:
+    return f" in each of {parallel.world_size} processes" if parallel.active else ""
 
 
 train_cmd.name = "train"
@@ -239,26 +263,36 @@ def resume(run_dir, steps, device, progress):
     The run continues with its checkpoint's configuration. Edits of RUN_DIR/config.yaml that
     change only logging, checkpointing, evaluation or (upwards) the number of iterations are
     applied and listed; any other edit is refused. A run killed before its first checkpoint
-    starts again from its config.yaml. RBM baselines train deterministically in seconds and
-    are trained again from the start."""
-    opened = open_run(run_dir, device, allow_fresh=True)
-    cfg, kind = opened.cfg, opened.kind
-    if steps is not None:
-        if steps < opened.step:
-            raise ConfigError(f"--steps {steps} is below the checkpoint's step {opened.step}")
-        cfg = config_from_dict(cfg.to_dict(), [f"{kind.iterations_key}={steps}"])
-    total = kind.iterations(cfg)
-    if opened.payload is None:
-        click.echo(f"{opened.run.root} has no checkpoint yet: training starts again from "
-                   f"iteration 0 of {total} with its config.yaml")
-    else:
-        edits = (f"applying edits of config.yaml: {'; '.join(opened.edits)}" if opened.edits
-                 else "config.yaml matches")
-        click.echo(f"resuming {opened.run.root} at iteration {opened.step} of {total} with the "
-                   f"configuration of its checkpoint ({edits})")
-    model, elapsed = kind.train(cfg, opened.run, opened.model, opened.data,
-                                resume=opened.payload is not None, progress=progress)
-    _finish(cfg, opened.run, model, opened.data, elapsed, cfg.seed, progress)
+    starts again from its config.yaml. A latest checkpoint that cannot be read (damaged,
+    truncated) is set aside as latest.pt.damaged and the run continues from the previous one.
+    RBM baselines train deterministically in seconds and are trained again from the start.
+    Under torchrun every process loads the checkpoint and training continues data-parallel."""
+    with data_parallel(resolve_device(device)) as (parallel, dev):
+        opened = open_run(run_dir, dev, allow_fresh=True, fallback=True)
+        cfg, kind = opened.cfg, opened.kind
+        _check_parallel(kind, cfg, parallel)
+        if steps is not None:
+            if steps < opened.step:
+                raise ConfigError(f"--steps {steps} is below the checkpoint's step "
+                                  f"{opened.step}")
+            cfg = config_from_dict(cfg.to_dict(), [f"{kind.iterations_key}={steps}"])
+        total = kind.iterations(cfg)
+        if parallel.is_main:
+            if opened.fallback:
+                click.echo(opened.fallback, err=True)
+            if opened.payload is None:
+                click.echo(f"{opened.run.root} has no checkpoint yet: training starts again "
+                           f"from iteration 0 of {total} with its config.yaml")
+            else:
+                edits = (f"applying edits of config.yaml: {'; '.join(opened.edits)}"
+                         if opened.edits else "config.yaml matches")
+                click.echo(f"resuming {opened.run.root} at iteration {opened.step} of {total} "
+                           f"with the configuration of its checkpoint ({edits})")
+        model, elapsed = kind.train(cfg, opened.run, opened.model, opened.data,
+                                    resume=opened.payload is not None, progress=progress,
+                                    parallel=parallel)
+        if parallel.is_main:
+            _finish(cfg, opened.run, model, opened.data, elapsed, cfg.seed, progress)
 
 
 @main.command(context_settings=CONTEXT)
@@ -467,21 +501,24 @@ def compare(run_dirs, out, allow_mixed):
 @click.option("--seed", type=SEED, default=0, help="Seed of the initial states and the noise.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True,
               help="Output .npy: states [chains, steps + 1, D] (float64).")
+@click.option("--device", default="cpu", help="cpu, cuda or cuda:N (torch backend only).")
 @_threads
 @_guard
-def simulate(run_dir, backend, chains, steps, no_noise, target, recurrence, seed, out):
+def simulate(run_dir, backend, chains, steps, no_noise, target, recurrence, seed, out,
+             device):
     """Run chains of RUN_DIR's trained rate circuit with torch or as a Brian2 network and save
     their states at T=1 from the cooled-down chain on (for analyze --trajectory)."""
     from biovw.runs.simulate import run_spec, simulate_spec
 
     if not out.endswith(".npy"):
         raise ConfigError(f"--out must end in .npy, got {out}")
+    dev = resolve_device(device)
     opened = open_run(run_dir)
     _notes(opened)
     spec = run_spec(opened)
     started = time.perf_counter()
     states = simulate_spec(spec, backend, chains, steps, noise=not no_noise, target=target,
-                           recurrence=recurrence, seed=seed)
+                           recurrence=recurrence, seed=seed, device=dev)
     seconds = time.perf_counter() - started
     save_npy_atomic(Path(out), states)
     how = backend if backend == "torch" else f"{backend} {target or 'numpy'}, {recurrence}"

@@ -111,7 +111,12 @@ class WalkbackConfig:
 
 @dataclass
 class TrainConfig:
-    """Optimisation, logging and checkpointing."""
+    """Optimisation, logging and checkpointing.
+
+    ``matmul_precision`` is torch's float32 matrix-product precision during training:
+    ``highest`` (full float32) or ``high`` (TF32 on CUDA GPUs that have it; no effect on the
+    CPU). Likelihoods are evaluated at full precision whatever it is.
+    """
 
     steps: int = 500
     batch_size: int = 256
@@ -122,6 +127,7 @@ class TrainConfig:
     log_every: int = 10
     checkpoint_every: int = 100
     divergence_threshold: float = 1e6
+    matmul_precision: str = "highest"
 
 
 @dataclass
@@ -201,6 +207,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "walkback.operator": ("gaussian", "bernoulli"),
     "eval.split": ("valid", "test"),
     "train.lr_schedule": ("constant", "cosine"),
+    "train.matmul_precision": ("highest", "high"),
     "model": ("walkback", "rbm"),
     "rule.name": ("backprop", "fa", "sign_symmetry", "kp", "dfa"),
     "rbm.visible": ("bernoulli", "gaussian"),

@@ -153,8 +153,8 @@ def test_nan_mid_run_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
 
     real = train_module.train_iteration
 
-    def poisoned(cfg, state, x):
-        record = real(cfg, state, x)
+    def poisoned(cfg, state, x, *args):
+        record = real(cfg, state, x, *args)
         return {**record, "loss": float("nan")} if state.step == 4 else record
 
     monkeypatch.setattr(train_module, "train_iteration", poisoned)

@@ -287,7 +287,7 @@ def test_a_start_that_fails_removes_what_it_wrote_but_not_a_given_empty_folder(
     from biovw.config import config_from_dict
     from biovw.runs import RunDir, build_run
 
-    def broken(cfg, state, x):
+    def broken(cfg, state, x, *args):
         raise RuntimeError("a bug in the first iteration")
 
     monkeypatch.setattr(train_module, "train_iteration", broken)

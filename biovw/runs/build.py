@@ -11,7 +11,7 @@ from torch import nn
 
 from biovw.config import Config, ConfigError, config_from_dict, load_config
 from biovw.data import DataError, DataSplits, load_data
-from biovw.runs.checkpoint import CheckpointError, load_checkpoint
+from biovw.runs.checkpoint import CheckpointError, load_run_checkpoint
 from biovw.runs.kinds import MODEL_KINDS, ModelKind
 from biovw.runs.rundir import RunDir
 
@@ -100,6 +100,9 @@ class OpenedRun:
         The trained model on the requested device.
     edits : list of str
         The config.yaml edits applied, as ``key: old -> new``.
+    fallback : str or None
+        One line when the latest checkpoint could not be read and the previous one was loaded
+        (only with ``open_run(..., fallback=True)``).
     """
 
     run: RunDir
@@ -108,6 +111,7 @@ class OpenedRun:
     data: DataSplits
     model: nn.Module
     edits: list[str] = field(default_factory=list)
+    fallback: str | None = None
 
     @property
     def kind(self) -> ModelKind:
@@ -178,7 +182,7 @@ def _apply_edits(run: RunDir, cfg: Config, step: int) -> tuple[Config, list[str]
 
 
 def open_run(run_dir: str | Path, device: str | torch.device = "cpu", *,
-             allow_fresh: bool = False) -> OpenedRun:
+             allow_fresh: bool = False, fallback: bool = False) -> OpenedRun:
     """Rebuild a run's data and trained model from ``run_dir``'s latest checkpoint.
 
     The checkpoint's configuration is compared with the run's config.yaml: the edits
@@ -192,6 +196,9 @@ def open_run(run_dir: str | Path, device: str | torch.device = "cpu", *,
     allow_fresh : bool
         Accept a run that never reached its first checkpoint but has its config.yaml (a start
         that was killed): it is rebuilt untrained from config.yaml, with ``payload`` None.
+    fallback : bool
+        Load the previous checkpoint when the latest cannot be read (what ``resume`` does),
+        saying so in :attr:`OpenedRun.fallback`.
 
     Raises
     ------
@@ -205,20 +212,21 @@ def open_run(run_dir: str | Path, device: str | torch.device = "cpu", *,
     if not run.root.is_dir():
         raise ConfigError(f"RUN_DIR: not a directory: {run_dir}")
     dev = device if isinstance(device, torch.device) else resolve_device(device)
-    if not run.checkpoint.is_file() and run.config.is_file():
+    saved = run.checkpoint.is_file() or run.previous_checkpoint.is_file()
+    if not saved and run.config.is_file():
         if allow_fresh:
             cfg = load_config(run.config)
             data, model = build_run(cfg, dev)
             return OpenedRun(run, cfg, None, data, model)
         raise CheckpointError(f"{run.root} has no checkpoint yet (its training stopped before "
                               f"the first one); start it again with biovw resume {run.root}")
-    payload = load_checkpoint(run.checkpoint, dev)
+    payload, path, warning = load_run_checkpoint(run, dev, fallback=fallback)
     cfg, edits = _apply_edits(run, config_from_dict(payload["config"]), int(payload["step"]))
     data, model = build_run(cfg, dev)
     try:
         model.load_state_dict(payload["model"])
     except (RuntimeError, KeyError, TypeError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else ""
-        raise CheckpointError(f"{run.checkpoint}: its weights do not fit its configuration "
+        raise CheckpointError(f"{path}: its weights do not fit its configuration "
                               f"({reason[:160]}); refused") from exc
-    return OpenedRun(run, cfg, payload, data, model, edits)
+    return OpenedRun(run, cfg, payload, data, model, edits, warning)

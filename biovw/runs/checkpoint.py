@@ -6,19 +6,26 @@ state, the random-number-generator states and the elapsed training time. It hold
 needed to rebuild the model and continue training bit for bit. ``config_sha256`` fingerprints
 the configuration, so a checkpoint whose configuration was changed after it was written is
 refused, and ``finished`` says whether training ran to its end.
+
+A run keeps two: ``checkpoints/latest.pt`` and the one it replaced, ``checkpoints/previous.pt``
+(:func:`save_run_checkpoint`). Neither is ever half-written (a temporary file and a rename), and
+when the latest cannot be read (damaged on disk, truncated by a full disk or a copy) a resumed
+run continues from the previous one (:func:`load_run_checkpoint`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
+import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from biovw.runs.rundir import atomic_file
+from biovw.runs.rundir import RunDir, atomic_file
 
 FORMAT = "biovw-checkpoint"
 VERSION = 1
@@ -79,3 +86,57 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"{path}: its configuration does not match the fingerprint "
                               "recorded with its weights (edited or damaged); refused")
     return payload
+
+
+def save_run_checkpoint(run: RunDir, payload: dict[str, Any]) -> None:
+    """Write ``run.checkpoint`` atomically, keeping the checkpoint it replaces as
+    ``run.previous_checkpoint`` (a hard link, or a copy where links are not supported): at every
+    moment both files are complete."""
+    latest, previous = run.checkpoint, run.previous_checkpoint
+    if latest.is_file():
+        tmp = previous.with_name(f".{previous.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(latest, tmp)
+        except OSError:
+            shutil.copyfile(latest, tmp)
+        os.replace(tmp, previous)
+    save_checkpoint(latest, payload)
+
+
+def load_run_checkpoint(run: RunDir, map_location: str | torch.device = "cpu", *,
+                        fallback: bool = True) -> tuple[dict[str, Any], Path, str | None]:
+    """A run's latest checkpoint or, when it cannot be loaded and ``fallback`` is set, the
+    previous one.
+
+    Returns
+    -------
+    payload : dict
+    path : Path
+        The file loaded.
+    warning : str or None
+        One line naming the unreadable latest checkpoint and the one used instead.
+
+    Raises
+    ------
+    CheckpointError
+        The latest checkpoint's error, when it cannot be loaded and there is no readable
+        previous one (or ``fallback`` is off: the message then says that ``biovw resume``
+        continues from the previous one, if there is one).
+    """
+    try:
+        return load_checkpoint(run.checkpoint, map_location), run.checkpoint, None
+    except CheckpointError as exc:
+        previous = run.previous_checkpoint
+        if not previous.is_file():
+            raise
+        if not fallback:
+            raise CheckpointError(f"{exc} (biovw resume {run.root} continues from the previous "
+                                  f"checkpoint {previous})") from exc
+        try:
+            payload = load_checkpoint(previous, map_location)
+        except CheckpointError:
+            raise exc from None
+        warning = (f"warning: {exc}; continuing from the previous checkpoint {previous} "
+                   f"(iteration {payload['step']})")
+        return payload, previous, warning

@@ -14,6 +14,7 @@ import torch
 from biovw.config import Config
 from biovw.data import DataSplits
 from biovw.quality import sample_quality
+from biovw.runs.precision import matmul_precision
 from biovw.runs.progress import Progress
 from biovw.runs.rundir import RunDir
 from biovw.walkback import (
@@ -160,10 +161,13 @@ def evaluate_run(cfg: Config, run: RunDir, model: WalkbackModel, data: DataSplit
     Evaluation
         Its ``result`` is the contents of eval.json: ``loglik`` (bound and IS estimates on
         the held-out split and on training examples) and ``sample_quality`` per snapshot.
+    The likelihood is computed at full float32 matrix-product precision, whatever
+    ``train.matmul_precision`` is.
     """
     model.eval()
-    loglik, per_example = evaluate_likelihood(cfg, model, data, seed, n_examples, n_trajectories,
-                                              progress)
+    with matmul_precision("highest"):
+        loglik, per_example = evaluate_likelihood(cfg, model, data, seed, n_examples,
+                                                  n_trajectories, progress)
     n = n_samples or cfg.eval.n_samples
     with Progress("sample", n, progress, unit="chain") as bar:
         bar.line(f"{n} chains, cool-down and up to {max(cfg.eval.snapshots)} extra steps")

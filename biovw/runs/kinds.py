@@ -18,6 +18,7 @@ from biovw.circuits import RateCircuitSpec
 from biovw.config import Config, ConfigError, RBMConfig
 from biovw.data import DataSplits
 from biovw.runs.analyze import Analysis, analyze_model, analyze_rbm
+from biovw.runs.distributed import SINGLE, DataParallel
 from biovw.runs.evaluation import Evaluation, draw_samples, evaluate_run
 from biovw.runs.rbm import build_rbm, check_rbm_data, evaluate_rbm, gibbs_samples, train_rbm
 from biovw.runs.rundir import RunDir
@@ -36,11 +37,14 @@ class ModelKind(Protocol):
         What the sampler's steps past its start are called in reports.
     default_loglik_method : str or None
         How a run that predates recording its log-likelihood method was scored.
+    data_parallel : bool
+        Whether it trains data-parallel under ``torchrun`` (:mod:`biovw.runs.distributed`).
     """
 
     iterations_key: str
     chain_steps: str
     default_loglik_method: str | None
+    data_parallel: bool
 
     def iterations(self, cfg: Config) -> int:
         """Number of training iterations (or epochs) the config asks for."""
@@ -55,7 +59,8 @@ class ModelKind(Protocol):
         """What is built, in a word (``biovw train --dry-run``)."""
 
     def train(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, *,
-              resume: bool = False, progress: bool | None = None) -> tuple[nn.Module, float]:
+              resume: bool = False, progress: bool | None = None,
+              parallel: DataParallel = SINGLE) -> tuple[nn.Module, float]:
         """Train (or continue training) into ``run``; the trained model and the seconds."""
 
     def evaluate(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, seed: int,
@@ -98,6 +103,7 @@ class WalkbackKind:
     iterations_key = "train.steps"
     chain_steps = "extra steps"
     default_loglik_method = "importance sampling"
+    data_parallel = True
 
     def iterations(self, cfg: Config) -> int:
         return cfg.train.steps
@@ -116,8 +122,10 @@ class WalkbackKind:
         return cfg.circuit.kind
 
     def train(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, *,
-              resume: bool = False, progress: bool | None = None) -> tuple[nn.Module, float]:
-        return model, train(cfg, run, model, data, resume=resume, progress=progress).elapsed
+              resume: bool = False, progress: bool | None = None,
+              parallel: DataParallel = SINGLE) -> tuple[nn.Module, float]:
+        return model, train(cfg, run, model, data, resume=resume, progress=progress,
+                            parallel=parallel).elapsed
 
     def evaluate(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, seed: int,
                  *, progress: bool | None = None, n_examples: int | None = None,
@@ -175,6 +183,7 @@ class RBMKind:
     iterations_key = "rbm.epochs"
     chain_steps = "Gibbs steps"
     default_loglik_method = None
+    data_parallel = False
 
     def iterations(self, cfg: Config) -> int:
         return cfg.rbm.epochs
@@ -189,7 +198,8 @@ class RBMKind:
         return "RBM"
 
     def train(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, *,
-              resume: bool = False, progress: bool | None = None) -> tuple[nn.Module, float]:
+              resume: bool = False, progress: bool | None = None,
+              parallel: DataParallel = SINGLE) -> tuple[nn.Module, float]:
         """RBMs train deterministically in seconds: a resumed run trains again from the
         start."""
         if resume:

@@ -20,7 +20,7 @@ from biovw.baselines.rbm import AnyRBM, BernoulliRBM, GaussianBernoulliRBM
 from biovw.baselines.training import fit_rbm, pseudo_log_likelihood
 from biovw.config import Config, ConfigError
 from biovw.data import DataSplits
-from biovw.runs.checkpoint import save_checkpoint
+from biovw.runs.checkpoint import save_run_checkpoint
 from biovw.runs.evaluation import (
     Evaluation,
     examples_fingerprint,
@@ -90,7 +90,7 @@ def train_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits,
                                    f"parameters; lower rbm.lr); last good checkpoint: {where}")
         record = {**record, **heldout_monitor(model, heldout)}
         run.append_metrics({"step": epoch + 1, **record})
-        save_checkpoint(run.checkpoint, rbm_payload(cfg, model, epoch + 1))
+        save_run_checkpoint(run, rbm_payload(cfg, model, epoch + 1))
         info = {k: f"{v:.4g}" for k, v in record.items()
                 if k in ("pseudo_loglik", "recon_error", "heldout_pseudo_loglik")}
         bar.update(1, **info)

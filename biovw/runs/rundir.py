@@ -5,7 +5,7 @@
     RUN_DIR/
         config.yaml          resolved configuration
         metrics.jsonl        one JSON object per logged training iteration
-        checkpoints/latest.pt
+        checkpoints/latest.pt, previous.pt (the one latest.pt replaced)
         samples/             samples_step{N}.npy (N = extra steps past the cool-down)
         figures/             PNG figures
         eval.json            held-out likelihood and sample quality
@@ -55,6 +55,11 @@ class RunDir:
         return self.root / "checkpoints" / "latest.pt"
 
     @property
+    def previous_checkpoint(self) -> Path:
+        """The checkpoint ``latest.pt`` replaced: where resuming falls back to."""
+        return self.root / "checkpoints" / "previous.pt"
+
+    @property
     def last_good_checkpoint(self) -> Path:
         return self.root / "checkpoints" / "last_good.pt"
 
@@ -90,8 +95,9 @@ class RunDir:
 
     @property
     def has_checkpoint(self) -> bool:
-        """Whether training wrote a checkpoint (latest or last good) here."""
-        return self.checkpoint.is_file() or self.last_good_checkpoint.is_file()
+        """Whether training wrote a checkpoint (latest, previous or last good) here."""
+        return any(p.is_file() for p in (self.checkpoint, self.previous_checkpoint,
+                                          self.last_good_checkpoint))
 
     @contextmanager
     def fresh_start(self) -> Iterator[None]:

@@ -42,12 +42,17 @@ def _torch(spec: RateSpec, model: WalkbackModel, initial: torch.Tensor, n_steps:
            generator: torch.Generator, seed: int) -> np.ndarray:
     if target is not None:
         raise ConfigError("--target applies to --backend brian2 only")
-    return trajectories(model, initial, n_steps, generator, noise).numpy()
+    device = next(model.parameters()).device
+    if device.type != "cpu":
+        generator = torch.Generator(device=device).manual_seed(seed)
+    return trajectories(model, initial.to(device), n_steps, generator, noise).numpy()
 
 
 def _brian2(spec: RateSpec, model: WalkbackModel, initial: torch.Tensor, n_steps: int,
             noise: bool, target: str | None, recurrence: str,
             generator: torch.Generator, seed: int) -> np.ndarray:
+    if next(model.parameters()).device.type != "cpu":
+        raise ConfigError("--device applies to --backend torch only")
     target = target or "numpy"
     check_target(target)
     return brian.simulate(spec, initial.numpy(), n_steps, noise=noise, target=target,
@@ -69,7 +74,8 @@ def check_target(target: str) -> None:
 
 def simulate_spec(spec: RateSpec, backend: str, n_chains: int, n_steps: int, *,
                   noise: bool = True, target: str | None = None,
-                  recurrence: str = "synapses", seed: int = 0) -> np.ndarray:
+                  recurrence: str = "synapses", seed: int = 0,
+                  device: torch.device | str = "cpu") -> np.ndarray:
     """Chains of a described circuit at ``T_1`` after the cool-down, by either backend.
 
     Parameters
@@ -89,8 +95,11 @@ def simulate_spec(spec: RateSpec, backend: str, n_chains: int, n_steps: int, *,
     recurrence : str
         How Brian2 computes the recurrent input (:data:`biovw.brian.RECURRENCES`).
     seed : int
-        Seed of the initial states (drawn from p* by torch for both backends) and of the
-        noise.
+        Seed of the initial states (drawn from p* by torch on the CPU for both backends and
+        every device) and of the noise.
+    device : torch.device or str
+        Where the torch backend runs the chains (``cuda`` draws its noise on the GPU, so its
+        noisy chains differ from the CPU's).
 
     Returns
     -------
@@ -112,6 +121,7 @@ def simulate_spec(spec: RateSpec, backend: str, n_chains: int, n_steps: int, *,
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         initial = model.prior.sample(n_chains, generator).double()
+    model = model.to(device)
     return BACKENDS[backend](spec, model, initial, n_steps, noise, target, recurrence,
                              generator, seed)
 

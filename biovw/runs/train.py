@@ -7,6 +7,11 @@ trajectory. p* follows the states reached at the last step. Every ``train.log_ev
 iterations the loss is also measured on a fixed batch of the validation split
 (``heldout_loss``). SIGINT or SIGTERM stop the loop at the end of the current iteration with a
 checkpoint (:class:`biovw.runs.stop.TrainingInterrupted`).
+
+An iteration leaves its numbers on the model's device: they are read (one synchronisation of
+host and device) only at logged iterations, before a checkpoint and at the end, where the
+divergence check looks at every iteration since the last read. Under ``torchrun`` the
+processes share the global batch (:mod:`biovw.runs.distributed`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import torch
 
 from biovw.config import Config
 from biovw.data import DataSplits
-from biovw.runs.checkpoint import load_checkpoint, save_checkpoint
+from biovw.runs.checkpoint import load_run_checkpoint, save_checkpoint, save_run_checkpoint
+from biovw.runs.distributed import SINGLE, DataParallel, PeerLost
+from biovw.runs.precision import matmul_precision
 from biovw.runs.progress import Progress
 from biovw.runs.rundir import RunDir
 from biovw.runs.stop import TrainingInterrupted, stop_requests
@@ -111,45 +118,56 @@ def learning_rate(cfg: Config, step: int) -> float:
     return floor + 0.5 * (lr - floor) * (1 + math.cos(math.pi * step / cfg.train.steps))
 
 
-def _optimizer_step(cfg: Config, state: TrainState, loss: torch.Tensor) -> None:
+def _optimizer_step(cfg: Config, state: TrainState, loss: torch.Tensor,
+                    parallel: DataParallel) -> None:
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    parallel.average_gradients([p for p in state.model.parameters() if p.requires_grad])
     if cfg.train.grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(state.model.parameters(), cfg.train.grad_clip)
     state.optimizer.step()
 
 
-def train_iteration(cfg: Config, state: TrainState, x: torch.Tensor) -> dict[str, float]:
+def train_iteration(cfg: Config, state: TrainState, x: torch.Tensor,
+                    parallel: DataParallel = SINGLE) -> dict[str, float | torch.Tensor]:
     """One walk-back iteration on the batch ``x``; returns the logged quantities.
 
     The logged ``loss`` is the negative variational bound of the batch (nats/example) with
-    the operator as it was when each step was scored.
+    the operator as it was when each step was scored; it and ``walkback_nll`` are 0-d tensors
+    on the model's device (reading them synchronises host and device). Under data-parallel
+    training ``x`` is this process's shard of the global batch, gradients are averaged over
+    the processes at every optimiser step and p* and the logged numbers are those of the
+    global batch.
     """
     model = state.model
+    shard = parallel.shard(cfg.train.batch_size)
     num_steps = current_num_steps(cfg, state.step)
     for group in state.optimizer.param_groups:
         group["lr"] = learning_rate(cfg, state.step)
     if cfg.walkback.online_updates:
         s, log_q, walk = x, x.new_zeros(x.shape[0]), x.new_zeros(x.shape[0])
         for step in range(num_steps):
-            s_next, log_p = model.transition_with_log_prob(s, step, state.noise_generator)
+            s_next, log_p = model.transition_with_log_prob(s, step, state.noise_generator,
+                                                           shard)
             back = model.log_prob(s, s_next, step)
-            _optimizer_step(cfg, state, -back.mean())
+            _optimizer_step(cfg, state, -back.mean(), parallel)
             log_q += log_p
             walk += back.detach()
             s = s_next
         last = s
     else:
-        traj = heat(model, x, num_steps, state.noise_generator)
+        traj = heat(model, x, num_steps, state.noise_generator, shard)
         back = walkback_log_prob(model, traj.states)
-        _optimizer_step(cfg, state, -back.mean())
+        _optimizer_step(cfg, state, -back.mean(), parallel)
         log_q, walk, last = traj.log_q, back.detach(), traj.states[-1]
     with torch.no_grad():
-        model.prior.update(last, cfg.walkback.prior_momentum if state.step > 0 else 0.0)
+        model.prior.update(parallel.gather_rows(last),
+                           cfg.walkback.prior_momentum if state.step > 0 else 0.0)
         bound = model.prior.log_prob(last) + walk - log_q
+        sums = parallel.sum(torch.stack([bound.sum(), walk.sum()])) / cfg.train.batch_size
     return {
-        "loss": -bound.mean().item(),
-        "walkback_nll": -walk.mean().item() / num_steps,
+        "loss": -sums[0],
+        "walkback_nll": -sums[1] / num_steps,
         "num_steps": num_steps,
         "lr": state.optimizer.param_groups[0]["lr"],
     }
@@ -181,6 +199,7 @@ def train(
     resume: bool = False,
     stop_after: int | None = None,
     progress: bool | None = None,
+    parallel: DataParallel = SINGLE,
 ) -> TrainState:
     """Train ``model`` on ``data`` as configured, writing metrics and checkpoints to ``run``.
 
@@ -194,12 +213,16 @@ def train(
         Freshly built model on its device.
     data : DataSplits
     resume : bool
-        Continue from ``run.checkpoint``.
+        Continue from the run's latest checkpoint, or from the previous one when the latest
+        cannot be read.
     stop_after : int or None
         Stop (as if killed) after this many iterations of this call, without the final refit.
     progress : bool or None
         A progress bar (True), nothing (False), or None: a bar when stderr is a terminal and
         one line every ``train.log_every`` iterations otherwise.
+    parallel : DataParallel
+        This process's place in a data-parallel job (:mod:`biovw.runs.distributed`); only
+        rank 0 writes to ``run``.
 
     Returns
     -------
@@ -213,32 +236,93 @@ def train(
         last logged finite iteration is then saved as ``checkpoints/last_good.pt``.
     TrainingInterrupted
         On SIGINT or SIGTERM, after finishing the current iteration and writing its checkpoint.
+    PeerLost
+        When another process of a data-parallel job stopped; its message names the command
+        that continues the run.
     """
+    parallel.check_batch(cfg.train.batch_size)
+    writes = parallel.is_main
     state = new_state(cfg, model, data)
     if resume:
-        payload = load_checkpoint(run.checkpoint, next(model.parameters()).device)
+        payload, path, _ = load_run_checkpoint(run, next(model.parameters()).device)
         state.restore(payload)
         state.finished = bool(payload.get("finished", state.step >= cfg.train.steps))
-        run.truncate_metrics(state.step)
-    with nullcontext() if resume else run.fresh_start(), stop_requests() as stop:
-        run.write_config(cfg)
-        if not resume:
-            run.metrics.unlink(missing_ok=True)
-        _train_loop(cfg, run, state, data, stop, stop_after, progress)
-    if resume and state.finished and payload["config"] != cfg.to_dict():
-        save_checkpoint(run.checkpoint, state.payload(cfg))  # the config it now belongs to
+        if writes:
+            if path != run.checkpoint and run.checkpoint.is_file():
+                run.checkpoint.replace(run.checkpoint.with_name("latest.pt.damaged"))
+            run.truncate_metrics(state.step)
+    fresh = run.fresh_start() if writes and not resume else nullcontext()
+    try:
+        with fresh, stop_requests() as stop, matmul_precision(cfg.train.matmul_precision):
+            if writes:
+                run.write_config(cfg)
+                if not resume:
+                    run.metrics.unlink(missing_ok=True)
+            parallel.barrier()
+            _train_loop(cfg, run, state, data, stop, stop_after, progress, parallel)
+    except PeerLost as exc:
+        raise PeerLost(f"{exc}; continue from the last checkpoint with: biovw resume "
+                       f"{run.root}") from exc
+    if writes and resume and state.finished and payload["config"] != cfg.to_dict():
+        save_run_checkpoint(run, state.payload(cfg))  # the config it now belongs to
     return state
 
 
+class _Losses:
+    """The losses of the iterations since they were last read, kept on the device: reading
+    them once per logged iteration (not once per iteration) keeps the host from waiting on the
+    device."""
+
+    def __init__(self, threshold: float):
+        self.threshold = threshold
+        self.pending: list[tuple[int, torch.Tensor | float]] = []
+
+    def add(self, step: int, loss: torch.Tensor | float) -> None:
+        self.pending.append((step, loss))
+
+    def check(self) -> float | None:
+        """The last loss (None if none is pending); :class:`TrainingDiverged` names the first
+        iteration whose loss is non-finite or above the threshold."""
+        if not self.pending:
+            return None
+        device = next((v.device for _, v in self.pending if isinstance(v, torch.Tensor)), None)
+        values = torch.stack([torch.as_tensor(v, dtype=torch.float64, device=device)
+                              for _, v in self.pending]).tolist()
+        steps = [step for step, _ in self.pending]
+        self.pending = []
+        for step, loss in zip(steps, values, strict=True):
+            if not math.isfinite(loss) or abs(loss) > self.threshold:
+                raise TrainingDiverged(f"training diverged at iteration {step} (loss {loss:.4g})")
+        return values[-1]
+
+
 def _train_loop(cfg: Config, run: RunDir, state: TrainState, data: DataSplits, stop,
-                stop_after: int | None, progress: bool | None) -> None:
+                stop_after: int | None, progress: bool | None, parallel: DataParallel) -> None:
     model = state.model
     device = next(model.parameters()).device
     train_x = data.train.to(device)
     valid_x = data.valid[:HELDOUT_BATCH].to(device)
-    bar = Progress("train", cfg.train.steps, progress, every=cfg.train.log_every,
-                   initial=state.step)
+    shard = parallel.shard(cfg.train.batch_size)
+    writes = parallel.is_main
+    bar = Progress("train", cfg.train.steps, progress if writes else False,
+                   every=cfg.train.log_every, initial=state.step)
+    losses = _Losses(cfg.train.divergence_threshold)
     last_good = None
+
+    def checked() -> float | None:
+        try:
+            return losses.check()
+        except TrainingDiverged as exc:
+            if last_good is not None and writes:
+                save_checkpoint(run.last_good_checkpoint, last_good)
+            where = run.last_good_checkpoint if last_good is not None else "none saved"
+            raise TrainingDiverged(f"{exc}; last good checkpoint: {where}") from None
+
+    def save() -> None:
+        checked()
+        if writes:
+            save_run_checkpoint(run, state.payload(cfg))
+
     started, done_here = time.perf_counter(), 0
     base_elapsed = state.elapsed
     with bar:
@@ -246,42 +330,44 @@ def _train_loop(cfg: Config, run: RunDir, state: TrainState, data: DataSplits, s
             state.finished = False
         while state.step < cfg.train.steps:
             if stop_after is not None and done_here >= stop_after:
+                checked()
                 return
             idx = torch.randint(train_x.shape[0], (cfg.train.batch_size,),
                                 generator=state.batch_generator)
-            record = train_iteration(cfg, state, train_x[idx.to(device)])
+            if shard is not None:
+                idx = idx[shard.start:shard.stop]
+            x = train_x[idx.to(device, non_blocking=True)]  # no wait for the device
+            record = train_iteration(cfg, state, x, parallel)
             state.step += 1
             done_here += 1
             state.elapsed = base_elapsed + time.perf_counter() - started
-            loss = record["loss"]
-            if not math.isfinite(loss) or abs(loss) > cfg.train.divergence_threshold:
-                if last_good is not None:
-                    save_checkpoint(run.last_good_checkpoint, last_good)
-                where = run.last_good_checkpoint if last_good is not None else "none saved"
-                raise TrainingDiverged(
-                    f"training diverged at iteration {state.step} (loss {loss:.4g}); "
-                    f"last good checkpoint: {where}"
-                )
-            info = {"loss": f"{loss:.3f}"}
+            losses.add(state.step, record["loss"])
+            info = {}
             if state.step % cfg.train.log_every == 0 or state.step == cfg.train.steps:
-                record.update(model.circuit.alignment())
-                if len(valid_x):
-                    record["heldout_loss"] = heldout_loss(model, valid_x, record["num_steps"],
-                                                          cfg.seed + 3)
-                    info["held-out"] = f"{record['heldout_loss']:.3f}"
-                run.append_metrics({"step": state.step, **record,
-                                    "time": round(state.elapsed, 3)})
-                last_good = copy.deepcopy(state.payload(cfg))
+                record["loss"] = checked()
+                record["walkback_nll"] = float(record["walkback_nll"])
+                info["loss"] = f"{record['loss']:.3f}"
+                if writes:
+                    record.update(model.circuit.alignment())
+                    if len(valid_x):
+                        record["heldout_loss"] = heldout_loss(model, valid_x,
+                                                              record["num_steps"], cfg.seed + 3)
+                        info["held-out"] = f"{record['heldout_loss']:.3f}"
+                    run.append_metrics({"step": state.step, **record,
+                                        "time": round(state.elapsed, 3)})
+                    last_good = copy.deepcopy(state.payload(cfg))
+            stop.signum = parallel.any_stop(stop.signum)
             if stop and state.step < cfg.train.steps:
-                save_checkpoint(run.checkpoint, state.payload(cfg))
+                save()
                 raise TrainingInterrupted(stop.signum, state.step, run.checkpoint)
             if state.step % cfg.train.checkpoint_every == 0 and state.step < cfg.train.steps:
-                save_checkpoint(run.checkpoint, state.payload(cfg))
+                save()
             bar.update(1, **info)
+    checked()
     if not state.finished:
         bar.line("refitting p* to the training data's heated states")
         refit_prior(model, data, state.noise_generator)
         state.finished = True
-        save_checkpoint(run.checkpoint, state.payload(cfg))
+        save()
     if stop:
         raise TrainingInterrupted(stop.signum, state.step, run.checkpoint)

@@ -10,6 +10,7 @@ from biovw.walkback.estimates import (
 from biovw.walkback.kernel import StationaryKernel
 from biovw.walkback.model import (
     OPERATORS,
+    BatchShard,
     WalkbackModel,
     operator_and_prior,
     temperature_schedule,
@@ -20,7 +21,8 @@ from biovw.walkback.prior import BernoulliPrior, GaussianPrior
 from biovw.walkback.sampling import cool_down, sample_chain, trajectories
 
 __all__ = [
-    "OPERATORS", "BernoulliOperator", "BernoulliPrior", "GaussianOperator", "GaussianPrior",
+    "OPERATORS", "BatchShard", "BernoulliOperator", "BernoulliPrior", "GaussianOperator",
+    "GaussianPrior",
     "LikelihoodEstimate", "StationaryKernel", "Trajectory", "WalkbackModel", "cool_down",
     "effective_sample_size", "estimate_log_likelihood", "heat", "importance_estimates",
     "log_weights", "operator_and_prior", "sample_chain", "temperature_schedule",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,6 +21,25 @@ def temperature_schedule(num_steps: int, initial: float, factor: float) -> Tenso
     Sampling cools down to T_1 and keeps running at T_1 (= 1 by default).
     """
     return initial * factor ** torch.arange(num_steps, dtype=torch.float64)
+
+
+@dataclass(frozen=True)
+class BatchShard:
+    """Rows ``start:stop`` of a global batch of ``total`` examples: one process's share under
+    data-parallel training.
+
+    Noise is drawn for the whole global batch from the shared generator and sliced, so the
+    shards of all processes together draw exactly what one process running the global batch
+    draws, and every process's generator stays in the same state.
+    """
+
+    start: int
+    stop: int
+    total: int
+
+    def noise(self, operator: nn.Module, s: Tensor, generator: torch.Generator | None) -> Tensor:
+        """The operator's noise for this shard's rows ``s``, drawn for the global batch."""
+        return operator.draw_noise((self.total, *s.shape[1:]), generator, s)[self.start:self.stop]
 
 
 class WalkbackModel(nn.Module):
@@ -74,14 +94,17 @@ class WalkbackModel(nn.Module):
             return self.operator.sample(s, out, self.temperatures[step], generator)
 
     def transition_with_log_prob(
-        self, s: Tensor, step: int, generator: torch.Generator | None
+        self, s: Tensor, step: int, generator: torch.Generator | None,
+        shard: BatchShard | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Draw ``s_next ~ p_{T_t}(. | s)`` and return it with ``log p_{T_t}(s_next | s)``
-        (one circuit evaluation, no gradients)."""
+        (one circuit evaluation, no gradients). With ``shard``, ``s`` holds the shard's rows of
+        a global batch and the noise is the shard's slice of the global batch's noise."""
         with torch.no_grad():
             out = self.circuit(s, step)
             temperature = self.temperatures[step]
-            s_next = self.operator.sample(s, out, temperature, generator)
+            noise = None if shard is None else shard.noise(self.operator, s, generator)
+            s_next = self.operator.sample(s, out, temperature, generator, noise)
             return s_next, self.operator.log_prob(s_next, s, out, temperature)
 
     def param_groups(self, feedback_decay: float = 0.0) -> list[dict]:

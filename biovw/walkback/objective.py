@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from biovw.walkback.model import WalkbackModel
+from biovw.walkback.model import BatchShard, WalkbackModel
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Trajectory:
 
 
 def heat(model: WalkbackModel, x: Tensor, num_steps: int,
-         generator: torch.Generator | None) -> Trajectory:
+         generator: torch.Generator | None, shard: BatchShard | None = None) -> Trajectory:
     """Run the heating trajectory from ``x`` for ``num_steps`` steps (no gradients).
 
     Parameters
@@ -42,11 +42,14 @@ def heat(model: WalkbackModel, x: Tensor, num_steps: int,
         Number of steps (<= model.num_steps).
     generator : torch.Generator or None
         Source of randomness.
+    shard : BatchShard or None
+        ``x`` is this shard of a global batch (data-parallel training): the noise is the
+        shard's slice of the global batch's.
     """
     states = [x]
     log_q = x.new_zeros(x.shape[0])
     for step in range(num_steps):
-        s_next, log_p = model.transition_with_log_prob(states[-1], step, generator)
+        s_next, log_p = model.transition_with_log_prob(states[-1], step, generator, shard)
         log_q += log_p
         states.append(s_next)
     return Trajectory(states, log_q)

@@ -77,10 +77,17 @@ class GaussianOperator(nn.Module):
         diff = s_next - self.mean(s, out)
         return -0.5 * (diff**2 / var + torch.log(2 * math.pi * var)).sum(-1)
 
+    def draw_noise(self, shape: tuple[int, ...], generator: torch.Generator | None,
+                   like: Tensor) -> Tensor:
+        """Standard normal noise of ``shape`` on ``like``'s device and dtype."""
+        return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
+
     def sample(self, s: Tensor, out: Tensor, temperature: float,
-               generator: torch.Generator | None) -> Tensor:
-        """Draw ``s_next ~ p_T(. | s)``."""
-        noise = torch.randn(s.shape, generator=generator, device=s.device, dtype=s.dtype)
+               generator: torch.Generator | None, noise: Tensor | None = None) -> Tensor:
+        """Draw ``s_next ~ p_T(. | s)`` (``noise``: the standard normal draws to use, by
+        default drawn from ``generator``)."""
+        if noise is None:
+            noise = self.draw_noise(s.shape, generator, s)
         return self.mean(s, out) + math.sqrt(temperature) * self.sigma() * noise
 
 
@@ -137,9 +144,15 @@ class BernoulliOperator(nn.Module):
         log_one, log_zero = self.unit_log_probs(s, out, temperature)
         return (s_next * log_one + (1.0 - s_next) * log_zero).sum(-1)
 
+    def draw_noise(self, shape: tuple[int, ...], generator: torch.Generator | None,
+                   like: Tensor) -> Tensor:
+        """Uniform draws in [0, 1) of ``shape`` on ``like``'s device and dtype."""
+        return torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
+
     def sample(self, s: Tensor, out: Tensor, temperature: float,
-               generator: torch.Generator | None) -> Tensor:
-        """Draw ``s_next ~ p_T(. | s)`` (values 0. / 1.)."""
+               generator: torch.Generator | None, noise: Tensor | None = None) -> Tensor:
+        """Draw ``s_next ~ p_T(. | s)`` (values 0. / 1.; ``noise``: the uniform draws to use,
+        by default drawn from ``generator``)."""
         probs = self.mean(s, out, temperature).clamp(0.0, 1.0)
-        u = torch.rand(s.shape, generator=generator, device=s.device, dtype=s.dtype)
+        u = self.draw_noise(s.shape, generator, s) if noise is None else noise
         return (u < probs).to(s.dtype)
