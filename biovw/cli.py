@@ -614,6 +614,13 @@ def bench(out, device, quick):
         click.echo(f"chain steps/s, {s['n_units']} units x {s['n_chains']} chains: torch "
                    f"{s['torch_float32']:g} (float32), {s['torch_float64']:g} (float64); "
                    f"brian2 {brian2}")
+    training = {"sizes": (32, 64), "budget": 1.0} if quick else {}
+    t = results["training"] = benches.bench_training(device=device, **training)
+    for hidden, by_rule in t.items():
+        line = "; ".join(f"{rule} {r['iterations_per_second']:.3g} it/s, "
+                         f"{r['ratio_to_matmul']:.2f} of matmul FLOP/s"
+                         for rule, r in by_rule.items())
+        click.echo(f"training, {hidden} hidden units (batch 256, 5 settle steps): {line}")
     write_text_atomic(Path(out), json.dumps(results, indent=2) + "\n")
     click.echo(f"wrote {out}")
 

@@ -258,6 +258,25 @@ def test_bench_quick_writes_json(tmp_path):
     bench = json.loads(out.read_text())
     assert bench["kernel_estimator"]["n_transitions"] >= 100_000
     assert bench["kernel_estimator"]["ratio_to_matmul"] > 0
+    for hidden in ("32", "64"):
+        for rule in ("backprop", "fa"):
+            assert bench["training"][hidden][rule]["ratio_to_matmul"] > 0
+
+
+@pytest.mark.parametrize("rule", ["backprop", "fa"])
+def test_training_flops_are_counted_in_every_matrix_product(rule):
+    """The counted FLOPs of an online iteration match the settle loop's products: per
+    temperature step a settle to draw the next state and a settle to score the step back,
+    whose backward costs two more (the rule's own backward included), each settle step one
+    [batch, N] x [N, N] product; W_in and the readout add a few percent at this size."""
+    from biovw.runs.bench import training_speed
+
+    r = training_speed(48, rule, batch=64, settle_steps=3, num_steps=2, budget=0.05)
+    n = r["n_units"]
+    settles = 4 * r["num_steps"] * r["settle_steps"]
+    model = settles * 2 * r["batch"] * n * n
+    assert 0.8 < r["flops_per_iteration"] / model < 1.25, (r["flops_per_iteration"], model)
+    assert r["iterations"] >= 2 and r["ratio_to_matmul"] > 0
 
 
 def test_rbm_config_trains_through_the_same_command(tmp_path):

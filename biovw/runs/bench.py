@@ -5,7 +5,9 @@ machines stay comparable: the kernel-exact estimator's achieved FLOP rate agains
 matrix product of the same shape (:func:`bench_kernel_estimator`), the RBM's epoch time
 against scikit-learn's (:func:`biovw.baselines.compare_sklearn.bench_rbm`), and the chain
 steps per second of the batched torch sampler against the Brian2 network of the same circuit
-on each code-generation target and recurrence (:func:`bench_brian2`).
+on each code-generation target and recurrence (:func:`bench_brian2`), and a training
+iteration's achieved FLOP rate against a plain matrix product of the settle loop's shape
+(:func:`bench_training`).
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ import time
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from biovw import brian
 from biovw.analysis.kernel import entropy_production_kernel
 from biovw.baselines.compare_sklearn import bench_rbm
 from biovw.circuits import RateCircuit
+from biovw.config import config_from_dict
+from biovw.runs.build import build_run
+from biovw.runs.train import new_state, train_iteration
 from biovw.walkback import (
     GaussianOperator,
     GaussianPrior,
@@ -166,3 +172,66 @@ def environment() -> dict:
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
+
+
+TRAINING_SIZES = (256, 1024, 4096)
+TRAINING_RULES = ("backprop", "fa")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def training_speed(hidden: int, rule: str, *, batch: int = 256, settle_steps: int = 5,
+                   num_steps: int = 2, budget: float = 5.0,
+                   device: torch.device | str = "cpu") -> dict:
+    """Iterations per second of the default job's training step (Dale rate circuit on the
+    mixture, online updates) at ``hidden`` units and its achieved FLOP rate as a fraction of a
+    plain ``[batch, N] @ [N, N]`` product (N = visible + hidden) timed in the same call.
+
+    The FLOPs of an iteration are counted, not modelled: one iteration runs under
+    :class:`torch.utils.flop_counter.FlopCounterMode`, which sees every matrix product of the
+    forward pass, autograd's backward and a rule's own backward. ``num_steps`` temperature
+    steps keep large sizes affordable (each step repeats the same work). The timing loop runs
+    at least 2 iterations after a warm-up one and stops after about ``budget`` seconds.
+    """
+    device = torch.device(device)
+    cfg = config_from_dict({
+        "name": "bench_training", "seed": 0,
+        "data": {"name": "mog_grid", "n_samples": max(4 * batch, 1000), "noise": 0.05},
+        "circuit": {"kind": "rate", "hidden": hidden, "settle_steps": settle_steps,
+                    "dale": True},
+        "rule": {"name": rule},
+        "walkback": {"num_steps": num_steps, "online_updates": True},
+        "train": {"batch_size": batch}})
+    data, model = build_run(cfg, device)
+    state = new_state(cfg, model, data)
+    x = data.train[:batch].to(device)
+    train_iteration(cfg, state, x)  # warm-up
+    with FlopCounterMode(display=False) as counter:
+        train_iteration(cfg, state, x)
+    flops = counter.get_total_flops()
+    _sync(device)
+    done, started = 0, time.perf_counter()
+    while done < 2 or time.perf_counter() - started < budget:
+        train_iteration(cfg, state, x)
+        done += 1
+    _sync(device)
+    seconds = (time.perf_counter() - started) / done
+    n_units = model.circuit.dim + hidden
+    reference = _matmul_flops(batch, n_units, device,
+                              repeats=max(3, min(200, int(0.5 / max(seconds / 20, 1e-4)))))
+    achieved = flops / seconds
+    return {"n_units": n_units, "batch": batch, "settle_steps": settle_steps,
+            "num_steps": num_steps, "iterations": done, "iterations_per_second": 1 / seconds,
+            "flops_per_iteration": flops, "achieved_gflops": achieved / 1e9,
+            "matmul_gflops": reference / 1e9, "ratio_to_matmul": achieved / reference}
+
+
+def bench_training(sizes: tuple[int, ...] = TRAINING_SIZES,
+                   rules: tuple[str, ...] = TRAINING_RULES, *, budget: float = 5.0,
+                   device: torch.device | str = "cpu", **options) -> dict:
+    """:func:`training_speed` for every hidden size and rule: ``{hidden: {rule: {...}}}``."""
+    return {str(h): {r: training_speed(h, r, budget=budget, device=device, **options)
+                     for r in rules} for h in sizes}
