@@ -111,7 +111,9 @@ class WalkbackConfig:
 
 @dataclass
 class TrainConfig:
-    """Optimisation, logging and checkpointing."""
+    """Optimisation, logging and checkpointing. ``tensorboard`` also writes the logged
+    quantities (and the evaluation's figures) as TensorBoard event files in
+    ``RUN_DIR/tensorboard``."""
 
     steps: int = 500
     batch_size: int = 256
@@ -122,6 +124,7 @@ class TrainConfig:
     log_every: int = 10
     checkpoint_every: int = 100
     divergence_threshold: float = 1e6
+    tensorboard: bool = False
 
 
 @dataclass

@@ -25,6 +25,7 @@ from biovw.runs.checkpoint import load_checkpoint, save_checkpoint
 from biovw.runs.progress import Progress
 from biovw.runs.rundir import RunDir
 from biovw.runs.stop import TrainingInterrupted, stop_requests
+from biovw.runs.tensorboard import TensorBoardLog, check_tensorboard, tensorboard_log
 from biovw.walkback import WalkbackModel, heat, log_weights, walkback_log_prob
 
 HELDOUT_BATCH = 256
@@ -214,6 +215,7 @@ def train(
     TrainingInterrupted
         On SIGINT or SIGTERM, after finishing the current iteration and writing its checkpoint.
     """
+    check_tensorboard(cfg)
     state = new_state(cfg, model, data)
     if resume:
         payload = load_checkpoint(run.checkpoint, next(model.parameters()).device)
@@ -224,14 +226,15 @@ def train(
         run.write_config(cfg)
         if not resume:
             run.metrics.unlink(missing_ok=True)
-        _train_loop(cfg, run, state, data, stop, stop_after, progress)
+        with tensorboard_log(cfg, run, state.step if resume else None) as board:
+            _train_loop(cfg, run, state, data, stop, stop_after, progress, board)
     if resume and state.finished and payload["config"] != cfg.to_dict():
         save_checkpoint(run.checkpoint, state.payload(cfg))  # the config it now belongs to
     return state
 
 
 def _train_loop(cfg: Config, run: RunDir, state: TrainState, data: DataSplits, stop,
-                stop_after: int | None, progress: bool | None) -> None:
+                stop_after: int | None, progress: bool | None, board: TensorBoardLog) -> None:
     model = state.model
     device = next(model.parameters()).device
     train_x = data.train.to(device)
@@ -271,6 +274,7 @@ def _train_loop(cfg: Config, run: RunDir, state: TrainState, data: DataSplits, s
                     info["held-out"] = f"{record['heldout_loss']:.3f}"
                 run.append_metrics({"step": state.step, **record,
                                     "time": round(state.elapsed, 3)})
+                board.log(state.step, record)
                 last_good = copy.deepcopy(state.payload(cfg))
             if stop and state.step < cfg.train.steps:
                 save_checkpoint(run.checkpoint, state.payload(cfg))
