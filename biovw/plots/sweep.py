@@ -41,6 +41,7 @@ def sweep_figure(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
                         label=None if shown else "mean ± sd over seeds")
             shown = True
         ax.set(xlabel=label)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
         ax.margins(x=0.1)
         if shown:
             ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False,
