@@ -487,8 +487,24 @@ def sweep(config, grid, seeds, overrides, address, cpus_per_trial, gpus_per_tria
 
     base = load_config(config, list(overrides))
     plan = plan_sweep(base, parse_grid(grid), parse_seeds(seeds, base.seed))
-    result = run_sweep(plan, out, address=address, cpus_per_trial=cpus_per_trial,
-                       gpus_per_trial=gpus_per_trial, draw=draw_run_figures, report=click.echo)
+    terminated = []  # Ray's wait turns any KeyboardInterrupt into a plain one
+
+    def on_sigterm(signum, frame):
+        terminated.append(signum)
+        raise _Terminated
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        signal.signal(signal.SIGTERM, on_sigterm)  # _guard restores the previous handler
+    try:
+        result = run_sweep(plan, out, address=address, cpus_per_trial=cpus_per_trial,
+                           gpus_per_trial=gpus_per_trial, draw=draw_run_figures,
+                           report=click.echo)
+    except KeyboardInterrupt as exc:
+        name, code = (("SIGTERM", EXIT_SIGTERM) if terminated or isinstance(exc, _Terminated)
+                      else ("SIGINT", EXIT_SIGINT))
+        raise _Stopped(f"stopped by {name}; the trials keep their checkpoints and the same "
+                       "command continues the sweep", code) from exc
     table = result.table
     figure = plots.sweep_figure(table.rows, Path(out) / "sweep.png")
     click.echo(table.markdown)

@@ -28,6 +28,8 @@ import logging
 import math
 import os
 import re
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -373,9 +375,12 @@ def _import_ray():
 
 def _start_ray(ray, address: str | None) -> bool:
     """Connect to ``address`` or start a local cluster sized to this machine; whether this
-    call started or connected (and must shut down)."""
+    call started or connected (and must shut down). The process keeps its own SIGTERM handler
+    (Ray's would abort it without shutting down)."""
     if ray.is_initialized():
         return False
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main_thread else None
     options = {"include_dashboard": False, "log_to_driver": False,
                "logging_level": logging.ERROR}
     try:
@@ -387,6 +392,9 @@ def _start_ray(ray, address: str | None) -> bool:
         where = "start a local Ray cluster" if address is None else f"reach Ray at {address}"
         raise ConfigError(f"--address: cannot {where} ({' '.join(str(exc).split())[:200]})") \
             from exc
+    finally:
+        if main_thread and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return True
 
 
@@ -488,24 +496,41 @@ def _run_tasks(ray, plan, todo, root, entries, manifest, manifest_path, cpus, gp
         entries[trial.name].update(status="running", message=None)
     _write_manifest(manifest_path, manifest)
     done_count = 0
-    while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1)
-        for ref in ready:
-            trial = pending.pop(ref)
-            try:
-                outcome = ray.get(ref)
-            except ray.exceptions.RayError as exc:  # the worker died (killed, out of memory)
-                text = " ".join(str(exc).split())
-                outcome = {"status": "failed", "resumed_from": None,
-                           "message": f"{type(exc).__name__}: {text[:300]}"}
-            entries[trial.name].update(outcome)
-            _write_manifest(manifest_path, manifest)
-            done_count += 1
-            how = ("" if outcome.get("resumed_from") is None
-                   else f", resumed from iteration {outcome['resumed_from']}")
-            seconds = f" in {outcome['seconds']:.1f} s" if "seconds" in outcome else ""
-            report(f"[{done_count}/{len(todo)}] {trial.name}: {outcome['status']}{seconds}"
-                   f"{how}: {outcome['message']}")
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            done_count = _collect(ray, ready, pending, entries, manifest, manifest_path, done_count,
+                                  len(todo), report)
+    except BaseException:  # stopped by a signal: the trials still running resume next time
+        for trial in pending.values():
+            entries[trial.name].update(status="interrupted",
+                                       message="the sweep was stopped while it ran")
+        _write_manifest(manifest_path, manifest)
+        raise
+
+
+def _collect(ray, ready, pending, entries, manifest, manifest_path, done_count, total,
+             report) -> int:
+    """Record and report the trials whose tasks are ``ready``; the new count of done ones."""
+    for ref in ready:
+        trial = pending.pop(ref)
+        try:
+            outcome = ray.get(ref)
+        except ray.exceptions.RayError as exc:  # the worker died (killed, out of memory)
+            text = " ".join(str(exc).split())
+            outcome = {"status": "failed", "resumed_from": None,
+                       "message": f"its worker process died ({type(exc).__name__}: "
+                                  f"{text[:200]}); the next run of the sweep resumes it from "
+                                  "its checkpoint"}
+        entries[trial.name].update(outcome)
+        _write_manifest(manifest_path, manifest)
+        done_count += 1
+        how = ("" if outcome.get("resumed_from") is None
+               else f", resumed from iteration {outcome['resumed_from']}")
+        seconds = f" in {outcome['seconds']:.1f} s" if "seconds" in outcome else ""
+        report(f"[{done_count}/{total}] {trial.name}: {outcome['status']}{seconds}{how}: "
+               f"{outcome['message']}")
+    return done_count
 
 
 # ----------------------------------------------------------------------------- the table
