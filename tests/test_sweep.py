@@ -200,3 +200,46 @@ def test_tensorboard_missing_is_one_line_and_writes_nothing(tmp_path, monkeypatc
 def test_tensorboard_must_be_a_boolean():
     with pytest.raises(ConfigError, match="train.tensorboard must be bool"):
         load_config("circuits/rate_net.yaml", ["train.tensorboard=maybe"])
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_sweep_and_the_same_command_continues_it(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "sw"
+    longer = [*TINY, "train.steps=100000", "train.checkpoint_every=10"]
+    args = [sys.executable, "-m", "biovw", "sweep", "circuits/rate_net.yaml", "--grid",
+            "rule.name=backprop,fa", "--out", str(out), *[a for o in longer for a in ("--set", o)]]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    started = 0.0
+
+    def training() -> bool:  # both trials running and checkpointed since the start
+        try:
+            manifest = json.loads((out / "sweep.json").read_text())
+        except (OSError, ValueError):
+            return False
+        fresh = [p for p in out.glob("*/checkpoints/latest.pt") if p.stat().st_mtime > started]
+        return {t["status"] for t in manifest["trials"]} == {"running"} and len(fresh) == 2
+
+    def start_and_stop() -> subprocess.CompletedProcess:
+        nonlocal started
+        started = time.time()
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env)
+        while time.time() < started + 120 and not training():
+            time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+        return subprocess.CompletedProcess(args, proc.returncode, stdout, stderr)
+
+    first = start_and_stop()
+    assert first.returncode == 143, first.stderr
+    assert first.stderr.strip().splitlines()[-1].startswith("error: stopped by SIGTERM")
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert {t["status"] for t in manifest["trials"]} == {"interrupted"}
+    second = start_and_stop()
+    assert "2 trials (0 already finished, 2 to resume, 0 new)" in second.stdout
+    assert second.returncode == 143, second.stderr
