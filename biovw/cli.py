@@ -476,17 +476,27 @@ def compare(run_dirs, out, allow_mixed):
 @click.option("--out", type=click.Path(file_okay=False), required=True,
               help="The sweep's folder: a run directory per trial, sweep.json, the tables and "
                    "the figure. Run the same command again to continue a sweep.")
+@click.option("--dry-run", is_flag=True,
+              help="Validate every trial's configuration, list the trials and what the sweep "
+                   "would do with each (new, resume, finished), stop.")
 @_guard
-def sweep(config, grid, seeds, overrides, address, cpus_per_trial, gpus_per_trial, out):
+def sweep(config, grid, seeds, overrides, address, cpus_per_trial, gpus_per_trial, out,
+          dry_run):
     """Train and evaluate CONFIG at every point of a grid and every seed, each trial a Ray task
     and an ordinary run directory under --out; then one table with the mean ± sd over seeds of
     every grid point (sweep.md, sweep.csv) and its figure (sweep.png). A failed trial is
     reported and the others go on; running the same command again skips finished trials and
     resumes the others from their checkpoints."""
-    from biovw.runs.sweep import parse_grid, parse_seeds, plan_sweep, run_sweep
+    from biovw.runs.sweep import parse_grid, parse_seeds, plan_sweep, run_sweep, trial_states
 
     base = load_config(config, list(overrides))
     plan = plan_sweep(base, parse_grid(grid), parse_seeds(seeds, base.seed))
+    if dry_run:
+        what = {"new": "new", "unfinished": "resume", "finished": "finished, skipped"}
+        for name, state in trial_states(plan, out).items():
+            click.echo(f"{Path(out) / name}: {what[state]}")
+        click.echo(f"config ok: {len(plan.trials)} trials")
+        return
     terminated = []  # Ray's wait turns any KeyboardInterrupt into a plain one
 
     def on_sigterm(signum, frame):

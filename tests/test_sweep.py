@@ -115,6 +115,15 @@ def test_rerun_skips_finished_trials_and_resumes_a_killed_one(first_sweep):
     assert {t["name"]: t["status"] for t in manifest["trials"]}[KILLED] == "finished"
 
 
+def test_dry_run_lists_the_trials_and_what_a_run_would_do(first_sweep):
+    out, _ = first_sweep
+    result = _invoke([*_args(out), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert f"{FAILING},seed=1: new" in result.output
+    assert f"{UNTOUCHED}: finished, skipped" in result.output
+    assert "config ok: 8 trials" in result.output
+
+
 def test_another_sweep_in_the_same_folder_is_refused(first_sweep):
     out, _ = first_sweep
     result = _invoke(_args(out, grid=["data.n_samples=300,200"]))

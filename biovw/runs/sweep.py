@@ -221,7 +221,8 @@ def plan_sweep(base: Config, grid: dict[str, list[str]], seeds: Sequence[int]) -
                                   "grid values that differ in letters, digits or ._+-")
             names.add(name)
             trials.append(Trial(name, point, seed, cfg))
-    check_tensorboard(base)
+    for trial in trials:
+        check_tensorboard(trial.config)
     return SweepPlan(base, {k: list(v) for k, v in grid.items()}, list(seeds), trials)
 
 
@@ -241,6 +242,11 @@ def trial_state(run: RunDir) -> str:
         if payload.get("finished"):
             return "finished"
     return "unfinished"
+
+
+def trial_states(plan: SweepPlan, out: str | Path) -> dict[str, str]:
+    """Trial name -> :func:`trial_state` of its directory under ``out``."""
+    return {t.name: trial_state(RunDir(Path(out) / t.name)) for t in plan.trials}
 
 
 def run_trial(config: dict, root: str, threads: int, device: str,
@@ -450,7 +456,7 @@ def run_sweep(plan: SweepPlan, out: str | Path, *, address: str | None = None,
     manifest_path = root / "sweep.json"
     _check_same_sweep(manifest_path, plan)
     ray = _import_ray()
-    states = {t.name: trial_state(RunDir(root / t.name)) for t in plan.trials}
+    states = trial_states(plan, root)
     manifest = {"format": FORMAT, "version": VERSION, **plan.identity(),
                 "resources": {"cpus_per_trial": cpus_per_trial, "gpus_per_trial": gpus_per_trial},
                 "trials": [{"name": t.name, "point": t.point, "seed": t.seed,
