@@ -487,7 +487,8 @@ def sweep(config, grid, seeds, overrides, address, cpus_per_trial, gpus_per_tria
     every grid point (sweep.md, sweep.csv) and its figure (sweep.png). A failed trial is
     reported and the others go on; running the same command again skips finished trials and
     resumes the others from their checkpoints."""
-    from biovw.runs.sweep import parse_grid, parse_seeds, plan_sweep, run_sweep, trial_states
+    from biovw.runs.sweep import run_sweep, trial_states
+    from biovw.runs.sweep_plan import parse_grid, parse_seeds, plan_sweep
 
     base = load_config(config, list(overrides))
     plan = plan_sweep(base, parse_grid(grid), parse_seeds(seeds, base.seed))

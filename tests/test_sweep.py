@@ -41,7 +41,7 @@ def _invoke(args):
 
 
 def _plan(grid=GRID, seeds=(0, 1)):
-    from biovw.runs.sweep import parse_grid, plan_sweep
+    from biovw.runs.sweep_plan import parse_grid, plan_sweep
 
     return plan_sweep(load_config("circuits/rate_net.yaml", TINY), parse_grid(grid), seeds)
 
@@ -149,7 +149,7 @@ def test_bad_grids_are_one_line_before_any_work(tmp_path, grid, needle):
 
 
 def test_grid_values_split_outside_brackets_and_name_trials():
-    from biovw.runs.sweep import parse_grid, trial_name
+    from biovw.runs.sweep_plan import parse_grid, trial_name
 
     grid = parse_grid(["eval.snapshots=[0, 2],[0, 5]", "train.lr=1e-3"])
     assert grid == {"eval.snapshots": ["[0, 2]", "[0, 5]"], "train.lr": ["1e-3"]}

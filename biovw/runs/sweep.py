@@ -1,229 +1,53 @@
 """Sweeps: a grid of settings times seeds, each point an ordinary run trained as a Ray task.
 
-:func:`plan_sweep` expands ``--grid KEY=V1,V2,...`` options and seeds into trials, each with its
-validated configuration and a run directory under the sweep's folder named from its grid point
-and seed (``rule.name=fa,train.lr=1e-3,seed=0``), so ``biovw resume``, ``evaluate`` and
-``analyze`` work on it. :func:`run_sweep` trains and evaluates every trial that is not finished
-as a Ray task calling the same path as ``biovw train`` (:func:`run_trial`: training, then
-:func:`biovw.runs.finish.finish_run`), on a local Ray cluster it starts and stops (sized to this
-machine) or on an existing one (``address``). A trial that fails (an exception, a divergence, a
-crashed worker) is recorded and reported and the others go on. Running the same sweep again
-skips the finished trials (checkpoint marked finished, eval.json and summary.json present) and
-resumes the others from their checkpoints. ``sweep.json`` in the sweep's folder records the
-configuration, the grid, the seeds and each trial's status; at the end :func:`sweep_table`
-writes one row per grid point with the mean ± sd over seeds of the ``biovw compare`` rows
-(``sweep.md``, ``sweep.csv``; the per-trial rows go to ``comparison.md`` and ``.csv``).
+:func:`biovw.runs.sweep_plan.plan_sweep` expands ``--grid KEY=V1,V2,...`` options and seeds
+into trials, each with its validated configuration and a run directory under the sweep's folder
+named from its grid point and seed (``rule.name=fa,train.lr=1e-3,seed=0``), so ``biovw resume``,
+``evaluate`` and ``analyze`` work on it. :func:`run_sweep` trains and evaluates every trial that
+is not finished as a Ray task calling the same path as ``biovw train`` (:func:`run_trial`:
+training, then :func:`biovw.runs.finish.finish_run`), on a local Ray cluster it starts and stops
+(sized to this machine) or on an existing one (``address``). A trial that fails (an exception,
+a divergence, a crashed worker) is recorded and reported and the others go on. Running the same
+sweep again skips the finished trials (checkpoint marked finished, eval.json and summary.json
+present) and resumes the others from their checkpoints. ``sweep.json`` in the sweep's folder
+records the configuration, the grid, the seeds and each trial's status; at the end
+:func:`biovw.runs.sweep_table.sweep_table` writes one row per grid point with the mean ± sd over
+seeds of the ``biovw compare`` rows (``sweep.md``, ``sweep.csv``; the per-trial rows go to
+``comparison.md`` and ``.csv``).
 
 Ray (the ``sweep`` extra) is imported only when a sweep runs.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import itertools
 import json
 import logging
-import math
 import os
-import re
 import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from biovw.config import Config, ConfigError, config_from_dict
+from biovw.config import ConfigError, config_from_dict
 from biovw.data import DataError
 from biovw.runs.build import build_run, open_run
 from biovw.runs.checkpoint import CheckpointError, load_checkpoint
-from biovw.runs.compare import NA, compare_runs
 from biovw.runs.finish import DrawFigures, finish_run
 from biovw.runs.kinds import MODEL_KINDS
 from biovw.runs.rundir import RunDir, finite_json, write_text_atomic
 from biovw.runs.stop import TrainingInterrupted
-from biovw.runs.tensorboard import check_tensorboard
+from biovw.runs.sweep_plan import SweepPlan
+from biovw.runs.sweep_table import SweepTable, sweep_table
 from biovw.runs.train import TrainingDiverged
 
 FORMAT = "biovw-sweep"
 VERSION = 1
-
-METRICS: dict[str, str] = {
-    "loglik": "held-out log-lik",
-    "bound": "bound",
-    "sliced_w2": "sliced W2",
-    "mmd": "MMD",
-    "ep": "EP (nats/step)",
-    "steps_to_mix": "steps to mix",
-    "train_seconds": "train (s)",
-}
-"""Columns of the ``biovw compare`` rows averaged over seeds -> their heading in sweep.md."""
-
-_DIGITS = {"mmd": 4, "steps_to_mix": 0, "train_seconds": 1}
-"""Decimals shown in sweep.md where not 3."""
-
-_SAFE = re.compile(r"[^A-Za-z0-9._+-]")
-_MAX_NAME = 200
-
-
-# ----------------------------------------------------------------------------- the plan
-
-
-@dataclass(frozen=True)
-class Trial:
-    """One grid point at one seed.
-
-    Attributes
-    ----------
-    name : str
-        Its run directory's name under the sweep's folder.
-    point : dict of str to str
-        Grid key -> value as given on the command line.
-    seed : int
-    config : Config
-        Its validated configuration.
-    """
-
-    name: str
-    point: dict[str, str]
-    seed: int
-    config: Config
-
-    @property
-    def label(self) -> str:
-        """The grid point without the seed, e.g. ``rule.name=fa, train.lr=1e-3``."""
-        return ", ".join(f"{k}={v}" for k, v in self.point.items()) or "(base config)"
-
-
-@dataclass(frozen=True)
-class SweepPlan:
-    """A sweep's base configuration (after ``--set``), grid, seeds and trials."""
-
-    base: Config
-    grid: dict[str, list[str]]
-    seeds: list[int]
-    trials: list[Trial]
-
-    def identity(self) -> dict[str, Any]:
-        """What makes two sweeps the same sweep (compared with an existing sweep.json)."""
-        return {"config": self.base.to_dict(), "grid": self.grid, "seeds": self.seeds}
-
-
-def _split_values(text: str) -> list[str]:
-    """Split at commas outside brackets and braces: ``1,[0, 3],x`` -> 3 values."""
-    values, depth, current = [], 0, ""
-    for char in text:
-        if char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth -= 1
-        if char == "," and depth == 0:
-            values.append(current.strip())
-            current = ""
-        else:
-            current += char
-    values.append(current.strip())
-    return values
-
-
-def parse_grid(options: Sequence[str]) -> dict[str, list[str]]:
-    """``["rule.name=fa,kp", "train.lr=1e-3,3e-4"]`` -> ``{"rule.name": ["fa", "kp"], ...}``.
-
-    Values are split at commas outside brackets (``eval.snapshots=[0, 3],[0, 10]`` gives two
-    values) and parsed later as YAML, as ``--set`` values are.
-
-    Raises
-    ------
-    ConfigError
-        For an option without ``=``, an empty key or value, a key given twice, a repeated
-        value or the key ``seed`` (use ``--seeds``).
-    """
-    grid: dict[str, list[str]] = {}
-    for text in options:
-        key, sep, rest = text.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"--grid {text!r} must look like section.key=V1,V2,...")
-        if key == "seed":
-            raise ConfigError("--grid seed=...: give the seeds with --seeds 0,1,2")
-        if key in grid:
-            raise ConfigError(f"--grid {key} is given twice")
-        values = _split_values(rest)
-        if not all(values):
-            raise ConfigError(f"--grid {text!r} has an empty value")
-        if len(set(values)) < len(values):
-            raise ConfigError(f"--grid {text!r} repeats a value")
-        grid[key] = values
-    return grid
-
-
-def parse_seeds(text: str | None, default: int) -> list[int]:
-    """``"0,1,2"`` -> ``[0, 1, 2]``; None -> ``[default]``."""
-    if text is None:
-        return [default]
-    try:
-        seeds = [int(t) for t in text.split(",")]
-    except ValueError as exc:
-        raise ConfigError(f"--seeds: expected comma-separated integers, got {text!r}") from exc
-    if len(set(seeds)) < len(seeds):
-        raise ConfigError(f"--seeds {text!r} repeats a seed")
-    return seeds
-
-
-def trial_name(point: dict[str, str], seed: int) -> str:
-    """The run directory name of a grid point at a seed: ``key=value,...,seed=N`` with every
-    character other than letters, digits and ``._+-`` of a value replaced by ``_``."""
-    parts = [f"{k}={_SAFE.sub('_', v)}" for k, v in point.items()] + [f"seed={seed}"]
-    name = ",".join(parts)
-    if len(name) > _MAX_NAME:
-        digest = json.dumps(parts).encode()
-        name = f"{name[:_MAX_NAME - 17]}-{hashlib.sha256(digest).hexdigest()[:16]}"
-    return name
-
-
-def _absolute_paths(cfg: Config) -> Config:
-    """``cfg`` with ``data.path`` made absolute: a trial may run in another directory."""
-    if not cfg.data.path:
-        return cfg
-    path = str(Path(cfg.data.path).expanduser().resolve())
-    return replace(cfg, data=replace(cfg.data, path=path))
-
-
-def plan_sweep(base: Config, grid: dict[str, list[str]], seeds: Sequence[int]) -> SweepPlan:
-    """Expand ``grid`` x ``seeds`` into validated trials, grid keys varying slowest first and
-    seeds fastest.
-
-    Raises
-    ------
-    ConfigError
-        Naming the trial and the field, if any trial's configuration is invalid, or if two
-        trials would share a directory name.
-    """
-    base = _absolute_paths(base)
-    trials, names = [], set()
-    for values in itertools.product(*grid.values()):
-        point = dict(zip(grid, values, strict=True))
-        for seed in seeds:
-            name = trial_name(point, seed)
-            overrides = [f"{k}={v}" for k, v in point.items()] + [f"seed={seed}"]
-            try:
-                cfg = _absolute_paths(config_from_dict(base.to_dict(), overrides))
-            except ConfigError as exc:
-                raise ConfigError(f"sweep trial {name}: {exc}") from exc
-            if name in names:
-                raise ConfigError(f"two sweep trials would share the directory {name}; use "
-                                  "grid values that differ in letters, digits or ._+-")
-            names.add(name)
-            trials.append(Trial(name, point, seed, cfg))
-    for trial in trials:
-        check_tensorboard(trial.config)
-    return SweepPlan(base, {k: list(v) for k, v in grid.items()}, list(seeds), trials)
 
 
 # ----------------------------------------------------------------------------- one trial
@@ -537,125 +361,3 @@ def _collect(ray, ready, pending, entries, manifest, manifest_path, done_count, 
         report(f"[{done_count}/{total}] {trial.name}: {outcome['status']}{seconds}{how}: "
                f"{outcome['message']}")
     return done_count
-
-
-# ----------------------------------------------------------------------------- the table
-
-
-@dataclass(frozen=True)
-class SweepTable:
-    """Mean ± sd over seeds of every grid point, and where it was written.
-
-    Attributes
-    ----------
-    rows : list of dict
-        One per grid point: ``point`` (grid key -> value), ``label``, ``n_seeds``,
-        ``n_finished``, ``failed`` (names of its trials that did not finish), ``values``
-        (metric -> per-seed values of its finished trials), ``<metric>_mean`` and
-        ``<metric>_sd`` for each of :data:`METRICS` (None when no value; sd None below two).
-    markdown : str
-    markdown_path, csv_path : Path
-    per_trial : dict of str to dict
-        The ``biovw compare`` row of each finished trial, by trial name.
-    """
-
-    rows: list[dict[str, Any]]
-    markdown: str
-    markdown_path: Path
-    csv_path: Path
-    per_trial: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def _mean_sd(values: list[float]) -> tuple[float | None, float | None]:
-    if not values:
-        return None, None
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, None
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-
-
-def _cell(mean: float | None, sd: float | None, digits: int = 3) -> str:
-    if mean is None:
-        return NA
-
-    def fmt(v: float) -> str:
-        if v != 0 and (abs(v) < 10 ** -digits or abs(v) >= 10**5):
-            return f"{v:.2e}"
-        return f"{v:.{digits}f}"
-    return fmt(mean) if sd is None else f"{fmt(mean)} ± {fmt(sd)}"
-
-
-def sweep_table(plan: SweepPlan, root: Path, manifest: dict[str, Any]) -> SweepTable:
-    """The per-trial ``biovw compare`` rows of the finished trials (comparison.md and .csv
-    in ``root``, scored on different held-out data when seeds differ) averaged over seeds per
-    grid point into sweep.md and sweep.csv."""
-    status = {e["name"]: e["status"] for e in manifest["trials"]}
-    finished = [t for t in plan.trials if status[t.name] == "finished"]
-    per_trial: dict[str, dict[str, Any]] = {}
-    if finished:
-        compared = compare_runs([root / t.name for t in finished], root, allow_mixed=True)
-        per_trial = {t.name: row for t, row in zip(finished, compared.rows, strict=True)}
-    rows = []
-    for values in itertools.product(*plan.grid.values()):
-        point = dict(zip(plan.grid, values, strict=True))
-        trials = [t for t in plan.trials if t.point == point]
-        done = [t for t in trials if t.name in per_trial]
-        row: dict[str, Any] = {
-            "point": point, "label": trials[0].label, "n_seeds": len(trials),
-            "n_finished": len(done), "failed": [t.name for t in trials if t.name not in per_trial],
-            "values": {},
-        }
-        for metric in METRICS:
-            series = [per_trial[t.name][metric] for t in done
-                      if per_trial[t.name][metric] is not None]
-            row["values"][metric] = [float(v) for v in series]
-            row[f"{metric}_mean"], row[f"{metric}_sd"] = _mean_sd(row["values"][metric])
-        rows.append(row)
-    markdown = _markdown(plan, rows)
-    markdown_path, csv_path = root / "sweep.md", root / "sweep.csv"
-    write_text_atomic(markdown_path, markdown)
-    write_text_atomic(csv_path, _csv(plan, rows))
-    return SweepTable(rows, markdown, markdown_path, csv_path, per_trial)
-
-
-def _markdown(plan: SweepPlan, rows: list[dict[str, Any]]) -> str:
-    header = [*plan.grid, "seeds finished", *METRICS.values()]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for row in rows:
-        done = f"{row['n_finished']}/{row['n_seeds']}"
-        if row["failed"]:
-            done += f" ({len(row['failed'])} failed)"
-        cells = [*row["point"].values(), done]
-        cells += [_cell(row[f"{m}_mean"], row[f"{m}_sd"], _DIGITS.get(m, 3)) for m in METRICS]
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
-    seeds = ", ".join(str(s) for s in plan.seeds)
-    notes = [
-        "",
-        f"Mean ± sample standard deviation over the finished seeds ({seeds}) of each grid "
-        "point's runs, as `biovw compare` reports them one by one (comparison.md beside this "
-        "file); no ± with a single finished seed, n/a without any. Log-likelihoods and bounds "
-        "in nats per held-out example (each seed is scored on its own held-out split); sample "
-        "quality at the last snapshot; EP only for runs analysed with `biovw analyze`.",
-    ]
-    failed = [name for row in rows for name in row["failed"]]
-    if failed:
-        notes.append(f"Not finished (see sweep.json): {', '.join(failed)}.")
-    return "\n".join(lines + notes) + "\n"
-
-
-def _csv(plan: SweepPlan, rows: list[dict[str, Any]]) -> str:
-    columns = [*plan.grid, "n_seeds", "n_finished", "n_failed"]
-    columns += [f"{m}_{s}" for m in METRICS for s in ("mean", "sd")]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        out = {**row["point"], "n_seeds": row["n_seeds"], "n_finished": row["n_finished"],
-               "n_failed": len(row["failed"])}
-        for m in METRICS:
-            for s in ("mean", "sd"):
-                value = row[f"{m}_{s}"]
-                out[f"{m}_{s}"] = NA if value is None else value
-        writer.writerow(out)
-    return buffer.getvalue()
