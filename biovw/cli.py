@@ -4,9 +4,9 @@ prints what it returns and draws its figures (:mod:`biovw.plots`).
 
 Exit codes: 0 done; 2 an error in the command line, a config, its data or a checkpoint (one
 line on stderr, nothing written); 3 training diverged; 4 another process of a data-parallel
-job (torchrun) stopped; 130 stopped by SIGINT (Ctrl-C) and 143 by
-SIGTERM, after writing a checkpoint when it happened during training. Any other failure is a
-bug and shows its traceback.
+job (torchrun) stopped; 5 a sweep in which some trials did not finish (its table is written);
+130 stopped by SIGINT (Ctrl-C) and 143 by SIGTERM, after writing a checkpoint when it happened
+during training. Any other failure is a bug and shows its traceback.
 """
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ from biovw.runs.distributed import PeerLost, data_parallel
 from biovw.runs.evaluation import Evaluation
 from biovw.runs.rundir import save_npy_atomic
 from biovw.runs.stop import TrainingInterrupted
-from biovw.runs.summary import headline, refresh_summary, write_summary
+from biovw.runs.summary import finish_run, headline, refresh_summary
 
 EXIT_ERROR = 2
 EXIT_DIVERGED = 3
 EXIT_PEER_LOST = 4
+EXIT_TRIALS_FAILED = 5
 EXIT_SIGINT = 128 + signal.SIGINT
 EXIT_SIGTERM = 128 + signal.SIGTERM
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -156,14 +157,17 @@ def _draw_currents(analysis: Analysis, figures: Path) -> None:
                             analysis.axes_labels)
 
 
+def draw_run_figures(run: RunDir, evaluation: Evaluation, chain_steps: str,
+                     loss_curve: dict) -> None:
+    """A run's figures after its evaluation (:data:`biovw.runs.summary.DrawFigures`)."""
+    _draw_evaluation(run, evaluation, chain_steps)
+    plots.training_figures(run.read_metrics(), run.figures, **loss_curve)
+
+
 def _finish(cfg, run, model, data, elapsed, seed, progress) -> None:
-    kind = MODEL_KINDS[cfg.model]
     try:
-        evaluation = kind.evaluate(cfg, run, model, data, seed, progress=progress)
-        _draw_evaluation(run, evaluation, kind.chain_steps)
-        plots.training_figures(run.read_metrics(), run.figures, **kind.loss_curve(cfg))
-        n_params = sum(p.numel() for p in model.parameters())
-        summary = write_summary(cfg, run, evaluation.result, elapsed, n_params, model)
+        summary = finish_run(cfg, run, model, data, elapsed, seed, progress=progress,
+                             draw=draw_run_figures)
     except KeyboardInterrupt as exc:
         name, code = (("SIGTERM", EXIT_SIGTERM) if isinstance(exc, _Terminated) else
                       ("SIGINT", EXIT_SIGINT))
@@ -482,6 +486,78 @@ def compare(run_dirs, out, allow_mixed):
     figure = plots.comparison_figure(table.rows, Path(out) / "comparison.png")
     click.echo(table.markdown)
     click.echo(f"wrote {table.markdown_path}, {table.csv_path} and {figure}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--grid", "grid", multiple=True, metavar="SECTION.KEY=V1,V2,...",
+              help="A swept config key and its values (repeatable; the grid is their product), "
+                   "e.g. --grid rule.name=fa,backprop,kp.")
+@click.option("--seeds", default=None, metavar="S1,S2,...",
+              help="Seeds of every grid point [default: the config's seed].")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override a config value for every trial (repeatable).")
+@click.option("--address", default=None,
+              help="An existing Ray cluster: auto or ray://HOST:PORT [default: start a local "
+                   "cluster with this machine's cores and stop it at the end].")
+@click.option("--cpus-per-trial", type=click.IntRange(min=1), default=1,
+              help="CPUs Ray reserves for each trial; also its torch threads.")
+@click.option("--gpus-per-trial", type=click.FloatRange(min=0), default=0.0,
+              help="GPUs Ray reserves for each trial (a fraction shares one); above 0 trials "
+                   "train on cuda.")
+@click.option("--out", type=click.Path(file_okay=False), required=True,
+              help="The sweep's folder: a run directory per trial, sweep.json, the tables and "
+                   "the figure. Run the same command again to continue a sweep.")
+@click.option("--dry-run", is_flag=True,
+              help="Validate every trial's configuration, list the trials and what the sweep "
+                   "would do with each (new, resume, finished), stop.")
+@_guard
+def sweep(config, grid, seeds, overrides, address, cpus_per_trial, gpus_per_trial, out,
+          dry_run):
+    """Train and evaluate CONFIG at every point of a grid and every seed, each trial a Ray task
+    and an ordinary run directory under --out; then one table with the mean ± sd over seeds of
+    every grid point (sweep.md, sweep.csv) and its figure (sweep.png). A failed trial is
+    reported and the others go on; running the same command again skips finished trials and
+    resumes the others from their checkpoints."""
+    from biovw.runs.sweep import run_sweep, trial_states
+    from biovw.runs.sweep_plan import parse_grid, parse_seeds, plan_sweep
+
+    base = load_config(config, list(overrides))
+    plan = plan_sweep(base, parse_grid(grid), parse_seeds(seeds, base.seed))
+    if dry_run:
+        what = {"new": "new", "unfinished": "resume", "finished": "finished, skipped"}
+        for name, state in trial_states(plan, out).items():
+            click.echo(f"{Path(out) / name}: {what[state]}")
+        click.echo(f"config ok: {len(plan.trials)} trials")
+        return
+    terminated = []  # Ray's wait turns any KeyboardInterrupt into a plain one
+
+    def on_sigterm(signum, frame):
+        terminated.append(signum)
+        raise _Terminated
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        signal.signal(signal.SIGTERM, on_sigterm)  # _guard restores the previous handler
+    try:
+        result = run_sweep(plan, out, address=address, cpus_per_trial=cpus_per_trial,
+                           gpus_per_trial=gpus_per_trial, draw=draw_run_figures,
+                           report=click.echo)
+    except KeyboardInterrupt as exc:
+        name, code = (("SIGTERM", EXIT_SIGTERM) if terminated or isinstance(exc, _Terminated)
+                      else ("SIGINT", EXIT_SIGINT))
+        raise _Stopped(f"stopped by {name}; the trials keep their checkpoints and the same "
+                       "command continues the sweep", code) from exc
+    table = result.table
+    figure = plots.sweep_figure(table.rows, Path(out) / "sweep.png")
+    click.echo(table.markdown)
+    click.echo(f"wrote {table.markdown_path}, {table.csv_path}, {figure} and "
+               f"{result.manifest_path}")
+    if result.failed:
+        names = ", ".join(f"{t['name']} ({t['status']})" for t in result.failed)
+        _fail(f"{len(result.failed)} of {len(result.manifest['trials'])} trials did not finish: "
+              f"{names}; see {result.manifest_path}, fix the cause and run the same command "
+              "again to continue", EXIT_TRIALS_FAILED)
 
 
 @main.command(context_settings=CONTEXT)

@@ -115,7 +115,9 @@ class TrainConfig:
 
     ``matmul_precision`` is torch's float32 matrix-product precision during training:
     ``highest`` (full float32) or ``high`` (TF32 on CUDA GPUs that have it; no effect on the
-    CPU). Likelihoods are evaluated at full precision whatever it is.
+    CPU). Likelihoods are evaluated at full precision whatever it is. ``tensorboard`` also
+    writes the logged quantities (and the evaluation's figures) as TensorBoard event files in
+    ``RUN_DIR/tensorboard``.
     """
 
     steps: int = 500
@@ -128,6 +130,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     divergence_threshold: float = 1e6
     matmul_precision: str = "highest"
+    tensorboard: bool = False
 
 
 @dataclass

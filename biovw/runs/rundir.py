@@ -10,6 +10,7 @@
         figures/             PNG figures
         eval.json            held-out likelihood and sample quality
         summary.json         final numbers of the run
+        tensorboard/         TensorBoard event files (with ``train.tensorboard: true``)
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ class RunDir:
     @property
     def summary(self) -> Path:
         return self.root / "summary.json"
+
+    @property
+    def tensorboard(self) -> Path:
+        """TensorBoard event files (``train.tensorboard: true``)."""
+        return self.root / "tensorboard"
 
     @property
     def loglik_examples(self) -> Path:

@@ -32,6 +32,7 @@ from biovw.runs.precision import matmul_precision
 from biovw.runs.progress import Progress
 from biovw.runs.rundir import RunDir
 from biovw.runs.stop import TrainingInterrupted, stop_requests
+from biovw.runs.tensorboard import TensorBoardLog, check_tensorboard, tensorboard_log
 from biovw.walkback import WalkbackModel, heat, log_weights, walkback_log_prob
 
 HELDOUT_BATCH = 256
@@ -241,6 +242,7 @@ def train(
         that continues the run.
     """
     parallel.check_batch(cfg.train.batch_size)
+    check_tensorboard(cfg)
     writes = parallel.is_main
     state = new_state(cfg, model, data)
     if resume:
@@ -252,6 +254,7 @@ def train(
                 run.checkpoint.replace(run.checkpoint.with_name("latest.pt.damaged"))
             run.truncate_metrics(state.step)
     fresh = run.fresh_start() if writes and not resume else nullcontext()
+    board_start = state.step if resume else None
     try:
         with fresh, stop_requests() as stop, matmul_precision(cfg.train.matmul_precision):
             if writes:
@@ -259,7 +262,10 @@ def train(
                 if not resume:
                     run.metrics.unlink(missing_ok=True)
             parallel.barrier()
-            _train_loop(cfg, run, state, data, stop, stop_after, progress, parallel)
+            board = tensorboard_log(cfg, run, board_start) if writes else nullcontext(
+                TensorBoardLog())
+            with board as log:
+                _train_loop(cfg, run, state, data, stop, stop_after, progress, parallel, log)
     except PeerLost as exc:
         raise PeerLost(f"{exc}; continue from the last checkpoint with: biovw resume "
                        f"{run.root}") from exc
@@ -297,7 +303,8 @@ class _Losses:
 
 
 def _train_loop(cfg: Config, run: RunDir, state: TrainState, data: DataSplits, stop,
-                stop_after: int | None, progress: bool | None, parallel: DataParallel) -> None:
+                stop_after: int | None, progress: bool | None, parallel: DataParallel,
+                board: TensorBoardLog) -> None:
     model = state.model
     device = next(model.parameters()).device
     train_x = data.train.to(device)
@@ -355,6 +362,7 @@ def _train_loop(cfg: Config, run: RunDir, state: TrainState, data: DataSplits, s
                         info["held-out"] = f"{record['heldout_loss']:.3f}"
                     run.append_metrics({"step": state.step, **record,
                                         "time": round(state.elapsed, 3)})
+                    board.log(state.step, record)
                     last_good = copy.deepcopy(state.payload(cfg))
             stop.signum = parallel.any_stop(stop.signum)
             if stop and state.step < cfg.train.steps:
