@@ -23,8 +23,9 @@ def _tile(images: np.ndarray, shape: tuple[int, ...], cols: int) -> np.ndarray:
     return grid
 
 
-def _show_tiles(ax, grid: np.ndarray, shape: tuple[int, ...]) -> None:
-    """A tiled grid: grey images with 0 white and 1 black, colour images as RGB in [0, 1]."""
+def _show_tiles(ax, grid: np.ndarray, shape: tuple[int, ...]) -> str:
+    """A tiled grid: grey images with 0 white and 1 black, colour images as RGB in [0, 1];
+    returns the description of the pixels it sets as the x label."""
     if len(shape) == 3:
         ax.imshow(np.clip(grid, 0, 1), interpolation="nearest")
         what = f"{shape[0]} x {shape[1]} RGB pixels each, values in [0, 1]"
@@ -32,6 +33,7 @@ def _show_tiles(ax, grid: np.ndarray, shape: tuple[int, ...]) -> None:
         ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
         what = f"{shape[0]} x {shape[1]} pixels each; white = 0, black = 1"
     ax.set(xticks=[], yticks=[], xlabel=what)
+    return what
 
 
 def _image_grid(ax, images: np.ndarray, shape: tuple[int, ...], n: int = 64) -> None:

@@ -27,21 +27,22 @@ def _image_rows(heating: np.ndarray, cooling: np.ndarray, temperatures: Sequence
                 shape: tuple[int, ...], path: Path) -> Path:
     k = len(temperatures)
     cols = _columns(k + 1)
-    heat_labels = ["data"] + [f"t={t}\nT={temperatures[t - 1]:.3g}" for t in range(1, k + 1)]
-    cool_labels = ["p* draw"] + [f"t={t}\nT={temperatures[t - 1]:.3g}"
-                                 for t in range(k, 0, -1)]
+    heat_labels = ["$s_0$ = data"] + [f"$s_{{{t}}}$\nT={temperatures[t - 1]:.3g}"
+                                      for t in range(1, k + 1)]
+    cool_labels = [f"$s_{{{k}}}$ ~ p*"] + [f"$s_{{{t - 1}}}$\nT={temperatures[t - 1]:.3g}"
+                                          for t in range(k, 0, -1)]
     fig, axes = plt.subplots(2, len(cols), figsize=(1.25 * len(cols) + 0.6, 3.9),
                              squeeze=False, constrained_layout=True)
-    rows = (("heating: a held-out example walked to noise", heating, heat_labels),
-            ("cooling: a draw of p* walked back to a sample", cooling, cool_labels))
+    rows = (("heating", heating, heat_labels), ("cooling", cooling, cool_labels))
     for r, (title, states, labels) in enumerate(rows):
         for ax, c in zip(axes[r], cols, strict=True):
-            _show_tiles(ax, _tile(states[c, :1], shape, 1), shape)
+            pixels = _show_tiles(ax, _tile(states[c, :1], shape, 1), shape)
             ax.set_xlabel("")
             ax.set_title(labels[c], fontsize="small")
-        axes[r][0].set_ylabel(title.split(":")[0], fontsize="small")
-    fig.suptitle("walk-back of one example (top: s_0 = x heated through T_1..T_K; bottom: "
-                 "s_K ~ p* cooled through T_K..T_1)", fontsize="small")
+        axes[r][0].set_ylabel(title, fontsize="small")
+    fig.suptitle(f"walk-back, K = {k}: top, a held-out example heated ($s_t$ drawn at "
+                 f"temperature $T_t$); bottom, a draw of p* cooled ($s_{{t-1}}$ drawn at "
+                 f"$T_t$)\n{pixels}", fontsize="small")
     return save_figure(fig, path)
 
 
