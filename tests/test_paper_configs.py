@@ -54,3 +54,11 @@ def test_mnist_continuous_variant_trains(tmp_path):
     """The override the config's comment gives for grey levels with a Gaussian operator."""
     _train(CIRCUITS / "mnist_paper.yaml", tmp_path / "run",
            ["data.binarize=false", "walkback.operator=gaussian", "walkback.sigma=0.1", *SHORT])
+
+
+def test_colour_images_load_with_their_shape(tmp_path):
+    from biovw.data import load_data
+
+    np.save(tmp_path / "rgb.npy", np.random.default_rng(0).random((10, 4, 5, 3)))
+    data = load_data("file", path=tmp_path / "rgb.npy")
+    assert data.image_shape == (4, 5, 3) and data.dim == 60

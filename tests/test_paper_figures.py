@@ -74,11 +74,11 @@ def test_stationarity_curves_show_noise_and_verdict(tmp_path, drawn):
               "ci_high": 0.02, "worse": False}
     report = {"steps": steps, "n_chains": 40, "n_groups": 2,
               "groups": {str(s): {"sliced_wasserstein": metric, "mmd": metric} for s in steps},
-              "quality": {"data_floor": {"sliced_wasserstein": 0.1, "mmd": 0.0}},
+              "quality": {}, "floor": {"sliced_wasserstein": metric, "mmd": metric},
               "change": {"sliced_wasserstein": change, "mmd": change},
               "verdict": "quality after 100 steps no worse than after 0 beyond noise"}
     _png(plots.stationarity_curves(report, tmp_path / "stationarity.png"))
     text = drawn[-1]
     assert "no worse than after 0 beyond noise" in text and "sliced W2" in text
-    assert "2 groups of 20 chains" in text and "data floor" in text
+    assert "2 groups of 20 chains" in text and "data floor: groups of 20 training" in text
     assert "extra T=1 steps" in text

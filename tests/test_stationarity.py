@@ -43,12 +43,13 @@ def test_one_run_of_the_chains_gives_every_snapshot(tiny, monkeypatch):
     assert all(v.shape == (40, 2) for v in report.samples.values())
     result = json.loads(json.dumps(report.to_dict()))
     assert set(result) == {"steps", "n_chains", "n_groups", "seconds", "quality", "groups",
-                           "change", "stationary", "verdict"}
+                           "floor", "change", "stationary", "verdict"}
     assert set(result["quality"]) == {"0", "3", "7", "data_floor"}
     metrics = {"sliced_wasserstein", "mmd", "energy_distance", "near_mode_fraction",
                "min_mode_share"}
     assert set(result["groups"]["3"]) == metrics == set(result["change"])
     assert len(result["groups"]["7"]["mmd"]["values"]) == 4
+    assert set(result["floor"]) == metrics and len(result["floor"]["mmd"]["values"]) == 4
     for c in result["change"].values():
         assert c["ci_low"] <= c["diff"] <= c["ci_high"] and c["se"] >= 0
     assert result["verdict"].startswith("quality after 7 steps")

@@ -21,8 +21,8 @@ _LABELS = {
 
 def stationarity_curves(report: dict, path: Path) -> Path:
     """One panel per metric: its mean over the groups of chains (± one group-to-group sd)
-    against the extra steps, the data floor dashed, and the paired change from the first to
-    the last snapshot with its 95% interval in the title.
+    against the extra steps, the data floor at the same group size dashed (± sd shaded), and
+    the paired change from the first to the last snapshot with its 95% interval in the title.
 
     Parameters
     ----------
@@ -34,22 +34,29 @@ def stationarity_curves(report: dict, path: Path) -> Path:
     groups = report["groups"]
     metrics = list(groups[str(steps[0])])
     sns.set_theme(style="whitegrid")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.9 * len(metrics), 3.8), squeeze=False,
+    cols = min(3, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False,
                              constrained_layout=True)
     x = np.array([max(s, 0.5) for s in steps])
-    floor = report["quality"].get("data_floor", {})
-    for ax, name in zip(axes[0], metrics, strict=True):
+    floor = report.get("floor", {})
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, metrics, strict=False):
         mean = np.array([groups[str(s)][name]["mean"] for s in steps])
         sd = np.array([groups[str(s)][name]["sd"] for s in steps])
         size = report["n_chains"] // report["n_groups"]
         ax.errorbar(x, mean, yerr=sd, marker="o", capsize=3,
                     label=f"mean of {report['n_groups']} groups of {size:,} chains ± sd")
-        if name in floor and floor[name] is not None:
-            ax.axhline(floor[name], color="gray", ls="--",
-                       label=f"data floor ({report['n_chains']:,} training examples)")
+        if name in floor:
+            f = floor[name]
+            ax.axhline(f["mean"], color="gray", ls="--",
+                       label=f"data floor: groups of {size:,} training examples")
+            ax.axhspan(f["mean"] - f["sd"], f["mean"] + f["sd"], color="gray", alpha=0.15,
+                       lw=0)
         c = report["change"][name]
         mark = "worse" if c["worse"] else "no worse"
-        ax.set(xscale="log", xlabel="extra T=1 steps past the cool-down (0 drawn at 0.5)",
+        ax.set(xscale="log", xlabel="extra T=1 steps past the cool-down\n(0 drawn at 0.5)",
                ylabel=_LABELS.get(name, name),
                title=f"{_LABELS.get(name, name)}\nchange {steps[0]}->{steps[-1]}: "
                      f"{c['diff']:+.3g} [{c['ci_low']:+.3g}, {c['ci_high']:+.3g}] ({mark})")

@@ -44,6 +44,10 @@ class Stationarity:
     groups : dict
         ``{str(step): {metric: {"mean", "sd", "values"}}}``: each metric on each of the
         disjoint groups of chains.
+    floor : dict
+        ``{metric: {"mean", "sd", "values"}}``: the same on disjoint groups of as many training
+        examples (as many groups as the training split holds, up to ``n_groups``): what an
+        exact sampler scores at this group size.
     change : dict
         ``{metric: {"first", "last", "diff", "se", "ci_low", "ci_high", "worse"}}``: the mean
         over groups at the last snapshot minus the first, its standard error over groups and
@@ -62,6 +66,7 @@ class Stationarity:
     steps: list[int]
     quality: dict
     groups: dict
+    floor: dict
     change: dict
     verdict: str
     n_chains: int
@@ -79,7 +84,8 @@ class Stationarity:
         return {
             "steps": self.steps, "n_chains": self.n_chains, "n_groups": self.n_groups,
             "seconds": round(self.seconds, 3), "quality": self.quality, "groups": self.groups,
-            "change": self.change, "stationary": self.stationary, "verdict": self.verdict,
+            "floor": self.floor, "change": self.change, "stationary": self.stationary,
+            "verdict": self.verdict,
         }
 
 
@@ -163,15 +169,20 @@ def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: i
     reference = held_out(cfg, data)
     quality = snapshot_quality(cfg, data, snaps, seed)
     size = n // n_groups
-    groups: dict = {}
-    for k in keep:
-        per = [_metrics(snaps[k][g * size:(g + 1) * size], reference, data,
-                        cfg.eval.mode_radius, seed) for g in range(n_groups)]
-        groups[str(k)] = {name: {"mean": float(np.mean([p[name] for p in per])),
-                                 "sd": float(np.std([p[name] for p in per], ddof=1)),
-                                 "values": [p[name] for p in per]} for name in per[0]}
+
+    def grouped(x: torch.Tensor, count: int) -> dict:
+        per = [_metrics(x[g * size:(g + 1) * size], reference, data, cfg.eval.mode_radius, seed)
+               for g in range(count)]
+        return {name: {"mean": float(np.mean([p[name] for p in per])),
+                       "sd": float(np.std([p[name] for p in per], ddof=1)) if count > 1 else 0.0,
+                       "values": [p[name] for p in per]} for name in per[0]}
+
+    groups = {str(k): grouped(snaps[k], n_groups) for k in keep}
+    floor = grouped(data.train, min(n_groups, len(data.train) // size)) \
+        if len(data.train) >= size else {}
     first, last = groups[str(keep[0])], groups[str(keep[-1])]
     change = {name: paired_change(first[name]["values"], last[name]["values"],
                                   name in HIGHER_IS_BETTER) for name in first}
-    return Stationarity(keep, quality, groups, change, _verdict(change, keep[0], keep[-1]), n,
-                        n_groups, seconds, {k: v.numpy() for k, v in snaps.items()})
+    return Stationarity(keep, quality, groups, floor, change,
+                        _verdict(change, keep[0], keep[-1]), n, n_groups, seconds,
+                        {k: v.numpy() for k, v in snaps.items()})
