@@ -26,7 +26,6 @@ import torch
 
 from biovw import plots
 from biovw.runs import open_run
-from biovw.runs.evaluation import held_out
 from biovw.runs.stationarity import check_stationarity
 
 
@@ -44,15 +43,18 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
 
     opened = open_run(args.run_dir)
-    run, cfg, data = opened.run, opened.cfg, opened.data
-    report = check_stationarity(cfg, opened.model, data, args.n, args.steps, args.seed,
-                                args.groups)
+    run = opened.run
+    try:
+        report = check_stationarity(opened.cfg, opened.model, opened.data, args.n, args.steps,
+                                    args.seed, args.groups)
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
     result = report.to_dict()
     run.write_json(run.root / "stationarity.json", result)
     curves = plots.stationarity_curves(result, run.figures / "stationarity.png")
-    grids = plots.chain_over_time(report.samples, data.image_shape,
+    grids = plots.chain_over_time(report.samples, report.image_shape,
                                   run.figures / "stationarity_samples.png",
-                                  reference=held_out(cfg, data).numpy(), split=cfg.eval.split)
+                                  reference=report.reference, split=report.split)
     for s in report.steps:
         g = report.groups[str(s)]
         print(f"{s:>6} extra steps: " + ", ".join(

@@ -74,6 +74,8 @@ def test_too_few_groups_or_steps_are_refused(tiny):
         check_stationarity(cfg, model, data, 6, [0, 1], n_groups=4)
     with pytest.raises(ValueError, match="--steps"):
         check_stationarity(cfg, model, data, 40, [5, 5], n_groups=4)
+    with pytest.raises(TypeError, match="walk-back run"):
+        check_stationarity(cfg, torch.nn.Linear(2, 2), data, 40, [0, 5], n_groups=4)
 
 
 @pytest.mark.slow

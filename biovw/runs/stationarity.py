@@ -61,6 +61,12 @@ class Stationarity:
         Time spent advancing the chains.
     samples : dict of int to ndarray
         ``{step: [n_chains, dim]}``, the chains at each snapshot (not in :meth:`to_dict`).
+    reference : ndarray
+        The held-out examples the samples were scored against (not in :meth:`to_dict`).
+    split : str
+        Which split ``reference`` is.
+    image_shape : tuple of int or None
+        Shape of one example as an image, when the data are images.
     """
 
     steps: list[int]
@@ -73,6 +79,9 @@ class Stationarity:
     n_groups: int
     seconds: float
     samples: dict[int, np.ndarray]
+    reference: np.ndarray
+    split: str
+    image_shape: tuple[int, ...] | None
 
     @property
     def stationary(self) -> bool:
@@ -152,10 +161,15 @@ def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: i
 
     Raises
     ------
+    TypeError
+        If ``model`` is not a walk-back model (an RBM's Gibbs chain is reversible by
+        construction).
     ValueError
         With fewer than two groups, fewer than two chains per group or fewer than two
         distinct step counts.
     """
+    if not isinstance(model, WalkbackModel):
+        raise TypeError(f"stationarity needs a walk-back run, not a {type(model).__name__}")
     keep = sorted(set(int(s) for s in steps))
     if len(keep) < 2 or keep[0] < 0:
         raise ValueError(f"--steps: give at least two distinct step counts >= 0, got {steps}")
@@ -185,4 +199,5 @@ def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: i
                                   name in HIGHER_IS_BETTER) for name in first}
     return Stationarity(keep, quality, groups, floor, change,
                         _verdict(change, keep[0], keep[-1]), n, n_groups, seconds,
-                        {k: v.numpy() for k, v in snaps.items()})
+                        {k: v.numpy() for k, v in snaps.items()}, reference.numpy(),
+                        cfg.eval.split, data.image_shape)
