@@ -149,6 +149,10 @@ def _draw_evaluation(run: RunDir, evaluation: Evaluation, chain_steps: str) -> N
     plots.evaluation_figures(evaluation.samples, evaluation.reference, evaluation.image_shape,
                              evaluation.main_snapshot, run.figures,
                              split=evaluation.result["loglik"]["split"], steps=chain_steps)
+    walk = evaluation.walk
+    if walk is not None:
+        plots.walk_figure(walk.heating, walk.cooling, walk.temperatures, evaluation.image_shape,
+                          run.figures / "walkback_path.png", reference=evaluation.reference)
 
 
 def _draw_currents(analysis: Analysis, figures: Path) -> None:

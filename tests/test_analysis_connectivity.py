@@ -426,3 +426,12 @@ def test_report_zero_matrix_to_dict():
     assert d["ei"]["balance_ratio"] is None
     assert d["motifs"]["triads"]["003"] == 4
     assert d["spectral_radius"] == 0.0
+
+
+def test_report_without_the_triadic_census():
+    """The run summary skips the census: networkx's triadic census takes hours on a dense
+    circuit of a thousand units."""
+    W = np.random.default_rng(0).normal(size=(6, 6))
+    report = connectivity_report(W, motifs=False)
+    assert report.motifs is None and report.to_dict()["motifs"] is None
+    assert report.asymmetry_index == connectivity_report(W).asymmetry_index

@@ -174,9 +174,11 @@ def test_stationarity_script_runs_on_a_trained_run(trained_run):
          "--steps", "0", "2", "5"], capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stderr
-    quality = json.loads((trained_run / "stationarity.json").read_text())
-    assert set(quality) == {"0", "2", "5", "data_floor"}
-    assert (trained_run / "figures" / "stationarity.png").is_file()
+    report = json.loads((trained_run / "stationarity.json").read_text())
+    assert set(report["quality"]) == {"0", "2", "5", "data_floor"}
+    assert report["verdict"].startswith("quality after 5 steps")
+    for name in ("stationarity.png", "stationarity_samples.png"):
+        assert (trained_run / "figures" / name).stat().st_size > 0
 
 
 def test_metrics_log_the_feedback_alignment_angle(trained_run):

@@ -478,8 +478,8 @@ class ConnectivityReport:
         See :func:`symmetric_fraction`.
     reciprocity : float
         See :func:`reciprocity`.
-    motifs : MotifCensus
-        Dyad counts and triadic census.
+    motifs : MotifCensus or None
+        Dyad counts and triadic census (None when not asked for).
     ei : EIStructure or None
         E/I structure when signs were given.
     spectral_radius : float
@@ -496,7 +496,7 @@ class ConnectivityReport:
     asymmetry_index: float
     symmetric_fraction: float
     reciprocity: float
-    motifs: MotifCensus
+    motifs: MotifCensus | None
     ei: EIStructure | None
     spectral_radius: float
     max_real_eigenvalue: float
@@ -512,7 +512,7 @@ class ConnectivityReport:
             "asymmetry_index": _json_float(self.asymmetry_index),
             "symmetric_fraction": _json_float(self.symmetric_fraction),
             "reciprocity": _json_float(self.reciprocity),
-            "motifs": self.motifs.to_dict(),
+            "motifs": None if self.motifs is None else self.motifs.to_dict(),
             "ei": None if self.ei is None else self.ei.to_dict(),
             "spectral_radius": _json_float(self.spectral_radius),
             "max_real_eigenvalue": _json_float(self.max_real_eigenvalue),
@@ -524,6 +524,7 @@ def connectivity_report(
     signs: Any | None = None,
     groups: Sequence[str] | None = None,
     tol: float = 0.0,
+    motifs: bool = True,
 ) -> ConnectivityReport:
     """All connectivity statistics of a weight matrix.
 
@@ -537,6 +538,9 @@ def connectivity_report(
         Group name per unit for the E/I blocks (only used with ``signs``).
     tol : float
         Entries with ``|w| <= tol`` are no edge / zero.
+    motifs : bool
+        Count the triads (:func:`motif_census`); networkx's triadic census takes of the order
+        of ``n**3`` steps, hours for a dense circuit of a thousand units.
 
     Returns
     -------
@@ -557,7 +561,7 @@ def connectivity_report(
         asymmetry_index=asymmetry_index(W),
         symmetric_fraction=symmetric_fraction(W),
         reciprocity=reciprocity(W, tol),
-        motifs=motif_census(W, tol),
+        motifs=motif_census(W, tol) if motifs else None,
         ei=None if signs is None else ei_structure(W, signs, groups, tol),
         spectral_radius=float(np.abs(eig).max()),
         max_real_eigenvalue=float(eig.real.max()),

@@ -13,6 +13,8 @@ from biovw.data.errors import DataError
 __all__ = ["FILE_SUFFIXES", "load_array_file"]
 
 FILE_SUFFIXES: tuple[str, ...] = (".npy", ".npz")
+COLOUR_CHANNELS = 3
+"""Channels of a colour image array ``[n, h, w, 3]`` (RGB, channels last)."""
 
 
 def _load_raw(path: Path, shown: str, key: str | None) -> np.ndarray:
@@ -43,13 +45,15 @@ def _load_raw(path: Path, shown: str, key: str | None) -> np.ndarray:
 
 def load_array_file(
     path: str | os.PathLike[str], key: str | None = None
-) -> tuple[np.ndarray, tuple[int, int] | None]:
+) -> tuple[np.ndarray, tuple[int, ...] | None]:
     """Load and validate an example array from a ``.npy`` or ``.npz`` file.
 
     The file is read with ``allow_pickle=False``. The array must be numeric
     (boolean, integer or real floating point), finite, non-empty, and of shape
-    ``[n, D]`` or ``[n, h, w]``; the latter is flattened row-major to
-    ``[n, h * w]``.
+    ``[n, D]``, ``[n, h, w]`` (grey images) or ``[n, h, w, 3]`` (colour images,
+    channels last); images are flattened row-major to ``[n, h * w]`` or
+    ``[n, h * w * 3]``. Values are used as they are (no rescaling): save images
+    scaled to ``[0, 1]``.
 
     Parameters
     ----------
@@ -64,7 +68,7 @@ def load_array_file(
     array : numpy.ndarray
         ``[n, D]`` float32 C-contiguous array.
     image_shape : tuple of int or None
-        ``(h, w)`` for a 3-D input array, else ``None``.
+        ``(h, w)`` for a 3-D input array, ``(h, w, 3)`` for a colour one, else ``None``.
 
     Raises
     ------
@@ -87,16 +91,16 @@ def load_array_file(
     raw = _load_raw(file, shown, key)
     if raw.dtype.kind not in "biuf":
         raise DataError(f"data.path: array in {shown} is not numeric (dtype {raw.dtype})")
-    if raw.ndim not in (2, 3):
+    if raw.ndim not in (2, 3) and not (raw.ndim == 4 and raw.shape[3] == COLOUR_CHANNELS):
         raise DataError(
-            f"data.path: array in {shown} must have shape [n, D] or [n, h, w]; "
+            f"data.path: array in {shown} must have shape [n, D], [n, h, w] or [n, h, w, 3]; "
             f"got shape {tuple(raw.shape)}"
         )
     if raw.size == 0:
         raise DataError(f"data.path: array in {shown} is empty (shape {tuple(raw.shape)})")
-    image_shape: tuple[int, int] | None = None
-    if raw.ndim == 3:
-        image_shape = (int(raw.shape[1]), int(raw.shape[2]))
+    image_shape: tuple[int, ...] | None = None
+    if raw.ndim > 2:
+        image_shape = tuple(int(n) for n in raw.shape[1:])
     if raw.dtype.kind == "f" and not np.isfinite(raw).all():
         raise DataError(f"data.path: array in {shown} contains NaN or infinite values")
     if raw.dtype.kind == "f" and np.abs(raw).max() > np.finfo(np.float32).max:

@@ -106,7 +106,7 @@ def load_data(
     User data:
 
     ``file``
-        A ``[n, D]`` or ``[n, h, w]`` array from the ``.npy`` or ``.npz`` file
+        A ``[n, D]``, ``[n, h, w]`` or ``[n, h, w, 3]`` array from the ``.npy`` or ``.npz`` file
         at ``path`` (see :func:`biovw.data.files.load_array_file`); it is
         ``"binary"`` when every value is 0 or 1.
 
@@ -159,7 +159,7 @@ def load_data(
         raise DataError(f"data.binarize must be true or false; got {binarize!r}")
     threshold = _check_real("data.threshold", threshold, nonnegative=False)
 
-    image_shape: tuple[int, int] | None = None
+    image_shape: tuple[int, ...] | None = None
     modes: torch.Tensor | None = None
     if name in _TOYS:
         if binarize:

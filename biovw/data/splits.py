@@ -28,7 +28,8 @@ class DataSplits:
     name : str
         Name of the dataset (one of :data:`biovw.data.DATASETS`).
     image_shape : tuple of int or None
-        ``(h, w)`` when each example is a flattened ``h x w`` image, else ``None``.
+        ``(h, w)`` when each example is a flattened ``h x w`` image, ``(h, w, 3)`` for a
+        flattened colour image (channels last), else ``None``.
     modes : torch.Tensor or None
         ``[M, D]`` known mode centres (the ``mog_grid`` toy), else ``None``.
     """
@@ -38,7 +39,7 @@ class DataSplits:
     test: torch.Tensor
     kind: str
     name: str
-    image_shape: tuple[int, int] | None = None
+    image_shape: tuple[int, ...] | None = None
     modes: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
@@ -48,8 +49,7 @@ class DataSplits:
         if any(t.dim() != 2 for t in (self.train, self.valid, self.test)) or len(dims) != 1:
             raise ValueError("DataSplits.train/valid/test must be 2-D with the same width")
         if self.image_shape is not None:
-            h, w = self.image_shape
-            if h * w != self.dim:
+            if math.prod(self.image_shape) != self.dim:
                 raise ValueError(
                     f"DataSplits.image_shape {self.image_shape} does not match dim {self.dim}"
                 )

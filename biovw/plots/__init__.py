@@ -9,11 +9,13 @@ from biovw.plots.comparison import comparison_figure  # noqa: E402
 from biovw.plots.currents import current_field, reliable_arrows  # noqa: E402
 from biovw.plots.epbench import power_curves  # noqa: E402
 from biovw.plots.samples import chain_over_time, evaluation_figures, samples_vs_data  # noqa: E402
+from biovw.plots.stationarity import stationarity_curves  # noqa: E402
 from biovw.plots.sweep import sweep_figure  # noqa: E402
 from biovw.plots.training import alignment_curves, loss_curve, training_figures  # noqa: E402
+from biovw.plots.walk import walk_figure  # noqa: E402
 
 __all__ = [
     "alignment_curves", "chain_over_time", "comparison_figure", "current_field",
     "evaluation_figures", "loss_curve", "power_curves", "reliable_arrows", "samples_vs_data",
-    "sweep_figure", "training_figures",
+    "stationarity_curves", "sweep_figure", "training_figures", "walk_figure",
 ]

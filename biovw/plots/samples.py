@@ -11,19 +11,36 @@ import seaborn as sns
 from biovw.plots.figure import save_figure
 
 
-def _image_grid(ax, images: np.ndarray, shape: tuple[int, int], n: int = 64) -> None:
-    """Up to ``n`` images in a grid, separated by grey lines, values 0 (white) to 1 (black)."""
-    images = images[:n].reshape(-1, *shape)
-    cols = int(np.ceil(np.sqrt(len(images))))
+def _tile(images: np.ndarray, shape: tuple[int, ...], cols: int) -> np.ndarray:
+    """Images ``[n, prod(shape)]`` tiled ``cols`` to a row, one grey pixel between them."""
+    images = images.reshape(-1, *shape)
+    h, w = shape[:2]
     rows = int(np.ceil(len(images) / cols))
-    grid = np.full((rows * (shape[0] + 1) + 1, cols * (shape[1] + 1) + 1), 0.3)
+    grid = np.full((rows * (h + 1) + 1, cols * (w + 1) + 1, *shape[2:]), 0.3)
     for i, img in enumerate(images):
         r, c = divmod(i, cols)
-        grid[1 + r * (shape[0] + 1): 1 + r * (shape[0] + 1) + shape[0],
-             1 + c * (shape[1] + 1): 1 + c * (shape[1] + 1) + shape[1]] = img
-    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-    ax.set(xticks=[], yticks=[], xlabel=f"{shape[0]} x {shape[1]} pixels each; "
-                                        "white = 0, black = 1")
+        grid[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + c * (w + 1): 1 + c * (w + 1) + w] = img
+    return grid
+
+
+def _show_tiles(ax, grid: np.ndarray, shape: tuple[int, ...]) -> str:
+    """A tiled grid: grey images with 0 white and 1 black, colour images as RGB in [0, 1];
+    returns the description of the pixels it sets as the x label."""
+    if len(shape) == 3:
+        ax.imshow(np.clip(grid, 0, 1), interpolation="nearest")
+        what = f"{shape[0]} x {shape[1]} RGB pixels each, values in [0, 1]"
+    else:
+        ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        what = f"{shape[0]} x {shape[1]} pixels each; white = 0, black = 1"
+    ax.set(xticks=[], yticks=[], xlabel=what)
+    return what
+
+
+def _image_grid(ax, images: np.ndarray, shape: tuple[int, ...], n: int = 64) -> None:
+    """Up to ``n`` images in a square grid, separated by grey lines."""
+    images = images[:n]
+    cols = int(np.ceil(np.sqrt(len(images))))
+    _show_tiles(ax, _tile(images, shape, cols), shape)
 
 
 AXES = ("$x_1$ (data units)", "$x_2$ (data units)")

@@ -3,6 +3,7 @@ eval.json."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
@@ -21,10 +22,42 @@ from biovw.walkback import (
     BernoulliPrior,
     GaussianPrior,
     WalkbackModel,
+    cooling_path,
     estimate_log_likelihood,
+    heat,
     sample_chain,
     trajectory_ladder,
 )
+
+
+@dataclass(frozen=True)
+class WalkPath:
+    """The walk-back of a few examples: heated from the data, and a cool-down from p*.
+
+    Attributes
+    ----------
+    heating : ndarray
+        ``[K + 1, n, dim]``: the data ``s_0 = x``, then ``s_t`` at ``T_1, ..., T_K``.
+    cooling : ndarray
+        ``[K + 1, n, dim]``: draws from p*, then their states at ``T_K, ..., T_1``.
+    temperatures : list of float
+        ``T_1, ..., T_K``.
+    """
+
+    heating: np.ndarray
+    cooling: np.ndarray
+    temperatures: list[float]
+
+
+def walk_path(model: WalkbackModel, x: torch.Tensor, seed: int) -> WalkPath:
+    """Heat the examples ``x`` through the whole schedule and cool as many draws of p* down
+    (the two halves of what training and sampling do), with a generator seeded ``seed``."""
+    device = next(model.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(seed)
+    heated = heat(model, x.to(device), model.num_steps, gen).states
+    cooled = cooling_path(model, model.prior.sample(len(x), gen), gen)
+    return WalkPath(torch.stack([s.cpu() for s in heated]).numpy(), cooled.numpy(),
+                    list(model.temperatures))
 
 
 @dataclass(frozen=True)
@@ -43,13 +76,21 @@ class Evaluation:
         The held-out examples the samples were scored against.
     image_shape : tuple of int or None
         Shape of one example as an image, when the data are images.
+    walk : WalkPath or None
+        Heating and cooling trajectories (walk-back models only).
     """
 
     result: dict
     samples: dict[int, np.ndarray]
     main_snapshot: int
     reference: np.ndarray
-    image_shape: tuple[int, int] | None
+    image_shape: tuple[int, ...] | None
+    walk: WalkPath | None = None
+
+
+WALK_EXAMPLES = 5
+"""Held-out points whose heating and cooling paths the evaluation draws for data in the plane
+(one for images)."""
 
 
 def held_out(cfg: Config, data: DataSplits) -> torch.Tensor:
@@ -172,8 +213,11 @@ def evaluate_run(cfg: Config, run: RunDir, model: WalkbackModel, data: DataSplit
     with Progress("sample", n, progress, unit="chain") as bar:
         bar.line(f"{n} chains, cool-down and up to {max(cfg.eval.snapshots)} extra steps")
         snaps = draw_samples(cfg, model, n, cfg.eval.snapshots, seed, bar.update)
-    return write_evaluation(cfg, run, data, loglik, snaps, seed, main_snapshot=min(snaps),
-                            per_example=per_example)
+    evaluation = write_evaluation(cfg, run, data, loglik, snaps, seed,
+                                  main_snapshot=min(snaps), per_example=per_example)
+    n_walks = WALK_EXAMPLES if data.image_shape is None else 1
+    walk = walk_path(model, held_out(cfg, data)[:n_walks], seed)
+    return dataclasses.replace(evaluation, walk=walk)
 
 
 def write_evaluation(cfg: Config, run: RunDir, data: DataSplits, loglik: dict,

@@ -110,7 +110,7 @@ def headline(summary: dict) -> str:
 
 
 def _connectivity_summary(spec: RateCircuitSpec) -> dict:
-    report = connectivity_report(spec.weight, signs=spec.signs).to_dict()
+    report = connectivity_report(spec.weight, signs=spec.signs, motifs=False).to_dict()
     keep = {k: report[k] for k in ("asymmetry_index", "symmetric_fraction", "reciprocity",
                                    "density", "spectral_radius")}
     if report.get("ei"):

@@ -18,13 +18,13 @@ from biovw.walkback.model import (
 from biovw.walkback.objective import Trajectory, heat, log_weights, walkback_log_prob
 from biovw.walkback.operators import BernoulliOperator, GaussianOperator
 from biovw.walkback.prior import BernoulliPrior, GaussianPrior
-from biovw.walkback.sampling import cool_down, sample_chain, trajectories
+from biovw.walkback.sampling import cool_down, cooling_path, sample_chain, trajectories
 
 __all__ = [
     "OPERATORS", "BatchShard", "BernoulliOperator", "BernoulliPrior", "GaussianOperator",
     "GaussianPrior",
     "LikelihoodEstimate", "StationaryKernel", "Trajectory", "WalkbackModel", "cool_down",
-    "effective_sample_size", "estimate_log_likelihood", "heat", "importance_estimates",
-    "log_weights", "operator_and_prior", "sample_chain", "temperature_schedule",
-    "trajectories", "trajectory_ladder", "walkback_log_prob",
+    "cooling_path", "effective_sample_size", "estimate_log_likelihood", "heat",
+    "importance_estimates", "log_weights", "operator_and_prior", "sample_chain",
+    "temperature_schedule", "trajectories", "trajectory_ladder", "walkback_log_prob",
 ]

@@ -97,3 +97,13 @@ def trajectories(model: WalkbackModel, initial: Tensor, n_steps: int,
         s = model.transition(s, 0, generator, noise)
         states.append(s.cpu())
     return torch.stack(states, 1)
+
+
+def cooling_path(model: WalkbackModel, s: Tensor, generator: torch.Generator | None) -> Tensor:
+    """States ``s`` (draws from p*) and every state of their cool-down through
+    ``T_K, ..., T_1``: ``[K + 1, n, dim]`` on the CPU, the last at ``T_1``."""
+    states = [s.cpu()]
+    for step in reversed(range(model.num_steps)):
+        s = model.transition(s, step, generator)
+        states.append(s.cpu())
+    return torch.stack(states)
