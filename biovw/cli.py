@@ -164,8 +164,11 @@ def _draw_currents(analysis: Analysis, figures: Path) -> None:
 def draw_run_figures(run: RunDir, evaluation: Evaluation, chain_steps: str,
                      loss_curve: dict) -> None:
     """A run's figures after its evaluation (:data:`biovw.runs.summary.DrawFigures`)."""
-    _draw_evaluation(run, evaluation, chain_steps)
-    plots.training_figures(run.read_metrics(), run.figures, **loss_curve)
+    try:
+        _draw_evaluation(run, evaluation, chain_steps)
+        plots.training_figures(run.read_metrics(), run.figures, **loss_curve)
+    finally:
+        plots.close_all()  # a drawing that failed leaves no figure open
 
 
 def _finish(cfg, run, model, data, elapsed, seed, progress) -> None:

@@ -182,3 +182,14 @@ def test_front_end_and_record():
                                     discrete=True)
     with pytest.raises(ValueError, match="different numbers of coordinates"):
         as_chains([np.zeros((5, 2)), np.zeros((5, 3))])
+
+
+def test_tur_refuses_a_recording_whose_current_does_not_fluctuate():
+    """Found by the property suite: one step out of 400 moves, so every window's held-out
+    current is the same number and the signal-to-noise ratio is 0/0."""
+    from biovw.analysis import entropy_production_tur
+
+    x = np.ones((400, 1))
+    x[0] = 0.0
+    with pytest.raises(ValueError, match="does not fluctuate"):
+        entropy_production_tur(x)

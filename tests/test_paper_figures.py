@@ -59,6 +59,18 @@ def test_walk_figure_in_the_plane_has_paths_and_legend(tmp_path, drawn):
         assert label in text
 
 
+def test_walk_figure_of_one_dimensional_data_is_state_against_step(tmp_path, drawn):
+    """Found by the property suite: one-dimensional data has no plane to draw paths in."""
+    rng = np.random.default_rng(2)
+    heating, cooling = rng.normal(size=(2, K + 1, 3, 1))
+    _png(plots.walk_figure(heating, cooling, TEMPERATURES, None, tmp_path / "walk.png",
+                           reference=rng.normal(size=(40, 1))))
+    text = drawn[-1]
+    for label in ("heating: data -> noise", "cooling: p* -> sample", "temperature step",
+                  "held-out (n = 40)", "(data units)"):
+        assert label in text
+
+
 def test_colour_image_grids_per_step_count(tmp_path, drawn):
     rng = np.random.default_rng(2)
     snaps = {0: rng.random((10, 48)), 100: rng.random((10, 48))}

@@ -170,6 +170,9 @@ def entropy_production_tur(
     scores = _window_scores(J, fold, block_sums, block_fold, weights, exact_zero)
     mean = float(scores.mean())
     sd = float(scores.std(ddof=1))
+    if not sd > 0 or not math.isfinite(sd):
+        raise ValueError("the held-out current does not fluctuate (the observed coordinates "
+                         "barely move): no uncertainty relation applies")
     block_means = np.bincount(block, weights=scores) / np.bincount(block)
     sizes = np.bincount(block).astype(np.float64)
     n_blocks = len(sizes)

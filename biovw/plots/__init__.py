@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 from biovw.plots.comparison import comparison_figure  # noqa: E402
 from biovw.plots.currents import current_field, reliable_arrows  # noqa: E402
 from biovw.plots.epbench import power_curves  # noqa: E402
+from biovw.plots.figure import close_all  # noqa: E402
 from biovw.plots.samples import chain_over_time, evaluation_figures, samples_vs_data  # noqa: E402
 from biovw.plots.stationarity import stationarity_curves  # noqa: E402
 from biovw.plots.sweep import sweep_figure  # noqa: E402
@@ -15,7 +16,7 @@ from biovw.plots.training import alignment_curves, loss_curve, training_figures 
 from biovw.plots.walk import walk_figure  # noqa: E402
 
 __all__ = [
-    "alignment_curves", "chain_over_time", "comparison_figure", "current_field",
+    "alignment_curves", "chain_over_time", "close_all", "comparison_figure", "current_field",
     "evaluation_figures", "loss_curve", "power_curves", "reliable_arrows", "samples_vs_data",
     "stationarity_curves", "sweep_figure", "training_figures", "walk_figure",
 ]

@@ -13,3 +13,8 @@ def save_figure(fig: plt.Figure, path: Path) -> Path:
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def close_all() -> None:
+    """Close every open figure (those a failed drawing left open included)."""
+    plt.close("all")

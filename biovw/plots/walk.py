@@ -74,14 +74,41 @@ def _plane(heating: np.ndarray, cooling: np.ndarray, temperatures: Sequence[floa
     return save_figure(fig, path)
 
 
+def _timeline(heating: np.ndarray, cooling: np.ndarray, temperatures: Sequence[float],
+              reference: np.ndarray | None, path: Path) -> Path:
+    """One-dimensional data: the state against the temperature step (heating left to right
+    from the data, cooling right to left from p*), the held-out data's histogram beside it."""
+    sns.set_theme(style="white")
+    fig, (ax, side) = plt.subplots(1, 2, figsize=(7.4, 4.6), sharey=True, width_ratios=(4, 1),
+                                   constrained_layout=True)
+    k = len(temperatures)
+    steps = np.arange(k + 1)
+    for i in range(heating.shape[1]):
+        ax.plot(steps, heating[:, i, 0], "-o", ms=3, color="tab:red", lw=0.9, alpha=0.8,
+                label="heating: data -> noise" if i == 0 else None)
+        ax.plot(steps[::-1], cooling[:, i, 0], "-s", ms=3, color="tab:blue", lw=0.9,
+                alpha=0.8, label="cooling: p* -> sample" if i == 0 else None)
+    ax.set(xlabel="temperature step t (T_t grows with t)", ylabel=AXES[0],
+           title=f"walk-back paths, K = {k} steps, T_1 = {temperatures[0]:.3g} .. "
+                 f"T_K = {temperatures[-1]:.3g}")
+    ax.legend(loc="best", fontsize="small", framealpha=0.9)
+    if reference is not None:
+        finite = reference[np.isfinite(reference[:, 0]), 0]
+        side.hist(finite, bins=40, orientation="horizontal", density=True, color="0.6")
+        side.set(xlabel="density", title=f"held-out (n = {len(reference):,})")
+    else:
+        side.set_axis_off()
+    return save_figure(fig, path)
+
+
 def walk_figure(heating: np.ndarray, cooling: np.ndarray, temperatures: Sequence[float],
                 image_shape: tuple[int, ...] | None, path: Path, *,
                 reference: np.ndarray | None = None) -> Path:
     """The heating trajectory of held-out examples and the cool-down of draws of p*.
 
     Images: two rows of images (the first example heated, the first draw cooled), each titled
-    with its step and temperature. Other data: the paths in the plane of the first two
-    coordinates over the ``reference`` data.
+    with its step and temperature. One-dimensional data: the paths against the step. Other
+    data: the paths in the plane of the first two coordinates over the ``reference`` data.
 
     Parameters
     ----------
@@ -96,4 +123,6 @@ def walk_figure(heating: np.ndarray, cooling: np.ndarray, temperatures: Sequence
     """
     if image_shape is not None:
         return _image_rows(heating, cooling, temperatures, image_shape, path)
+    if heating.shape[-1] == 1:
+        return _timeline(heating, cooling, temperatures, reference, path)
     return _plane(heating, cooling, temperatures, reference, path)
