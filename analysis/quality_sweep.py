@@ -10,6 +10,7 @@ sliced W2 comes from, without the likelihood ladder:
 * ``w2_shape``: sliced W2 between the samples and that resampled set -- the part that comes
   from the shape of the samples around their modes (blur, offsets, off-mode samples);
 * ``spread``: the samples' standard deviation around their nearest mode (data: the noise);
+* ``bound``, ``is_loglik``: on 500 validation examples, IS with 25 and 100 trajectories;
 * ``shares_from_q``: mode shares when the cool-down starts from the heated training data
   (states after K heating steps) instead of from p*: if these are balanced and the p* ones
   are not, the prior is what skews the shares; if both are skewed, the reverse chain is.
@@ -38,7 +39,7 @@ from biovw.config import load_config
 from biovw.quality import mode_shares, sample_quality, sliced_wasserstein
 from biovw.rundir import RunDir
 from biovw.train import train
-from biovw.walkback import heat, sample_chain
+from biovw.walkback import estimate_log_likelihood, heat, sample_chain
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -118,6 +119,11 @@ def run_seed(label: str, config: str, overrides: list[str], seed: int, root: Pat
               "angle_readout": last.get("alignment_angle_readout"),
               "angle_hidden": last.get("alignment_angle_hidden"),
               **diagnose(model, data, seed)}
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        ll = estimate_log_likelihood(model, data.valid[:500], [25, 100], gen)
+    result.update(bound=ll.bound, is_loglik=ll.is_loglik,
+                  is_by_trajectories=ll.is_by_trajectories)
     result["diag_seconds"] = round(time.perf_counter() - started, 1)
     return result
 
@@ -135,7 +141,8 @@ def main() -> None:
         result = run_seed(args.label, args.config, args.overrides, seed, args.root)
         with open(args.root / "log.jsonl", "a") as fh:
             fh.write(json.dumps(result) + "\n")
-        keys = ("w2_1000", "w2_shares", "w2_shape", "floor", "near_1000", "min_share_1000",
+        keys = ("bound", "is_loglik", "w2_1000", "w2_shares", "w2_shape", "floor", "near_1000",
+                "min_share_1000",
                 "min_share_from_q", "spread", "train_seconds")
         print(args.label, seed, {k: result[k] for k in keys}, flush=True)
 
