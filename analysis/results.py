@@ -95,6 +95,24 @@ TABLES: dict[str, Table] = {
                 "train.grad_clip=1`)",
         common=_SMALL,
     ),
+    "freeze_default": Table(
+        rows=tuple(Row(f"fa, freeze {freeze}", "circuits/rate_net.yaml",
+                       (f"circuit.freeze={freeze}",))
+                   for freeze in ("none", "all", "hidden_rows", "readout")),
+        split="test",
+        caption="which block of W must learn, at the default job's full size and budget "
+                "(`biovw train circuits/rate_net.yaml --set circuit.freeze=F`; `none` is the "
+                "default job)",
+    ),
+    "digits": Table(
+        rows=(Row("FA Dale rate circuit", "circuits/digits_rate_fa.yaml"),
+              Row("RBM, 20 hidden units (exact log Z)", "circuits/rbm_digits.yaml"),
+              Row("independent pixels", "circuits/digits_rate_fa.yaml", independent=True)),
+        split="test",
+        caption="binarized 8x8 digits, all 270 test images, every row scored on the same images "
+                "per seed (the split is drawn from the seed)",
+        paired=True,
+    ),
 }
 
 
