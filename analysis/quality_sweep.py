@@ -33,12 +33,11 @@ from pathlib import Path
 
 import torch
 
-from biovw.assemble import assemble
-from biovw.checkpoint import load_checkpoint
 from biovw.config import load_config
 from biovw.quality import mode_shares, sample_quality, sliced_wasserstein
-from biovw.rundir import RunDir
-from biovw.train import train
+from biovw.runs import RunDir, build_run
+from biovw.runs.checkpoint import load_checkpoint
+from biovw.runs.train import train
 from biovw.walkback import estimate_log_likelihood, heat, sample_chain
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,12 +102,10 @@ def diagnose(model, data, seed: int, n: int = 2000, extra: int = 1000,
 def run_seed(label: str, config: str, overrides: list[str], seed: int, root: Path,
              from_q: bool = True) -> dict:
     cfg = load_config(REPO / config, [*overrides, f"seed={seed}"])
-    data, model = assemble(cfg, torch.device("cpu"))
+    data, model = build_run(cfg, torch.device("cpu"))
     run = RunDir(root / label / f"seed{seed}")
-    done = run.checkpoint.is_file() and load_checkpoint(run.checkpoint, "cpu")["step"] \
-        >= cfg.train.steps
-    if done:
-        payload = load_checkpoint(run.checkpoint, torch.device("cpu"))
+    payload = load_checkpoint(run.checkpoint, "cpu") if run.checkpoint.is_file() else None
+    if payload is not None and payload.get("finished", payload["step"] >= cfg.train.steps):
         model.load_state_dict(payload["model"])
         elapsed = payload["elapsed"]
     else:

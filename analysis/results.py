@@ -197,9 +197,9 @@ def independent_per_example(run: Path) -> tuple[np.ndarray, str]:
     Gaussian, fitted to the training split) on the held-out examples ``run`` was scored on."""
     import torch
 
-    from biovw.assemble import load_run_data
     from biovw.config import load_config
-    from biovw.evaluate import examples_fingerprint, held_out
+    from biovw.runs import load_run_data
+    from biovw.runs.evaluation import examples_fingerprint, held_out
     from biovw.walkback import BernoulliPrior, GaussianPrior
 
     split = _read(run / "summary.json")["heldout_split"]
