@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from biovw.runs.rundir import splice_marked
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,11 +40,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class Row:
-    """One table row: a config plus overrides, trained once per seed."""
+    """One table row: a config plus overrides, trained once per seed.
+
+    ``independent`` marks the factorised baseline (independent units fitted to the training
+    split of ``config``'s data) scored on the same held-out examples as the table's first row;
+    it trains nothing.
+    """
 
     label: str
     config: str
     overrides: tuple[str, ...] = ()
+    independent: bool = False
 
     @property
     def slug(self) -> str:
@@ -57,6 +65,7 @@ class Table:
     split: str
     caption: str
     common: tuple[str, ...] = field(default=())
+    paired: bool = False
 
 
 _SMALL = ("circuit.hidden=64", "train.steps=300", "eval.n_examples=250", "train.grad_clip=1")
@@ -88,6 +97,24 @@ TABLES: dict[str, Table] = {
                 "train.grad_clip=1`)",
         common=_SMALL,
     ),
+    "freeze_default": Table(
+        rows=tuple(Row(f"fa, freeze {freeze}", "circuits/rate_net.yaml",
+                       (f"circuit.freeze={freeze}",))
+                   for freeze in ("none", "all", "hidden_rows", "readout")),
+        split="test",
+        caption="which block of W must learn, at the default job's full size and budget "
+                "(`biovw train circuits/rate_net.yaml --set circuit.freeze=F`; `none` is the "
+                "default job)",
+    ),
+    "digits": Table(
+        rows=(Row("FA Dale rate circuit", "circuits/digits_rate_fa.yaml"),
+              Row("RBM, 20 hidden units (exact log Z)", "circuits/rbm_digits.yaml"),
+              Row("independent pixels", "circuits/digits_rate_fa.yaml", independent=True)),
+        split="test",
+        caption="binarized 8x8 digits, all 270 test images, every row scored on the same images "
+                "per seed (the split is drawn from the seed)",
+        paired=True,
+    ),
 }
 
 
@@ -107,7 +134,11 @@ def _read(path: Path) -> dict:
 
 
 def run_row(table: Table, row: Row, seed: int, root: Path, extra: Sequence[str]) -> Path:
-    """Train (and, for a test table, evaluate on test) one row at one seed; skip what is done."""
+    """Train (and, for a test table, evaluate on test) one row at one seed; skip what is done.
+
+    An ``independent`` row trains nothing: its numbers come from the first row's run."""
+    if row.independent:
+        return run_row(table, table.rows[0], seed, root, extra)
     out = root / row.slug / f"seed{seed}"
     summary = _read(out / "summary.json")
     if not summary:
@@ -147,6 +178,59 @@ def run_numbers(run: Path) -> dict[str, float | None]:
         "floor_w2": (quality.get("data_floor") or {}).get("sliced_wasserstein"),
         "trajectories": _trajectories(s.get("loglik_method")),
     }
+
+
+def per_example(run: Path) -> tuple[np.ndarray | None, str | None]:
+    """A run's per-example held-out log-likelihoods and the fingerprint of those examples."""
+    s = _read(run / "summary.json")
+    split = s.get("heldout_split")
+    path = run / "loglik_examples.npz"
+    if split is None or not path.is_file():
+        return None, None
+    with np.load(path) as arrays:
+        values = arrays.get(f"{split}_loglik")
+        values = None if values is None else np.asarray(values, dtype=float)
+    held = (_read(run / "eval.json").get("loglik") or {}).get(split) or {}
+    return values, held.get("examples_sha256")
+
+
+def independent_per_example(run: Path) -> tuple[np.ndarray, str]:
+    """Per-example log-likelihood of the independent-unit model (base rates, or a diagonal
+    Gaussian, fitted to the training split) on the held-out examples ``run`` was scored on."""
+    import torch
+
+    from biovw.config import load_config
+    from biovw.runs import load_run_data
+    from biovw.runs.evaluation import examples_fingerprint, held_out
+    from biovw.walkback import BernoulliPrior, GaussianPrior
+
+    split = _read(run / "summary.json")["heldout_split"]
+    cfg = load_config(run / "config.yaml", [f"eval.split={split}"])
+    data = load_run_data(cfg)
+    x = held_out(cfg, data)[: cfg.eval.n_examples]
+    model = BernoulliPrior(data.dim) if data.kind == "binary" else GaussianPrior(data.dim)
+    model.update(data.train)
+    with torch.no_grad():
+        values = model.log_prob(x).double().numpy()
+    return values, examples_fingerprint(x)
+
+
+def independent_numbers(run: Path) -> dict[str, float | None]:
+    """Table numbers of the independent-unit baseline on ``run``'s held-out examples."""
+    values, _ = independent_per_example(run)
+    numbers: dict[str, float | None] = {k: None for k in run_numbers(run)}
+    numbers["loglik"] = float(values.mean())
+    return numbers
+
+
+def paired_difference(reference: tuple, other: tuple) -> tuple[float | None, float | None]:
+    """Mean per-example difference ``other - reference`` and its standard error; None when
+    the two were not scored on the same examples."""
+    (a, ha), (b, hb) = reference, other
+    if a is None or b is None or ha is None or ha != hb or a.shape != b.shape:
+        return None, None
+    d = b - a
+    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size))
 
 
 def _trajectories(method: str | None) -> float | None:
@@ -213,19 +297,38 @@ def environment() -> dict:
 
 def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Sequence[int],
               extra: Sequence[str] = ()) -> tuple[str, dict]:
-    """Markdown table (mean ± sd over seeds) and its JSON record."""
-    header = ["setting"] + [title for key, title, _ in COLUMNS]
+    """Markdown table (mean ± sd over seeds) and its JSON record.
+
+    A ``paired`` table adds, for every row after the first, the per-example difference of its
+    held-out log-likelihood from the first row's on the same examples (per seed, with its
+    standard error), and its mean ± sd over seeds."""
+    columns = list(COLUMNS)
+    reference = table.rows[0]
+    if table.paired:
+        columns.insert(2, ("paired_diff", f"Δ log-lik. vs {reference.label} (paired)", 3))
+    header = ["setting"] + [title for key, title, _ in columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     record = {"table": name, "split": table.split, "seeds": list(seeds), "rows": [],
               "environment": environment(), "overrides": [*table.common, *extra]}
     snapshot = floor = trajectories = None
+    ref_examples = [per_example(r) for r in runs[reference.label]] if table.paired else []
     for row in table.rows:
-        numbers = [run_numbers(r) for r in runs[row.label]]
+        if row.independent:
+            numbers = [independent_numbers(r) for r in runs[row.label]]
+            examples = [independent_per_example(r) for r in runs[row.label]]
+        else:
+            numbers = [run_numbers(r) for r in runs[row.label]]
+            examples = [per_example(r) for r in runs[row.label]] if table.paired else []
+        if table.paired:
+            for n, ref, ex in zip(numbers, ref_examples, examples, strict=True):
+                n["paired_diff"], n["paired_se"] = (
+                    paired_difference(ref, ex) if row is not reference else (None, None))
         stats = {k: mean_sd([n[k] for n in numbers]) for k in numbers[0]}
-        snapshot = numbers[0]["snapshot"]
-        floor = stats["floor_w2"][0]
-        trajectories = numbers[0]["trajectories"]
-        lines.append("| " + " | ".join([row.label] + [_cell(stats, k, d) for k, _, d in COLUMNS])
+        if not row.independent:
+            snapshot = numbers[0]["snapshot"] if snapshot is None else snapshot
+            floor = stats["floor_w2"][0] if floor is None else floor
+            trajectories = numbers[0]["trajectories"] if trajectories is None else trajectories
+        lines.append("| " + " | ".join([row.label] + [_cell(stats, k, d) for k, _, d in columns])
                      + " |")
         record["rows"].append({"label": row.label, "config": row.config,
                                "overrides": list(row.overrides), "per_seed": numbers,
@@ -233,12 +336,20 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
     env = record["environment"]
     split = "test" if table.split == "test" else "validation"
     floor_text = "-" if floor is None else f"{floor:.3f}"
+    paired_text = ""
+    if table.paired:
+        ses = [n["paired_se"] for r in record["rows"][1:] for n in r["per_seed"]
+               if n.get("paired_se") is not None]
+        if ses:
+            paired_text = (f" Δ: mean over seeds of each seed's mean per-example difference "
+                           f"from the first row on the same examples, ± its sd over seeds "
+                           f"(each seed's paired standard error: {min(ses):.3f}-{max(ses):.3f}).")
     lines += ["", f"{table.caption}. Mean ± sd over seeds {', '.join(map(str, seeds))}; "
               f"{split} split, nats/example; IS with {trajectories or 0:.0f} trajectories "
               f"(converged: seeds whose IS ladder stopped moving); sample quality "
               f"{snapshot} steps past the cool-down (data floor sliced W2 "
-              f"{floor_text}). Made by `python analysis/results.py {name}` at commit "
-              f"{env['commit']} (torch {env['torch']}, numpy {env['numpy']}, "
+              f"{floor_text}).{paired_text} Made by `python analysis/results.py {name}` at "
+              f"commit {env['commit']} (torch {env['torch']}, numpy {env['numpy']}, "
               f"{env['torch_threads']} torch threads)."]
     return "\n".join(lines) + "\n", record
 

@@ -83,3 +83,33 @@ def test_mean_sd_ignores_missing_values():
     assert results.mean_sd([1.0, None, 3.0]) == (2.0, pytest.approx(2**0.5), 2)
     assert results.mean_sd([None]) == (None, None, 0)
     assert results.mean_sd([5.0]) == (5.0, None, 1)
+
+
+def test_paired_table_differences_and_independent_row(tmp_path, monkeypatch):
+    """A paired table reports each row's per-example difference from the first row on the same
+    examples, and the independent-unit row agrees with the baseline the run itself reports."""
+    results = _script()
+    table = results.Table(
+        rows=(results.Row("a", "circuits/rate_net.yaml"),
+              results.Row("b", "circuits/rate_net.yaml", ("walkback.kappa=0.3",)),
+              results.Row("independent", "circuits/rate_net.yaml", independent=True)),
+        split="test", caption="paired test", paired=True)
+    monkeypatch.setitem(results.TABLES, "paired_test", table)
+    extra = [a for o in TINY for a in ("--set", o)]
+    results.main(["paired_test", "--seeds", "0", "--root", str(tmp_path / "res"),
+                  "--tables", str(tmp_path / "tables"), *extra])
+    record = json.loads((tmp_path / "tables" / "paired_test.json").read_text())
+    root = tmp_path / "res" / "paired_test"
+    a, b = (np.load(root / r / "seed0" / "loglik_examples.npz")["test_loglik"] for r in "ab")
+    first, second, independent = (r["per_seed"][0] for r in record["rows"])
+    assert first["paired_diff"] is None
+    assert not np.allclose(a, b)
+    assert second["paired_diff"] == pytest.approx(float(np.mean(b - a)))
+    assert second["paired_se"] == pytest.approx(float(np.std(b - a, ddof=1) / len(a) ** 0.5))
+    summary = json.loads((root / "a" / "seed0" / "summary.json").read_text())
+    assert summary["heldout_split"] == "test"
+    assert independent["loglik"] == pytest.approx(summary["independent_baseline"]["loglik"])
+    assert independent["paired_diff"] == pytest.approx(independent["loglik"] - float(a.mean()))
+    assert not (root / "independent").exists()  # the independent row trains nothing
+    text = (tmp_path / "tables" / "paired_test.md").read_text()
+    assert "Δ log-lik. vs a (paired)" in text.splitlines()[0]
