@@ -73,3 +73,12 @@ def test_initialisation_follows_the_config_seed(kind):
 
     assert torch.equal(params(0), params(0))
     assert not torch.equal(params(0), params(1))
+
+
+@pytest.mark.parametrize("sigma", [0.05, 3.0, 25.0, 1e6])
+def test_gaussian_step_scale_is_the_sigma_asked_for_at_any_size(sigma):
+    """Found by the property suite: sigma = 1e6 overflowed math.expm1 when the softplus
+    parameter was set up."""
+    raw = GaussianOperator(2, 0.5, sigma).sigma_raw
+    value = torch.nn.functional.softplus(raw.double())
+    assert torch.allclose(value, torch.full((2,), sigma, dtype=torch.float64), rtol=1e-6)

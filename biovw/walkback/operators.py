@@ -16,6 +16,13 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 
+def _inverse_softplus(sigma: float) -> float:
+    """``log(expm1(sigma))``, the raw parameter whose softplus is ``sigma``; above 20 in the
+    form ``sigma + log(-expm1(-sigma))``, which does not overflow (equal in exact arithmetic)."""
+    if sigma <= 20:
+        return math.log(math.expm1(sigma))
+    return sigma + math.log(-math.expm1(-sigma))
+
 class GaussianOperator(nn.Module):
     """Gaussian kernel with mean ``kappa s + (1 - kappa) out`` and variance ``T sigma^2``.
 
@@ -40,10 +47,11 @@ class GaussianOperator(nn.Module):
         super().__init__()
         self.kappa = kappa
         if isinstance(sigma, (int, float)):
-            raw = torch.full((dim,), math.log(math.expm1(sigma)))
+            raw = torch.full((dim,), _inverse_softplus(float(sigma)))
         else:
             scale = torch.as_tensor(sigma, dtype=torch.float64).reshape(dim)
-            raw = torch.log(torch.expm1(scale)).to(torch.get_default_dtype())
+            raw = torch.tensor([_inverse_softplus(float(v)) for v in scale],
+                               dtype=torch.get_default_dtype())
         if learn_sigma:
             self.sigma_raw = nn.Parameter(raw)
         else:
