@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_support import TINY_RUN, set_args
 from click.testing import CliRunner
 
 from biovw.cli import main
@@ -21,17 +22,12 @@ from biovw.config import ConfigError
 from biovw.runs.distributed import DataParallel
 from biovw.walkback import BatchShard, BernoulliOperator, GaussianOperator
 
-TINY = [
-    "train.steps=6", "train.log_every=2", "train.checkpoint_every=3", "train.batch_size=32",
-    "circuit.hidden=8", "walkback.num_steps=3", "data.n_samples=300", "eval.n_examples=10",
-    "eval.n_trajectories=2", "eval.n_samples=20", "eval.snapshots=[0, 2]",
-]
+TINY = TINY_RUN
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "BIOVW_DIST_TIMEOUT": "60",
        "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
 
 
-def _sets(overrides) -> list[str]:
-    return [a for o in overrides for a in ("--set", o)]
+_sets = set_args
 
 
 def _train(out: Path, overrides, processes: int = 1, **popen) -> list[str]:

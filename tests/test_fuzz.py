@@ -13,14 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 import yaml
-from click.testing import CliRunner
+from cli_support import invoke, set_args
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from biovw.cli import main
 from biovw.config import CHOICES, Config
 from biovw.runs import RunDir
 
@@ -98,12 +96,7 @@ def _settings(examples: int):
                     database=None, suppress_health_check=list(HealthCheck))
 
 
-def _invoke(args):
-    threads = torch.get_num_threads()
-    try:
-        return CliRunner().invoke(main, [str(a) for a in args])
-    finally:
-        torch.set_num_threads(threads)
+_invoke = invoke
 
 
 def _clean(result, codes=(0, 2)) -> None:
@@ -125,8 +118,7 @@ def _no_partial_run(result, out: Path) -> None:
         assert not out.exists() or RunDir(out).has_checkpoint
 
 
-def _sets(items) -> list[str]:
-    return [a for o in items for a in ("--set", o)]
+_sets = set_args
 
 
 @_budget(30, 600)

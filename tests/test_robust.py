@@ -18,24 +18,17 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from click.testing import CliRunner
+from cli_support import TINY_RUN, invoke, set_args
 
-from biovw.cli import main
 from biovw.config import load_config
 
-TINY = [
-    "train.steps=6", "train.log_every=2", "train.checkpoint_every=3", "train.batch_size=32",
-    "circuit.hidden=8", "walkback.num_steps=3", "data.n_samples=300", "eval.n_examples=10",
-    "eval.n_trajectories=2", "eval.n_samples=20", "eval.snapshots=[0, 2]",
-]
+TINY = TINY_RUN
 
 
-def _sets(overrides) -> list[str]:
-    return [a for o in overrides for a in ("--set", o)]
+_sets = set_args
 
 
-def _invoke(args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+_invoke = invoke
 
 
 def _one_error_line(result, code: int = 2) -> str:

@@ -10,18 +10,13 @@ import sys
 
 import pytest
 import torch
-from click.testing import CliRunner
+from cli_support import TINY_RUN, invoke
 
-from biovw.cli import main
 from biovw.config import ConfigError, load_config
 
 pytest.importorskip("ray")
 
-TINY = [
-    "train.steps=6", "train.log_every=2", "train.checkpoint_every=3", "train.batch_size=32",
-    "circuit.hidden=8", "walkback.num_steps=3", "data.n_samples=300", "eval.n_examples=10",
-    "eval.n_trajectories=2", "eval.n_samples=20", "eval.snapshots=[0, 2]",
-]
+TINY = TINY_RUN
 # 30 examples with a validation fraction of 0.04 leave one validation example: the config is
 # valid, the trial fails when it loads its data (evaluation needs two).
 GRID = ["data.n_samples=300,30", "data.valid_fraction=0.1,0.04"]
@@ -36,8 +31,7 @@ def _args(out, grid=GRID, seeds="0,1"):
     return args + [a for o in TINY for a in ("--set", o)]
 
 
-def _invoke(args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+_invoke = invoke
 
 
 def _plan(grid=GRID, seeds=(0, 1)):
