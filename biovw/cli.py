@@ -243,8 +243,8 @@ def train_cmd(config, overrides, seed, device, out, dry_run, progress):
                               f"with biovw resume {run.root}, or choose another --out)")
         parallel.barrier()
         model, elapsed = kind.train(cfg, run, model, data, progress=progress, parallel=parallel)
-        if parallel.is_main:
-            _finish(cfg, run, model, data, elapsed, cfg.seed, progress)
+    if parallel.is_main:  # after every process has left the process group
+        _finish(cfg, run, model, data, elapsed, cfg.seed, progress)
 
 
 def _check_parallel(kind, cfg, parallel) -> None:
@@ -302,8 +302,8 @@ def resume(run_dir, steps, device, progress):
         model, elapsed = kind.train(cfg, opened.run, opened.model, opened.data,
                                     resume=opened.payload is not None, progress=progress,
                                     parallel=parallel)
-        if parallel.is_main:
-            _finish(cfg, opened.run, model, opened.data, elapsed, cfg.seed, progress)
+    if parallel.is_main:  # after every process has left the process group
+        _finish(cfg, opened.run, model, opened.data, elapsed, cfg.seed, progress)
 
 
 @main.command(context_settings=CONTEXT)

@@ -173,7 +173,9 @@ def data_parallel(device: torch.device) -> Iterator[tuple[DataParallel, torch.de
     Yields this process's :class:`DataParallel` and its device: ``device`` itself on the CPU or
     for a single process, GPU ``LOCAL_RANK`` when ``device`` is CUDA under torchrun. The
     process group (gloo on the CPU, nccl on CUDA) waits :func:`timeout_seconds` for a peer and
-    is destroyed when the block ends.
+    is destroyed when the block ends; a block that ends normally ends with a barrier, so that
+    no process tears its side of the group down while another still holds it (work for rank 0
+    alone, such as the evaluation, belongs after the block).
     """
     if not launched_by_torchrun():
         yield SINGLE, device
@@ -188,7 +190,9 @@ def data_parallel(device: torch.device) -> Iterator[tuple[DataParallel, torch.de
     else:
         dist.init_process_group("gloo", timeout=timeout)
         control = None
+    parallel = DataParallel(rank, world, control)
     try:
-        yield DataParallel(rank, world, control), device
+        yield parallel, device
+        parallel.barrier()  # the processes leave the group together
     finally:
         dist.destroy_process_group()
