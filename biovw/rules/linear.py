@@ -200,12 +200,27 @@ class FeedbackRule(nn.Module):
         return cls((n, n), generator, **options)
 
     def recurrence(self) -> Recurrence:
-        """The rule's part in one forward pass of an unrolled circuit: its matrix product."""
-        return Recurrence(self)
+        """The rule's part in one forward pass of an unrolled circuit: its matrix product,
+        described by its feedback matrix (so that a settle can fuse its micro-steps)."""
+        return Recurrence(self, feedback=self.feedback_for, mirror=self.mirror)
 
     def feedback(self, weight: Tensor) -> Tensor | None:
         """Feedback matrix ``B`` used with the effective weight ``weight``."""
         raise NotImplementedError
+
+    def feedback_for(self, weight: Tensor) -> Tensor | None:
+        """:meth:`feedback` for ``weight`` (shape-checked), on its dtype and device."""
+        if tuple(weight.shape) != self.shape:
+            raise ValueError(
+                f"{type(self).__name__} was built for shape {self.shape}, "
+                f"got weight of shape {tuple(weight.shape)}"
+            )
+        feedback = self.feedback(weight)
+        if feedback is not None and (
+            feedback.dtype != weight.dtype or feedback.device != weight.device
+        ):
+            feedback = feedback.to(weight)
+        return feedback
 
     def forward(self, x: Tensor, weight: Tensor) -> Tensor:
         """``x @ weight.T`` whose error reaches ``x`` through :meth:`feedback`.
@@ -217,17 +232,7 @@ class FeedbackRule(nn.Module):
         weight : Tensor
             Effective weight (constraints applied), [out, in].
         """
-        if tuple(weight.shape) != self.shape:
-            raise ValueError(
-                f"{type(self).__name__} was built for shape {self.shape}, "
-                f"got weight of shape {tuple(weight.shape)}"
-            )
-        feedback = self.feedback(weight)
-        if feedback is not None and (
-            feedback.dtype != weight.dtype or feedback.device != weight.device
-        ):
-            feedback = feedback.to(weight)
-        return feedback_linear(x, weight, feedback, self.mirror)
+        return feedback_linear(x, weight, self.feedback_for(weight), self.mirror)
 
     def extra_repr(self) -> str:
         return f"shape={self.shape}"

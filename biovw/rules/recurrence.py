@@ -13,6 +13,11 @@ def matmul(rate: Tensor, weight: Tensor) -> Tensor:
     return rate @ weight.T
 
 
+def itself(weight: Tensor) -> Tensor:
+    """The feedback matrix of the exact gradient: the weight itself."""
+    return weight
+
+
 class Recurrence(NamedTuple):
     """What a learning rule contributes to one forward pass of the settle dynamics.
 
@@ -29,12 +34,21 @@ class Recurrence(NamedTuple):
     readout : callable or None
         Applied to the circuit's output; direct feedback alignment records the output error
         there. None for every other rule.
+    feedback : callable or None
+        ``feedback(weight)``: the matrix ``B`` through which ``product``'s backward pass sends
+        the error (``grad_rate = grad_y @ B``) while the weight receives ``grad_y^T rate``. Set
+        only where ``product`` is exactly that (every per-weight rule): it lets the settle run
+        all its micro-steps in one fused autograd node. None when the product is opaque.
+    mirror : bool
+        ``B`` receives the weight's gradient too (Kolen-Pollack).
     """
 
     product: Callable[[Tensor, Tensor], Tensor] = matmul
     inject: Callable[[Tensor], Tensor] | None = None
     readout: Callable[[Tensor], Tensor] | None = None
+    feedback: Callable[[Tensor], Tensor] | None = None
+    mirror: bool = False
 
 
-EXACT = Recurrence()
+EXACT = Recurrence(feedback=itself)
 """Plain matrix product, exact gradients: backprop, and every rule when no gradient is taken."""
