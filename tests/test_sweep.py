@@ -142,6 +142,27 @@ def test_bad_grids_are_one_line_before_any_work(tmp_path, grid, needle):
     assert not (tmp_path / "never").exists()
 
 
+def _closed_port() -> int:
+    """A local TCP port that nothing listens on."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("scheme", ["", "ray://"])
+def test_an_address_nobody_answers_at_is_one_line_within_seconds(tmp_path, scheme):
+    import time
+    address = f"{scheme}127.0.0.1:{_closed_port()}"
+    started = time.perf_counter()
+    result = _invoke([*_args(tmp_path / "never", seeds="0"), "--address", address])
+    assert time.perf_counter() - started < 30  # ray.init alone retries for minutes
+    assert result.exit_code == 2, result.output
+    assert f"--address {address}: nothing answers at" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "never").exists()
+
+
 def test_grid_values_split_outside_brackets_and_name_trials():
     from biovw.runs.sweep_plan import parse_grid, trial_name
 

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 import traceback
@@ -203,6 +204,45 @@ def _import_ray():
     return ray
 
 
+CONNECT_TIMEOUT = 10.0
+"""Seconds :func:`_check_reachable` waits for the cluster's port to accept a connection."""
+
+
+def _bootstrap_address(address: str) -> str | None:
+    """``host:port`` that ``ray.init(address=address)`` would connect to (None: unknown)."""
+    if address.startswith("ray://"):
+        return address[len("ray://"):].split("/", 1)[0]
+    if address == "auto" or os.environ.get("RAY_ADDRESS"):
+        try:
+            from ray._private.services import canonicalize_bootstrap_address_or_die
+        except ImportError:  # a Ray without the helper: let ray.init find it
+            return None
+        try:
+            return canonicalize_bootstrap_address_or_die(address)
+        except (ConnectionError, ValueError) as exc:
+            raise ConfigError(f"--address {address}: no running Ray cluster to connect to "
+                              f"({' '.join(str(exc).split())[:160]})") from exc
+    return address
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse an address whose port does not accept a connection within
+    :data:`CONNECT_TIMEOUT` seconds: ``ray.init`` would otherwise retry for many minutes."""
+    target = _bootstrap_address(address)
+    if target is None:
+        return
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"--address {address}: expected HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--address {address}: nothing answers at {target} "
+                          f"({exc.strerror or type(exc).__name__}); is the Ray cluster "
+                          f"running?") from exc
+
+
 def _start_ray(ray, address: str | None) -> bool:
     """Connect to ``address`` or start a local cluster sized to this machine; whether this
     call started or connected (and must shut down). The process keeps its own SIGTERM handler
@@ -217,6 +257,7 @@ def _start_ray(ray, address: str | None) -> bool:
         if address is None:
             ray.init(num_cpus=os.cpu_count(), **options)
         else:
+            _check_reachable(address)
             ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = "start a local Ray cluster" if address is None else f"reach Ray at {address}"
