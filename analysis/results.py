@@ -20,6 +20,7 @@ thread count and commit they depend on) and, with
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
 import os
@@ -308,7 +309,8 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
     header = ["setting"] + [title for key, title, _ in columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     record = {"table": name, "split": table.split, "seeds": list(seeds), "rows": [],
-              "environment": environment(), "overrides": [*table.common, *extra]}
+              "environment": environment(), "overrides": [*table.common, *extra],
+              "date": datetime.date.today().isoformat()}
     snapshot = floor = trajectories = None
     ref_examples = [per_example(r) for r in runs[reference.label]] if table.paired else []
     for row in table.rows:
@@ -353,6 +355,74 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
     return "\n".join(lines) + "\n", record
 
 
+PAGE_INTRO = """# Results
+
+Every table of the README's results, with the command that made it. This page is written by
+`python analysis/results.py page` from the records in `docs/results/` (each results command
+rewrites it after writing its table), so it cannot drift from them; regenerating a table
+means running its command again. The machine: 2 CPU cores, usually shared with other jobs,
+so wall times are upper bounds; compare them only within a table.
+"""
+
+
+def _table_section(record: dict, markdown: str) -> list[str]:
+    name = record["table"]
+    seconds = [n.get("train_seconds") for r in record["rows"] for n in r["per_seed"]]
+    seconds = [s for s in seconds if s is not None]
+    command = (f"python analysis/results.py {name} --seeds "
+               f"{' '.join(map(str, record['seeds']))}"
+               + "".join(f" --set {o}" for o in record.get("overrides", [])
+                         if o not in TABLES[name].common)
+               if name in TABLES else "")
+    env = record["environment"]
+    return [f"## {name}", "", f"- command: `{command}`" if command else "",
+            f"- seeds: {', '.join(map(str, record['seeds']))}; split: {record['split']}",
+            f"- made on: {record.get('date', 'not recorded')}, commit {env['commit']}, "
+            f"torch {env['torch']}, {env['torch_threads']} torch thread(s)",
+            f"- training wall time: {sum(seconds) / 60:.0f} min in all over "
+            f"{len(seconds)} runs ({min(seconds):.0f}-{max(seconds):.0f} s each)"
+            if seconds else "- training wall time: not recorded", "", markdown.strip(), ""]
+
+
+def write_page(tables: Path, page: Path) -> str:
+    """Write ``page`` (Markdown) from every results record in ``tables``: the tables of this
+    script (``TABLE.json`` with its ``TABLE.md``) and the training-speed table of
+    ``analysis/speed_tables.py``."""
+    lines = [PAGE_INTRO]
+    for name in sorted(TABLES):
+        path = tables / f"{name}.json"
+        if path.is_file() and (tables / f"{name}.md").is_file():
+            lines += _table_section(json.loads(path.read_text()),
+                                    (tables / f"{name}.md").read_text())
+    speed = tables / "training_speed.json"
+    if speed.is_file():
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from speed_tables import markdown as speed_markdown
+
+        record = json.loads(speed.read_text())
+        lines += ["## training_speed", "",
+                  "- command: `python analysis/speed_tables.py --readme README.md`",
+                  f"- made on: {record['date']}", "", speed_markdown(record), ""]
+    bias = tables / "ep_bias.json"
+    lines += ["## Tables made by other commands", "",
+              "These README tables are written by their own commands and are not repeated here:",
+              "", "- `brian_agreement`, `brian_noise`, `brian_bench` (Run it in Brian2): "
+              "`python analysis/brian_tables.py --readme README.md`",
+              "- `epbench` (entropy-production benchmark): `biovw epbench --out DIR --readme "
+              "README.md`"]
+    if bias.is_file():
+        lines.append(f"- `ep_bias` (the plug-in estimate in the sparse regime): "
+                     f"`{json.loads(bias.read_text())['command']}`")
+    lines.append("")
+    missing = [n for n in sorted(TABLES) if not (tables / f"{n}.json").is_file()]
+    if missing:
+        lines += ["## Not run yet", "", ", ".join(f"`{n}`" for n in missing)
+                  + " (each by `python analysis/results.py NAME --readme README.md`).", ""]
+    text = "\n".join(line for line in lines if line is not None) + "\n"
+    page.write_text(text)
+    return text
+
+
 def splice(path: Path, name: str, markdown: str) -> bool:
     """Replace the text between the table's markers in ``path``; False if there are none."""
     return splice_marked(path, name, markdown)
@@ -360,7 +430,8 @@ def splice(path: Path, name: str, markdown: str) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("table", choices=sorted(TABLES))
+    parser.add_argument("table", choices=[*sorted(TABLES), "page"],
+                        help="A table to make, or page: only rewrite the results page.")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--root", type=Path, default=REPO / "results")
     parser.add_argument("--tables", type=Path, default=REPO / "docs" / "results",
@@ -369,7 +440,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="Replace this table's marked section in this file.")
     parser.add_argument("--set", dest="extra", action="append", default=[],
                         metavar="SECTION.KEY=VALUE", help="Extra override for every run.")
+    parser.add_argument("--page", type=Path, default=None,
+                        help="The results page rewritten from the records in --tables "
+                             "[default: results.md beside the --tables folder].")
     args = parser.parse_args(argv)
+    args.page = args.page or args.tables.parent / "results.md"
+    if args.table == "page":
+        write_page(args.tables, args.page)
+        return
     table = TABLES[args.table]
     root = args.root / args.table
     runs = {row.label: [run_row(table, row, s, root, args.extra) for s in args.seeds]
@@ -379,6 +457,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     (args.tables / f"{args.table}.md").write_text(markdown)
     (args.tables / f"{args.table}.json").write_text(json.dumps(record, indent=2) + "\n")
     print(markdown)
+    write_page(args.tables, args.page)
     if args.readme is not None and not splice(args.readme, args.table, markdown):
         raise SystemExit(f"{args.readme}: no <!-- results:{args.table} --> markers")
 
