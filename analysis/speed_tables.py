@@ -71,7 +71,7 @@ def markdown(record: dict, command: str = COMMAND) -> str:
                   f"{'s' * (env['torch_threads'] != 1)}; load average {before:.1f} before and "
                   f"{after:.1f} after (other jobs shared the machine when it is above "
                   f"{env['cpu_count'] - 1}: read the ratios, not the rates)."]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> str:

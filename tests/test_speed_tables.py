@@ -32,6 +32,7 @@ def test_quick_table_is_spliced_into_the_readme_from_the_numbers_it_saves(tmp_pa
     assert torch.get_num_threads() == threads
     text, record = readme.read_text(), json.loads(record_path.read_text())
     assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
+    assert "\n<!-- /results:training_speed -->\nafter" in text  # the marker keeps its line
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(rows) == 1 + 4  # header, hidden 32 and 64 x backprop and fa
     for row in rows[1:]:
