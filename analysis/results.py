@@ -296,7 +296,7 @@ def environment() -> dict:
                                 capture_output=True, text=True, check=True).stdout.strip()
         # the script's own outputs do not count as changes to what made the numbers
         status = ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                  ":!README.md", ":!docs/results"]
+                  ":!README.md", ":!docs/results", ":!docs/results.md"]
         dirty = bool(subprocess.run(status, cwd=REPO, capture_output=True,
                                     text=True).stdout.strip())
     except (OSError, subprocess.CalledProcessError):
