@@ -115,6 +115,18 @@ TABLES: dict[str, Table] = {
                 "per seed (the split is drawn from the seed)",
         paired=True,
     ),
+    "rules": Table(
+        rows=(*(Row(f"{rule}, Dale", "circuits/rate_net.yaml", (f"rule.name={rule}",))
+                for rule in ("fa", "backprop", "kp", "sign_symmetry", "dfa")),
+              Row("backprop, tied weights, no Dale", "circuits/rate_net.yaml",
+                  ("rule.name=backprop", "circuit.dale=false", "circuit.symmetric=true")),
+              Row("the paper's MLP (its K = 30, factor 1.1, 600 iterations)",
+                  "circuits/mlp_paper_mog.yaml")),
+        split="test",
+        caption="learning rules on the default job's circuit and schedule (`biovw train "
+                "circuits/rate_net.yaml --set rule.name=R`), beside the paper's MLP with its "
+                "own settings",
+    ),
     "mnist": Table(
         rows=(Row("VW, the paper's MLP", "circuits/mnist_paper.yaml"),
               Row("VW, FA Dale rate circuit", "circuits/mnist_rate_fa.yaml"),

@@ -117,3 +117,15 @@ def test_paired_table_differences_and_independent_row(tmp_path, monkeypatch):
     assert text.strip() in page
     assert f"`python analysis/results.py paired_test --seeds 0 --set {TINY[0]}" in page
     assert record["date"] in page
+
+
+def test_every_row_of_every_table_is_a_valid_configuration():
+    """A table's rows are validated here, not hours into its run."""
+    from biovw.config import load_config
+
+    results = _script()
+    for name, table in results.TABLES.items():
+        for row in table.rows:
+            cfg = load_config(REPO / row.config, [*table.common, *row.overrides])
+            assert cfg.eval.split in ("valid", "test"), (name, row.label)
+        assert len({row.slug for row in table.rows}) == len(table.rows), name
