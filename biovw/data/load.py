@@ -7,6 +7,7 @@ import numbers
 import operator
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,17 +24,42 @@ from biovw.data.images import (
 )
 from biovw.data.splits import DataSplits, check_fractions, split_examples, split_sizes
 
-__all__ = ["DATASETS", "load_data"]
+__all__ = ["DATASETS", "Dataset", "load_data"]
 
-DATASETS: tuple[str, ...] = ("mog_grid", "spiral", "circle", "moons", "digits", "mnist", "file")
-"""Names accepted by :func:`load_data`."""
 
-_TOYS: dict[str, Callable[[int, float, torch.Generator], torch.Tensor]] = {
-    "mog_grid": toys.mog_grid,
-    "spiral": toys.spiral,
-    "circle": toys.circle,
-    "moons": toys.moons,
+@dataclass(frozen=True)
+class Dataset:
+    """How one named data set is made: sampled (a toy) or read as an example array.
+
+    Exactly one of ``sample`` and ``read`` is set. ``sample(n, noise, generator)`` draws ``n``
+    two-dimensional points; ``read(path, key)`` returns the ``[n, ...]`` example array and its
+    image shape (or ``None``). ``modes`` gives a toy's mode centres; ``detect_binary`` reads
+    an array whose values are all 0 or 1 as binary data.
+    """
+
+    sample: Callable[[int, float, torch.Generator], torch.Tensor] | None = None
+    read: Callable[[Any, str | None], tuple[np.ndarray, tuple[int, ...] | None]] | None = None
+    modes: Callable[[], torch.Tensor] | None = None
+    detect_binary: bool = False
+    user_file: bool = False
+
+
+def _read_file(path: Any, key: str | None) -> tuple[np.ndarray, tuple[int, ...] | None]:
+    if path is None:
+        raise DataError("data.path: required when data.name is 'file'")
+    return load_array_file(path, key)
+
+
+DATASETS: dict[str, Dataset] = {
+    "mog_grid": Dataset(sample=toys.mog_grid, modes=toys.mog_grid_centres),
+    "spiral": Dataset(sample=toys.spiral),
+    "circle": Dataset(sample=toys.circle),
+    "moons": Dataset(sample=toys.moons),
+    "digits": Dataset(read=lambda path, key: (load_digits_images(), DIGITS_SHAPE)),
+    "mnist": Dataset(read=lambda path, key: (load_mnist_images(), MNIST_SHAPE)),
+    "file": Dataset(read=_read_file, detect_binary=True, user_file=True),
 }
+"""The data sets :func:`load_data` accepts, by name (the config's ``data.name`` choices)."""
 
 
 def _check_int(field: str, value: Any, minimum: int) -> int:
@@ -159,9 +185,10 @@ def load_data(
         raise DataError(f"data.binarize must be true or false; got {binarize!r}")
     threshold = _check_real("data.threshold", threshold, nonnegative=False)
 
+    dataset = DATASETS[name]
     image_shape: tuple[int, ...] | None = None
     modes: torch.Tensor | None = None
-    if name in _TOYS:
+    if dataset.sample is not None:
         if binarize:
             raise DataError(f"data.binarize is not available for the toy dataset {name!r}")
         n = _check_int("data.n_samples", n_samples, minimum=1)
@@ -169,24 +196,18 @@ def load_data(
         sigma = toys.TOY_NOISE if noise is None else noise
         sigma = _check_real("data.noise", sigma, nonnegative=True)
         generator = torch.Generator().manual_seed(seed)
-        x = _TOYS[name](n, sigma, generator)
+        x = dataset.sample(n, sigma, generator)
         kind = "continuous"
-        if name == "mog_grid":
-            modes = toys.mog_grid_centres()
+        if dataset.modes is not None:
+            modes = dataset.modes()
     else:
-        if name == "file":
-            if path is None:
-                raise DataError("data.path: required when data.name is 'file'")
-            array, image_shape = load_array_file(path, key)
-        elif name == "digits":
-            array, image_shape = load_digits_images(), DIGITS_SHAPE
-        else:
-            array, image_shape = load_mnist_images(), MNIST_SHAPE
+        assert dataset.read is not None
+        array, image_shape = dataset.read(path, key)
         if binarize:
             array = _binarize(array, threshold)
             kind = "binary"
         else:
-            kind = "binary" if name == "file" and _is_binary(array) else "continuous"
+            kind = "binary" if dataset.detect_binary and _is_binary(array) else "continuous"
         x = torch.from_numpy(np.array(array, dtype=np.float32, order="C", copy=True))
 
     train, valid, test = split_examples(

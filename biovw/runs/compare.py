@@ -28,6 +28,7 @@ import numpy as np
 import yaml
 
 from biovw.config import DataConfig, EvalConfig
+from biovw.data import DATASETS
 from biovw.data.toys import TOY_NOISE
 from biovw.runs.kinds import MODEL_KINDS, ModelKind
 from biovw.runs.rundir import read_npz
@@ -70,7 +71,6 @@ COLUMNS: tuple[str, ...] = (
 )
 """Keys of every row, in the order of the CSV header."""
 
-_FILE_DATASETS = ("digits", "mnist", "file")
 _EP_ORDER = ("kernel", "exact", "coarse_grained")
 
 
@@ -222,10 +222,11 @@ def _heldout_key(run: Mapping[str, Any]) -> dict[str, Any]:
     }
     if data["binarize"]:
         key["data.threshold"] = float(data["threshold"])
-    if name not in _FILE_DATASETS:
+    dataset = DATASETS.get(name)
+    if dataset is not None and dataset.sample is not None:
         key["data.n_samples"] = int(data["n_samples"])
         key["data.noise"] = float(TOY_NOISE if data["noise"] is None else data["noise"])
-    if name == "file":
+    if dataset is not None and dataset.user_file:
         key["data.path"] = data["path"]
         key["data.key"] = data["key"]
     n = _heldout_count(run, evaluation["split"])
