@@ -9,8 +9,10 @@ Usage::
 
 Each run lives in ``ROOT/TABLE/ROW/seedS`` (``ROOT`` is ``results/`` by default) and is
 skipped when already finished, so an interrupted table resumes where it stopped. Runs train
-with ``biovw train`` (which scores the validation split); tables that report final numbers
-then run ``biovw evaluate RUN --split test`` once. The table is written to
+with ``biovw train ... --set eval.split=SPLIT`` (training itself reads only the training and
+validation splits), so the table's split is scored once, at the end of training, exactly as
+``biovw evaluate RUN --split SPLIT --seed S`` scores it; a finished run scored on another
+split is evaluated on the table's split by ``biovw evaluate``. The table is written to
 ``docs/results/TABLE.md`` and ``docs/results/TABLE.json`` (per-seed numbers, and the versions,
 thread count and commit they depend on) and, with
 ``--readme``, replaces the text between ``<!-- results:TABLE -->`` and
@@ -145,12 +147,27 @@ TABLES: dict[str, Table] = {
 # ----------------------------------------------------------------------------- running
 
 
+EXIT_DIVERGED = 3
+"""``biovw train``'s exit code when training diverged (NaN/inf or a runaway loss)."""
+
+
+class Diverged(Exception):
+    """``biovw train`` stopped because training diverged; the message is its error line."""
+
+
 def _biovw(args: Sequence[str]) -> None:
     cmd = [sys.executable, "-m", "biovw", *args]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
-        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}: {' '.join(tail)}")
+        tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-1:])
+        if done.returncode == EXIT_DIVERGED:
+            raise Diverged(tail)
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}: {tail}")
+
+
+def diverged_marker(run: Path) -> Path:
+    """The file beside ``run`` that records that its training diverged (and why)."""
+    return run.with_name(run.name + ".diverged")
 
 
 def _read(path: Path) -> dict:
@@ -165,10 +182,22 @@ def run_row(table: Table, row: Row, seed: int, root: Path, extra: Sequence[str])
         return run_row(table, table.rows[0], seed, root, extra)
     out = root / row.slug / f"seed{seed}"
     summary = _read(out / "summary.json")
+    if not summary and diverged_marker(out).is_file():
+        return out
     if not summary:
-        sets = [a for o in (*table.common, *row.overrides, *extra) for a in ("--set", o)]
-        _biovw(["train", row.config, "--seed", str(seed), "--out", str(out), "--no-progress",
-                *sets])
+        # Training reads the validation split whatever eval.split says; setting it to the
+        # table's split makes the end-of-training evaluation the table's only one, with the
+        # same numbers as `biovw evaluate RUN --split SPLIT --seed S` afterwards.
+        overrides = (*table.common, *row.overrides, *extra, f"eval.split={table.split}")
+        sets = [a for o in overrides for a in ("--set", o)]
+        try:
+            _biovw(["train", row.config, "--seed", str(seed), "--out", str(out),
+                    "--no-progress", *sets])
+        except Diverged as exc:  # a result of the row, not a failure of the script
+            diverged_marker(out).parent.mkdir(parents=True, exist_ok=True)
+            diverged_marker(out).write_text(str(exc) + "\n")
+            print(f"{row.label}, seed {seed}: {exc}", file=sys.stderr)
+            return out
         summary = _read(out / "summary.json")
     if summary.get("heldout_split") != table.split:
         _biovw(["evaluate", str(out), "--split", table.split, "--seed", str(seed),
@@ -189,6 +218,7 @@ def run_numbers(run: Path) -> dict[str, float | None]:
     near = q.get("near_mode_fraction")
     align = s.get("alignment") or {}
     return {
+        "diverged": float(diverged_marker(run).is_file() and not s),
         "bound": s.get("heldout_bound"),
         "loglik": s.get("heldout_loglik"),
         "converged": None if s.get("loglik_converged") is None else float(s["loglik_converged"]),
@@ -241,8 +271,10 @@ def independent_per_example(run: Path) -> tuple[np.ndarray, str]:
 
 def independent_numbers(run: Path) -> dict[str, float | None]:
     """Table numbers of the independent-unit baseline on ``run``'s held-out examples."""
-    values, _ = independent_per_example(run)
     numbers: dict[str, float | None] = {k: None for k in run_numbers(run)}
+    if not _read(run / "summary.json"):  # the run it would be scored beside diverged
+        return numbers
+    values, _ = independent_per_example(run)
     numbers["loglik"] = float(values.mean())
     return numbers
 
@@ -340,7 +372,8 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
     for row in table.rows:
         if row.independent:
             numbers = [independent_numbers(r) for r in runs[row.label]]
-            examples = [independent_per_example(r) for r in runs[row.label]]
+            examples = [independent_per_example(r) if _read(r / "summary.json") else (None, None)
+                        for r in runs[row.label]] if table.paired else []
         else:
             numbers = [run_numbers(r) for r in runs[row.label]]
             examples = [per_example(r) for r in runs[row.label]] if table.paired else []
@@ -353,7 +386,10 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
             snapshot = numbers[0]["snapshot"] if snapshot is None else snapshot
             floor = stats["floor_w2"][0] if floor is None else floor
             trajectories = numbers[0]["trajectories"] if trajectories is None else trajectories
-        lines.append("| " + " | ".join([row.label] + [_cell(stats, k, d) for k, _, d in columns])
+        n_diverged = sum(int(n.get("diverged") or 0) for n in numbers)
+        label = row.label + (f" (diverged in {n_diverged} of {len(numbers)} seeds)"
+                             if n_diverged else "")
+        lines.append("| " + " | ".join([label] + [_cell(stats, k, d) for k, _, d in columns])
                      + " |")
         record["rows"].append({"label": row.label, "config": row.config,
                                "overrides": list(row.overrides), "per_seed": numbers,
@@ -369,11 +405,16 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
             paired_text = (f" Δ: mean over seeds of each seed's mean per-example difference "
                            f"from the first row on the same examples, ± its sd over seeds "
                            f"(each seed's paired standard error: {min(ses):.3f}-{max(ses):.3f}).")
+    diverged_text = (" A row marked diverged stopped with a non-finite or runaway loss in "
+                     "that many seeds (`biovw train` exit 3); its numbers are over the others."
+                     if any(r["mean_sd"]["diverged"][0] for r in record["rows"]
+                            if r["mean_sd"]["diverged"][0] is not None) else "")
     lines += ["", f"{table.caption}. Mean ± sd over seeds {', '.join(map(str, seeds))}; "
               f"{split} split, nats/example; IS with {trajectories or 0:.0f} trajectories "
               f"(converged: seeds whose IS ladder stopped moving); sample quality "
               f"{snapshot} steps past the cool-down (data floor sliced W2 "
-              f"{floor_text}).{paired_text} Made by `python analysis/results.py {name}` at "
+              f"{floor_text}).{paired_text}{diverged_text} Made by "
+              f"`python analysis/results.py {name}` at "
               f"commit {env['commit']} (torch {env['torch']}, numpy {env['numpy']}, "
               f"{env['torch_threads']} torch threads)."]
     return "\n".join(lines) + "\n", record

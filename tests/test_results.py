@@ -119,6 +119,32 @@ def test_paired_table_differences_and_independent_row(tmp_path, monkeypatch):
     assert record["date"] in page
 
 
+def test_a_diverged_run_is_a_row_result_not_a_failure(tmp_path, monkeypatch):
+    """A run whose training diverges (exit 3) is recorded beside the run, left out of the
+    means, named in its row, and not retrained by the next call."""
+    results = _script()
+    table = results.Table(
+        rows=(results.Row("a", "circuits/rate_net.yaml"),
+              results.Row("b", "circuits/rate_net.yaml", ("train.lr=1e9",))),
+        split="test", caption="diverged test")
+    monkeypatch.setitem(results.TABLES, "diverged_test", table)
+    extra = [a for o in TINY for a in ("--set", o)]
+    args = ["diverged_test", "--seeds", "0", "--root", str(tmp_path / "res"),
+            "--tables", str(tmp_path / "tables"), *extra]
+    results.main(args)
+    marker = tmp_path / "res" / "diverged_test" / "b" / "seed0.diverged"
+    assert "training diverged at iteration" in marker.read_text()
+    record = json.loads((tmp_path / "tables" / "diverged_test.json").read_text())
+    first, second = record["rows"]
+    assert first["per_seed"][0]["diverged"] == 0.0 and first["per_seed"][0]["bound"] is not None
+    assert second["per_seed"][0]["diverged"] == 1.0 and second["per_seed"][0]["bound"] is None
+    text = (tmp_path / "tables" / "diverged_test.md").read_text()
+    assert "| b (diverged in 1 of 1 seeds) | - |" in text and "exit 3" in text
+    stamp = marker.stat().st_mtime_ns
+    results.main(args)
+    assert marker.stat().st_mtime_ns == stamp
+
+
 def test_every_row_of_every_table_is_a_valid_configuration():
     """A table's rows are validated here, not hours into its run."""
     from biovw.config import load_config
