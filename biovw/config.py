@@ -117,7 +117,12 @@ class TrainConfig:
     ``highest`` (full float32) or ``high`` (TF32 on CUDA GPUs that have it; no effect on the
     CPU). Likelihoods are evaluated at full precision whatever it is. ``tensorboard`` also
     writes the logged quantities (and the evaluation's figures) as TensorBoard event files in
-    ``RUN_DIR/tensorboard``.
+    ``RUN_DIR/tensorboard``. Every ``ep_every`` iterations (a multiple of ``log_every``; 0:
+    never) and at the last one, the entropy production of the circuit's T = 1 chain as it is
+    at that iteration is estimated and logged: ``ep_chains`` chains started from validation
+    examples, ``ep_steps // 2`` transitions of burn-in, then ``ep_steps`` transitions
+    averaged (kernel-exact log-ratio with a batch-means interval), on random streams of its
+    own, so training is the same with or without it.
     """
 
     steps: int = 500
@@ -131,6 +136,9 @@ class TrainConfig:
     divergence_threshold: float = 1e6
     matmul_precision: str = "highest"
     tensorboard: bool = False
+    ep_every: int = 0
+    ep_chains: int = 256
+    ep_steps: int = 200
 
 
 @dataclass
@@ -254,6 +262,9 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "train.log_every": (lambda v: v >= 1, ">= 1"),
     "train.checkpoint_every": (lambda v: v >= 1, ">= 1"),
     "train.divergence_threshold": (lambda v: v > 0, "> 0"),
+    "train.ep_every": (lambda v: v >= 0, ">= 0 (0: never)"),
+    "train.ep_chains": (lambda v: v >= 1, ">= 1"),
+    "train.ep_steps": (lambda v: v >= 20, ">= 20 (the interval uses 20 blocks of time)"),
     "eval.n_examples": (lambda v: v >= 1, ">= 1"),
     "eval.n_trajectories": (lambda v: v >= 1, ">= 1"),
     "eval.ladder": (lambda v: len(v) > 0 and min(v) >= 1 and all(max(v) % m == 0 for m in v),
@@ -388,6 +399,9 @@ def _check(cfg: Config) -> None:
     if cfg.walkback.anneal_start > cfg.walkback.num_steps:
         raise ConfigError("walkback.anneal_start must be <= walkback.num_steps")
     _check_temperatures(cfg.walkback)
+    if cfg.train.ep_every % cfg.train.log_every:
+        raise ConfigError(f"train.ep_every must be a multiple of train.log_every "
+                          f"({cfg.train.log_every}); got {cfg.train.ep_every}")
     if cfg.eval.split == "valid" and cfg.data.valid_fraction == 0:
         raise ConfigError("eval.split is 'valid' but data.valid_fraction is 0")
 

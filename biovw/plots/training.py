@@ -1,5 +1,5 @@
-"""Training curves of a run: the logged loss (training and held-out batches) and the feedback
-alignment angles."""
+"""Training curves of a run: the logged loss (training and held-out batches), the feedback
+alignment angles and the entropy production of the chain."""
 
 from __future__ import annotations
 
@@ -77,13 +77,36 @@ def alignment_curves(metrics: list[dict], path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def entropy_production_curve(metrics: list[dict], path: Path) -> Path:
+    """Entropy production per transition of the T = 1 chain against iteration, with its
+    interval as error bars and 0 (detailed balance) marked."""
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(6, 3.8), constrained_layout=True)
+    rows = [m for m in metrics if m.get("ep") is not None]
+    steps = [m["step"] for m in rows]
+    value = [m["ep"] for m in rows]
+    low = [max(0.0, m["ep"] - m["ep_ci_low"]) for m in rows]
+    high = [max(0.0, m["ep_ci_high"] - m["ep"]) for m in rows]
+    ax.errorbar(steps, value, yerr=[low, high], color="tab:purple", marker="o", ms=3.5,
+                lw=1.2, capsize=2.5, label="estimate with 95% interval (batch means)")
+    ax.axhline(0, color="0.3", lw=0.9, ls=":", label="0: detailed balance")
+    ax.set(xlabel="iteration", ylabel="entropy production (nats/transition)",
+           title=f"entropy production of the T = 1 chain during training\n"
+                 f"({len(steps)} estimates, chains started from validation examples)")
+    ax.legend(fontsize="small")
+    return save_figure(fig, path)
+
+
 def training_figures(metrics: list[dict], figures: Path, key: str = "loss",
                      ylabel: str = "negative bound (nats/example)",
                      xlabel: str = "iteration") -> None:
-    """``loss_curve.png`` of the logged quantity ``key`` and, when alignment angles were
-    logged, ``alignment.png``; nothing without metrics."""
+    """``loss_curve.png`` of the logged quantity ``key``; ``alignment.png`` when alignment
+    angles were logged; ``entropy_production.png`` when entropy production was; nothing
+    without metrics."""
     if not metrics:
         return
     loss_curve(metrics, figures / "loss_curve.png", key=key, ylabel=ylabel, xlabel=xlabel)
     if "alignment_angle" in metrics[-1]:
         alignment_curves(metrics, figures / "alignment.png")
+    if any(m.get("ep") is not None for m in metrics):
+        entropy_production_curve(metrics, figures / "entropy_production.png")

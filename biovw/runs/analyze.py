@@ -24,7 +24,12 @@ from biovw.config import ConfigError
 from biovw.data import DataError, DataSplits
 from biovw.data.recordings import read_recording
 from biovw.runs.rbm import gibbs_samples
-from biovw.walkback import StationaryKernel, WalkbackModel, sample_chain
+from biovw.walkback import (
+    StationaryKernel,
+    WalkbackModel,
+    sample_chain,
+    stationary_entropy_production,
+)
 
 EXACT_MAX_UNITS = 12
 FULL_STATE_MAX_UNITS = 20
@@ -88,7 +93,8 @@ def analyze_model(model: WalkbackModel, *, n_chains: int = 1000, n_steps: int = 
     started = time.perf_counter()
     with torch.no_grad():
         start = sample_chain(model, n_chains, [0], gen)[0].to(device)
-        ep = entropy_production_kernel(kernel, start, n_steps, burn_in=burn_in, generator=gen)
+        ep = stationary_entropy_production(model, start, n_steps, burn_in=burn_in,
+                                           generator=gen)
         result["entropy_production"]["kernel"] = ep.to_dict()
         dim = start.shape[1]
         if model.binary and dim <= EXACT_MAX_UNITS:

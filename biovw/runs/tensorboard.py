@@ -29,6 +29,9 @@ _TAGS = {
     "walkback_nll": "loss/walkback_nll",
     "lr": "train/lr",
     "num_steps": "train/num_steps",
+    "ep": "entropy_production/value",
+    "ep_ci_low": "entropy_production/ci_low",
+    "ep_ci_high": "entropy_production/ci_high",
 }
 """metrics.jsonl key -> TensorBoard tag; ``alignment*`` keys go to ``alignment/<key>``."""
 

@@ -5,8 +5,9 @@ to walk each step back. With ``walkback.online_updates`` the optimiser steps aft
 temperature step (the next heating step is drawn with the updated operator); otherwise once per
 trajectory. p* follows the states reached at the last step. Every ``train.log_every``
 iterations the loss is also measured on a fixed batch of the validation split
-(``heldout_loss``). SIGINT or SIGTERM stop the loop at the end of the current iteration with a
-checkpoint (:class:`biovw.runs.stop.TrainingInterrupted`).
+(``heldout_loss``), and every ``train.ep_every`` iterations the entropy production of the
+T = 1 chain (``ep``, with its interval). SIGINT or SIGTERM stop the loop at the end of the
+current iteration with a checkpoint (:class:`biovw.runs.stop.TrainingInterrupted`).
 
 An iteration leaves its numbers on the model's device: they are read (one synchronisation of
 host and device) only at logged iterations, before a checkpoint and at the end, where the
@@ -33,7 +34,13 @@ from biovw.runs.progress import Progress
 from biovw.runs.rundir import RunDir
 from biovw.runs.stop import TrainingInterrupted, stop_requests
 from biovw.runs.tensorboard import TensorBoardLog, check_tensorboard, tensorboard_log
-from biovw.walkback import WalkbackModel, heat, log_weights, walkback_log_prob
+from biovw.walkback import (
+    WalkbackModel,
+    chain_entropy_production,
+    heat,
+    log_weights,
+    walkback_log_prob,
+)
 
 HELDOUT_BATCH = 256
 """Validation examples on which the loss is measured at every logged iteration."""
@@ -309,6 +316,7 @@ def _train_loop(cfg: Config, run: RunDir, state: TrainState, data: DataSplits, s
     device = next(model.parameters()).device
     train_x = data.train.to(device)
     valid_x = data.valid[:HELDOUT_BATCH].to(device)
+    ep_examples = (data.valid if len(data.valid) else data.train).to(device)
     shard = parallel.shard(cfg.train.batch_size)
     writes = parallel.is_main
     bar = Progress("train", cfg.train.steps, progress if writes else False,
@@ -360,6 +368,12 @@ def _train_loop(cfg: Config, run: RunDir, state: TrainState, data: DataSplits, s
                         record["heldout_loss"] = heldout_loss(model, valid_x,
                                                               record["num_steps"], cfg.seed + 3)
                         info["held-out"] = f"{record['heldout_loss']:.3f}"
+                    if cfg.train.ep_every and (state.step % cfg.train.ep_every == 0
+                                               or state.step == cfg.train.steps):
+                        record.update(chain_entropy_production(
+                            model, ep_examples, n_chains=cfg.train.ep_chains,
+                            n_steps=cfg.train.ep_steps, seed=cfg.seed + 5))
+                        info["EP"] = f"{record['ep']:.4f}"
                     run.append_metrics({"step": state.step, **record,
                                         "time": round(state.elapsed, 3)})
                     board.log(state.step, record)

@@ -7,7 +7,11 @@ from biovw.walkback.estimates import (
     importance_estimates,
     trajectory_ladder,
 )
-from biovw.walkback.kernel import StationaryKernel
+from biovw.walkback.kernel import (
+    StationaryKernel,
+    chain_entropy_production,
+    stationary_entropy_production,
+)
 from biovw.walkback.model import (
     OPERATORS,
     BatchShard,
@@ -21,10 +25,10 @@ from biovw.walkback.prior import BernoulliPrior, GaussianPrior
 from biovw.walkback.sampling import cool_down, cooling_path, sample_chain, trajectories
 
 __all__ = [
-    "OPERATORS", "BatchShard", "BernoulliOperator", "BernoulliPrior", "GaussianOperator",
-    "GaussianPrior",
-    "LikelihoodEstimate", "StationaryKernel", "Trajectory", "WalkbackModel", "cool_down",
-    "cooling_path", "effective_sample_size", "estimate_log_likelihood", "heat",
-    "importance_estimates", "log_weights", "operator_and_prior", "sample_chain",
-    "temperature_schedule", "trajectories", "trajectory_ladder", "walkback_log_prob",
+    "BatchShard", "BernoulliOperator", "BernoulliPrior", "GaussianOperator", "GaussianPrior",
+    "LikelihoodEstimate", "OPERATORS", "StationaryKernel", "Trajectory", "WalkbackModel",
+    "chain_entropy_production", "cool_down", "cooling_path", "effective_sample_size",
+    "estimate_log_likelihood", "heat", "importance_estimates", "log_weights", "operator_and_prior",
+    "sample_chain", "stationary_entropy_production", "temperature_schedule", "trajectories",
+    "trajectory_ladder", "walkback_log_prob",
 ]
