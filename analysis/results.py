@@ -62,13 +62,17 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
-    """A results table: its rows, the split it reports on and a sentence saying what it is."""
+    """A results table: its rows, the split it reports on and a sentence saying what it is.
+
+    ``analyze`` adds the entropy production of each run's T = 1 chain (``biovw analyze RUN
+    --seed S``: kernel-exact, 1,000 chains, 500 transitions averaged after 200 of burn-in)."""
 
     rows: tuple[Row, ...]
     split: str
     caption: str
     common: tuple[str, ...] = field(default=())
     paired: bool = False
+    analyze: bool = False
 
 
 _SMALL = ("circuit.hidden=64", "train.steps=300", "eval.n_examples=250")
@@ -127,7 +131,9 @@ TABLES: dict[str, Table] = {
         split="test",
         caption="learning rules on the default job's circuit and schedule (`biovw train "
                 "circuits/rate_net.yaml --set rule.name=R`), beside the paper's MLP with its "
-                "own settings",
+                "own settings; entropy production of each run's T = 1 chain by `biovw analyze "
+                "RUN --seed S`",
+        analyze=True,
     ),
     "mnist": Table(
         rows=(Row("VW, the paper's MLP", "circuits/mnist_paper.yaml"),
@@ -202,6 +208,8 @@ def run_row(table: Table, row: Row, seed: int, root: Path, extra: Sequence[str])
     if summary.get("heldout_split") != table.split:
         _biovw(["evaluate", str(out), "--split", table.split, "--seed", str(seed),
                 "--no-progress"])
+    if table.analyze and not (out / "analysis.json").is_file():
+        _biovw(["analyze", str(out), "--seed", str(seed)])
     return out
 
 
@@ -228,10 +236,20 @@ def run_numbers(run: Path) -> dict[str, float | None]:
         "angle_readout": align.get("alignment_angle_readout"),
         "angle_hidden": align.get("alignment_angle_hidden"),
         "train_seconds": s.get("train_seconds"),
+        **_entropy_production(run),
         "snapshot": None if last is None else int(last),
         "floor_w2": (quality.get("data_floor") or {}).get("sliced_wasserstein"),
         "trajectories": _trajectories(s.get("loglik_method")),
     }
+
+
+def _entropy_production(run: Path) -> dict[str, float | None]:
+    """The kernel-exact entropy production of ``biovw analyze RUN`` (nats/transition) and
+    whether its 95% interval excludes 0; None without an analysis."""
+    ep = ((_read(run / "analysis.json").get("entropy_production") or {}).get("kernel") or {})
+    if ep.get("value") is None:
+        return {"ep": None, "ep_nonzero": None}
+    return {"ep": ep["value"], "ep_nonzero": float(ep["ci_low"] > 0 or ep["ci_high"] < 0)}
 
 
 def per_example(run: Path) -> tuple[np.ndarray | None, str | None]:
@@ -322,6 +340,10 @@ def _cell(stats: dict, key: str, digits: int) -> str:
         return "-"
     if key == "converged":
         return f"{round(m * n)}/{n}"
+    if key == "ep":
+        nonzero, _, _ = stats["ep_nonzero"]
+        return (f"{m:.{digits}f}" + ("" if sd is None else f" ± {sd:.{digits}f}")
+                + ("" if nonzero is None else f" ({round(nonzero * n)}/{n} excl. 0)"))
     text = f"{m:.{digits}f}" + ("" if sd is None else f" ± {sd:.{digits}f}")
     if key == "angle_readout":
         h, hsd, _ = stats["angle_hidden"]
@@ -359,6 +381,8 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
     held-out log-likelihood from the first row's on the same examples (per seed, with its
     standard error), and its mean ± sd over seeds."""
     columns = list(COLUMNS)
+    if table.analyze:
+        columns.insert(-1, ("ep", "entropy production (nats/transition)", 4))
     reference = table.rows[0]
     if table.paired:
         columns.insert(2, ("paired_diff", f"Δ log-lik. vs {reference.label} (paired)", 3))
@@ -405,6 +429,9 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
             paired_text = (f" Δ: mean over seeds of each seed's mean per-example difference "
                            f"from the first row on the same examples, ± its sd over seeds "
                            f"(each seed's paired standard error: {min(ses):.3f}-{max(ses):.3f}).")
+    ep_text = (" Entropy production: the kernel-exact estimate of `biovw analyze` (1,000 "
+               "chains, 500 T = 1 transitions after 200 of burn-in), mean ± sd over seeds; "
+               "k/n excl. 0: seeds whose 95% interval excludes 0." if table.analyze else "")
     diverged_text = (" A row marked diverged stopped with a non-finite or runaway loss in "
                      "that many seeds (`biovw train` exit 3); its numbers are over the others."
                      if any(r["mean_sd"]["diverged"][0] for r in record["rows"]
@@ -413,7 +440,7 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
               f"{split} split, nats/example; IS with {trajectories or 0:.0f} trajectories "
               f"(converged: seeds whose IS ladder stopped moving); sample quality "
               f"{snapshot} steps past the cool-down (data floor sliced W2 "
-              f"{floor_text}).{paired_text}{diverged_text} Made by "
+              f"{floor_text}).{paired_text}{ep_text}{diverged_text} Made by "
               f"`python analysis/results.py {name}` at "
               f"commit {env['commit']} (torch {env['torch']}, numpy {env['numpy']}, "
               f"{env['torch_threads']} torch threads)."]

@@ -121,12 +121,13 @@ def test_paired_table_differences_and_independent_row(tmp_path, monkeypatch):
 
 def test_a_diverged_run_is_a_row_result_not_a_failure(tmp_path, monkeypatch):
     """A run whose training diverges (exit 3) is recorded beside the run, left out of the
-    means, named in its row, and not retrained by the next call."""
+    means, named in its row, and not retrained by the next call. The table also reports the
+    entropy production that `biovw analyze` wrote for each finished run."""
     results = _script()
     table = results.Table(
         rows=(results.Row("a", "circuits/rate_net.yaml"),
               results.Row("b", "circuits/rate_net.yaml", ("train.lr=1e9",))),
-        split="test", caption="diverged test")
+        split="test", caption="diverged test", analyze=True)
     monkeypatch.setitem(results.TABLES, "diverged_test", table)
     extra = [a for o in TINY for a in ("--set", o)]
     args = ["diverged_test", "--seeds", "0", "--root", str(tmp_path / "res"),
@@ -140,6 +141,12 @@ def test_a_diverged_run_is_a_row_result_not_a_failure(tmp_path, monkeypatch):
     assert second["per_seed"][0]["diverged"] == 1.0 and second["per_seed"][0]["bound"] is None
     text = (tmp_path / "tables" / "diverged_test.md").read_text()
     assert "| b (diverged in 1 of 1 seeds) | - |" in text and "exit 3" in text
+    analysis = json.loads((tmp_path / "res" / "diverged_test" / "a" / "seed0" /
+                           "analysis.json").read_text())["entropy_production"]["kernel"]
+    assert first["per_seed"][0]["ep"] == analysis["value"]
+    excludes = analysis["ci_low"] > 0 or analysis["ci_high"] < 0
+    assert f"{analysis['value']:.4f} ({int(excludes)}/1 excl. 0)" in text
+    assert "entropy production (nats/transition)" in text.splitlines()[0]
     stamp = marker.stat().st_mtime_ns
     results.main(args)
     assert marker.stat().st_mtime_ns == stamp
