@@ -1,0 +1,94 @@
+"""The README's figures: those of one finished run, copied to ``docs/figures`` and shown
+between ``<!-- results:figures -->`` markers.
+
+Usage::
+
+    biovw train circuits/rate_net.yaml --seed 0 --out runs/figures
+    biovw analyze runs/figures --seed 0
+    python analysis/readme_figures.py runs/figures --readme README.md
+
+The run must be finished and analysed (``figures/currents.png``); figures it lacks (for
+example ``entropy_production.png`` of a run trained with ``train.ep_every: 0``) are refused by
+name. The caption names the run's config, seed, the commit and the date, so the figures can be
+traced to the command that made them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # results.py lives beside this script, not in a package
+    sys.path.insert(0, str(HERE))
+from results import environment, splice  # noqa: E402
+
+TABLE = "figures"
+
+FIGURES: tuple[tuple[str, str], ...] = (
+    ("samples_vs_data.png", "held-out data and samples of the chain after the cool-down"),
+    ("walkback_path.png", "one held-out example heated through the schedule (data to noise) "
+                          "and one chain cooled down from the prior (noise to a sample)"),
+    ("chain_over_time.png", "the chain's samples at increasing numbers of T = 1 steps"),
+    ("currents.png", "the stationary probability current of the learned circuit over its "
+                     "density (`biovw analyze`)"),
+    ("entropy_production.png", "entropy production of the T = 1 chain during training "
+                               "(`train.ep_every`)"),
+    ("alignment.png", "angle between the recurrent weights and the feedback matrix during "
+                      "training"),
+    ("loss_curve.png", "the negative bound on the training batch and a held-out batch"),
+)
+"""The figures shown, in order, with what each shows."""
+
+
+def copy_figures(run: Path, out: Path) -> list[Path]:
+    """Copy :data:`FIGURES` from ``run/figures`` to ``out``; SystemExit naming a missing one."""
+    missing = [name for name, _ in FIGURES if not (run / "figures" / name).is_file()]
+    if missing:
+        raise SystemExit(f"{run / 'figures'}: missing {', '.join(missing)} (train with "
+                         "train.ep_every > 0 and run biovw analyze RUN first)")
+    out.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copyfile(run / "figures" / name, out / name)) for name, _ in FIGURES]
+
+
+def markdown(run: Path, out: Path, readme: Path) -> str:
+    """The README section: each figure with its caption, then where they come from."""
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    env = environment()
+    lines = []
+    for name, caption in FIGURES:
+        link = Path(os.path.relpath((out / name).resolve(), readme.resolve().parent))
+        lines += [f"![{caption}]({link.as_posix()})", "", f"*{caption}.*", ""]
+    lines.append(f"Figures of one run (config `{config['name']}`, seed {config['seed']}), "
+                 f"copied by `python analysis/readme_figures.py RUN --readme README.md` on "
+                 f"{datetime.date.today().isoformat()} at commit {env['commit']}.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="A finished, analysed run directory.")
+    parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "figures",
+                        help="Where the figures are copied [default: docs/figures].")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="Replace the marked figures section in this file.")
+    args = parser.parse_args(argv)
+    if not (args.run / "summary.json").is_file():
+        raise SystemExit(f"{args.run}: not a finished run (no summary.json)")
+    copy_figures(args.run, args.out)
+    if args.readme is not None:
+        text = markdown(args.run, args.out, args.readme)
+        if not splice(args.readme, TABLE, text):
+            raise SystemExit(f"{args.readme}: no <!-- results:{TABLE} --> markers")
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
