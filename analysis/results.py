@@ -150,6 +150,17 @@ TABLES: dict[str, Table] = {
                 "row scored on the same 270 test images per seed",
         paired=True,
     ),
+    "gbrbm": Table(
+        rows=(Row("Gaussian-Bernoulli RBM, 20 hidden units (exact log Z)",
+                  "circuits/grbm_mog.yaml"),
+              Row("independent units (diagonal Gaussian)", "circuits/grbm_mog.yaml",
+                  independent=True)),
+        split="test",
+        caption="the Boltzmann baseline on the 3x3 mixture (`biovw train "
+                "circuits/grbm_mog.yaml`: PCD-1, learned sigma, 30 epochs), paired with the "
+                "independent-unit model on the same 500 test examples",
+        paired=True,
+    ),
     "mnist": Table(
         rows=(Row("VW, the paper's MLP", "circuits/mnist_paper.yaml"),
               Row("VW, FA Dale rate circuit", "circuits/mnist_rate_fa.yaml"),
