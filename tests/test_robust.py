@@ -410,11 +410,16 @@ def test_figures_label_their_axes_counts_and_lines(drawn, tiny_run):
     assert alignment.count("best angle given Dale's signs") == 3
     lines = drawn[1].axes[0].get_lines()
     assert len({(line.get_linewidth(), line.get_marker()) for line in lines}) >= 3
+    ep = _texts(drawn[2])  # the tiny run logs entropy production at its last iteration
+    assert "entropy production (nats/transition)" in ep and "iteration" in ep
+    assert "95% interval" in ep and "detailed balance" in ep and "(1 estimate," in ep
+    training = len(drawn)
+    assert training == 3
 
     x = np.random.default_rng(0).normal(size=(40, 2))
     plots.evaluation_figures({0: x, 5: x}, x[:30], None, 0, tiny_run / "figures",
                              split="valid")
-    for fig in drawn[2:]:
+    for fig in drawn[training:]:
         text = _texts(fig)
         assert "(data units)" in text and "n = 40" in text and "valid data (n = 30)" in text
 

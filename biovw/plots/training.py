@@ -92,7 +92,8 @@ def entropy_production_curve(metrics: list[dict], path: Path) -> Path:
     ax.axhline(0, color="0.3", lw=0.9, ls=":", label="0: detailed balance")
     ax.set(xlabel="iteration", ylabel="entropy production (nats/transition)",
            title=f"entropy production of the T = 1 chain during training\n"
-                 f"({len(steps)} estimates, chains started from validation examples)")
+                 f"({len(steps)} estimate{'s' if len(steps) != 1 else ''}, chains started from "
+                 f"validation examples)")
     ax.legend(fontsize="small")
     return save_figure(fig, path)
 
