@@ -462,10 +462,13 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
                      "that many seeds (`biovw train` exit 3); its numbers are over the others."
                      if any(r["mean_sd"]["diverged"][0] for r in record["rows"]
                             if r["mean_sd"]["diverged"][0] is not None) else "")
+    likelihood = (f"IS with {trajectories:.0f} trajectories (converged: seeds whose IS ladder "
+                  f"stopped moving); sample quality {snapshot} steps past the cool-down"
+                  if trajectories else
+                  f"log-likelihood from the RBM's log Z (exact or AIS, as the row says); "
+                  f"sample quality after {snapshot} Gibbs steps")
     lines += ["", f"{table.caption}. Mean ± sd over seeds {', '.join(map(str, seeds))}; "
-              f"{split} split, nats/example; IS with {trajectories or 0:.0f} trajectories "
-              f"(converged: seeds whose IS ladder stopped moving); sample quality "
-              f"{snapshot} steps past the cool-down (data floor sliced W2 "
+              f"{split} split, nats/example; {likelihood} (data floor sliced W2 "
               f"{floor_text}).{paired_text}{ep_text}{diverged_text} Made by "
               f"`python analysis/results.py {name}` at "
               f"commit {env['commit']} (torch {env['torch']}, numpy {env['numpy']}, "
