@@ -222,9 +222,12 @@ def run_row(table: Table, row: Row, seed: int, root: Path, extra: Sequence[str])
         # same numbers as `biovw evaluate RUN --split SPLIT --seed S` afterwards.
         overrides = (*table.common, *row.overrides, *extra, f"eval.split={table.split}")
         sets = [a for o in overrides for a in ("--set", o)]
+        # a run stopped part-way (a killed table) continues where it stopped
+        command = (["resume", str(out), "--no-progress"] if (out / "config.yaml").is_file()
+                   else ["train", row.config, "--seed", str(seed), "--out", str(out),
+                         "--no-progress", *sets])
         try:
-            _biovw(["train", row.config, "--seed", str(seed), "--out", str(out),
-                    "--no-progress", *sets])
+            _biovw(command)
         except Diverged as exc:  # a result of the row, not a failure of the script
             diverged_marker(out).parent.mkdir(parents=True, exist_ok=True)
             diverged_marker(out).write_text(str(exc) + "\n")

@@ -76,6 +76,13 @@ def test_table_is_mean_and_sd_over_seeds_of_the_runs_it_made(tmp_path):
     results.main(["default", "--seeds", "0", "1", "--root", str(tmp_path / "res"),
                   "--tables", str(tmp_path / "tables"), *extra])
     assert [(r / "summary.json").stat().st_mtime_ns for r in runs] == stamp
+    # a run stopped during its evaluation (no summary yet) is resumed, not trained again
+    (runs[1] / "summary.json").unlink()
+    checkpoint = (runs[1] / "checkpoints" / "latest.pt").stat().st_mtime_ns
+    results.main(["default", "--seeds", "0", "1", "--root", str(tmp_path / "res"),
+                  "--tables", str(tmp_path / "tables"), *extra])
+    assert json.loads((runs[1] / "summary.json").read_text())["heldout_bound"] == bounds[1]
+    assert (runs[1] / "checkpoints" / "latest.pt").stat().st_mtime_ns == checkpoint
 
 
 def test_mean_sd_ignores_missing_values():
