@@ -117,12 +117,13 @@ class TrainConfig:
     ``highest`` (full float32) or ``high`` (TF32 on CUDA GPUs that have it; no effect on the
     CPU). Likelihoods are evaluated at full precision whatever it is. ``tensorboard`` also
     writes the logged quantities (and the evaluation's figures) as TensorBoard event files in
-    ``RUN_DIR/tensorboard``. Every ``ep_every`` iterations (a multiple of ``log_every``; 0:
-    never) and at the last one, the entropy production of the circuit's T = 1 chain as it is
-    at that iteration is estimated and logged: ``ep_chains`` chains started from validation
-    examples, ``ep_steps // 2`` transitions of burn-in, then ``ep_steps`` transitions
-    averaged (kernel-exact log-ratio with a batch-means interval), on random streams of its
-    own, so training is the same with or without it.
+    ``RUN_DIR/tensorboard``. Every ``ep_every`` iterations (at the first logged iteration at or
+    after each multiple of ``ep_every``; 0: never) and at the last one, the entropy production
+    of the circuit's T = 1 chain as it is at that iteration is estimated and logged:
+    ``ep_chains`` chains started from validation examples, ``ep_steps // 2`` transitions of
+    burn-in, then ``ep_steps`` transitions averaged (kernel-exact log-ratio with a
+    batch-means interval), on random streams of its own, so training is the same with or
+    without it.
     """
 
     steps: int = 500
@@ -399,9 +400,6 @@ def _check(cfg: Config) -> None:
     if cfg.walkback.anneal_start > cfg.walkback.num_steps:
         raise ConfigError("walkback.anneal_start must be <= walkback.num_steps")
     _check_temperatures(cfg.walkback)
-    if cfg.train.ep_every % cfg.train.log_every:
-        raise ConfigError(f"train.ep_every must be a multiple of train.log_every "
-                          f"({cfg.train.log_every}); got {cfg.train.ep_every}")
     if cfg.eval.split == "valid" and cfg.data.valid_fraction == 0:
         raise ConfigError("eval.split is 'valid' but data.valid_fraction is 0")
 

@@ -368,8 +368,10 @@ def _train_loop(cfg: Config, run: RunDir, state: TrainState, data: DataSplits, s
                         record["heldout_loss"] = heldout_loss(model, valid_x,
                                                               record["num_steps"], cfg.seed + 3)
                         info["held-out"] = f"{record['heldout_loss']:.3f}"
-                    if cfg.train.ep_every and (state.step % cfg.train.ep_every == 0
-                                               or state.step == cfg.train.steps):
+                    # the first logged iteration at or after each multiple of ep_every
+                    if cfg.train.ep_every and (
+                            state.step % cfg.train.ep_every < cfg.train.log_every
+                            or state.step == cfg.train.steps):
                         record.update(chain_entropy_production(
                             model, ep_examples, n_chains=cfg.train.ep_chains,
                             n_steps=cfg.train.ep_steps, seed=cfg.seed + 5))
