@@ -270,8 +270,9 @@ class _Chains:
     dst: np.ndarray
     chain: np.ndarray
     lengths: np.ndarray
-    n_states: int
+    n_states: int  # distinct labels: the states are relabelled 0..n_states-1 in order
     n_visited: int
+    n_declared: int  # the number of states reported: n_states as given, or max label + 1
 
 
 @dataclass(frozen=True)
@@ -320,12 +321,17 @@ def _as_chains(traj: Labels, n_states: int | None) -> tuple[_Chains, list[np.nda
         n_states = top
     elif top > n_states:
         raise ValueError(f"label {top - 1} out of range for n_states={n_states}")
+    # Relabel the states 0..V-1 in their order: the estimates depend only on which labels are
+    # equal and on their order, and arrays sized by the largest label (which may be huge) are
+    # avoided.
+    labels = np.unique(np.concatenate(chains))
+    chains = [np.searchsorted(labels, c) for c in chains]
     lengths = np.array([len(c) - 1 for c in chains], dtype=np.int64)
     src = np.concatenate([c[:-1] for c in chains])
     dst = np.concatenate([c[1:] for c in chains])
     chain = np.repeat(np.arange(len(chains)), lengths)
-    visited = int(np.unique(np.concatenate(chains)).size)
-    return _Chains(src, dst, chain, lengths, int(n_states), visited), chains
+    return (_Chains(src, dst, chain, lengths, len(labels), len(labels), int(n_states)),
+            chains)
 
 
 def _transitions(ch: _Chains) -> _Transitions:
@@ -751,7 +757,7 @@ def _run(
         block_length=block,
         n_transitions=int(ch.lengths.sum()),
         n_chains=int(n_chains),
-        n_states=ch.n_states,
+        n_states=ch.n_declared,
         n_states_visited=ch.n_visited,
         n_pairs=int(len(tr.fwd)),
         n_one_way_pairs=tr.n_one_way,
