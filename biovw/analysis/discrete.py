@@ -270,8 +270,7 @@ class _Chains:
     dst: np.ndarray
     chain: np.ndarray
     lengths: np.ndarray
-    n_states: int  # distinct labels: the states are relabelled 0..n_states-1 in order
-    n_visited: int
+    n_states: int  # distinct labels, all visited: the states are relabelled 0..n_states-1
     n_declared: int  # the number of states reported: n_states as given, or max label + 1
 
 
@@ -330,7 +329,7 @@ def _as_chains(traj: Labels, n_states: int | None) -> tuple[_Chains, list[np.nda
     src = np.concatenate([c[:-1] for c in chains])
     dst = np.concatenate([c[1:] for c in chains])
     chain = np.repeat(np.arange(len(chains)), lengths)
-    return (_Chains(src, dst, chain, lengths, len(labels), len(labels), int(n_states)),
+    return (_Chains(src, dst, chain, lengths, len(labels), int(n_states)),
             chains)
 
 
@@ -647,7 +646,7 @@ def _run(
     correction = _resolve_correction(bias_correction)
     ch, states = _as_chains(traj, n_states)
     n_chains = len(ch.lengths)
-    if ch.n_visited < 2:
+    if ch.n_states < 2:
         raise ValueError("the trajectory visits a single state: no transitions between "
                          "states to estimate entropy production from")
     if int(ch.lengths.sum()) < 8:
@@ -758,7 +757,7 @@ def _run(
         n_transitions=int(ch.lengths.sum()),
         n_chains=int(n_chains),
         n_states=ch.n_declared,
-        n_states_visited=ch.n_visited,
+        n_states_visited=ch.n_states,
         n_pairs=int(len(tr.fwd)),
         n_one_way_pairs=tr.n_one_way,
         coarse_grained=coarse_grained,

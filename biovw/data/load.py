@@ -34,7 +34,8 @@ class Dataset:
     Exactly one of ``sample`` and ``read`` is set. ``sample(n, noise, generator)`` draws ``n``
     two-dimensional points; ``read(path, key)`` returns the ``[n, ...]`` example array and its
     image shape (or ``None``). ``modes`` gives a toy's mode centres; ``detect_binary`` reads
-    an array whose values are all 0 or 1 as binary data.
+    an array whose values are all 0 or 1 as binary data; ``user_file`` marks a set read from
+    the user's ``data.path`` (and ``data.key``).
     """
 
     sample: Callable[[int, float, torch.Generator], torch.Tensor] | None = None
