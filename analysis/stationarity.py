@@ -2,7 +2,7 @@
 
 Usage::
 
-    python analysis/stationarity.py RUN_DIR --n 2000 --steps 0 10 100 1000 10000
+    python analysis/stationarity.py RUN_DIR --n 2000 --steps 0 10 100 1000 10000 [--split test]
 
 Cools N chains down from p* and advances them once, recording them after each number of extra
 steps on the way (one run of the chains, not one per step count). The chains are split into
@@ -21,6 +21,7 @@ step count for image data, a scatter per step count in the plane).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import torch
 
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 10, 100, 1000, 10000])
     parser.add_argument("--groups", type=int, default=10,
                         help="disjoint groups of chains whose spread is the metrics' noise")
+    parser.add_argument("--split", choices=["valid", "test"], default=None,
+                        help="held-out split the samples are scored against "
+                             "[default: the run's eval.split]")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
@@ -44,8 +48,11 @@ def main(argv: list[str] | None = None) -> None:
 
     opened = open_run(args.run_dir)
     run = opened.run
+    cfg = opened.cfg
+    if args.split is not None:
+        cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, split=args.split))
     try:
-        report = check_stationarity(opened.cfg, opened.model, opened.data, args.n, args.steps,
+        report = check_stationarity(cfg, opened.model, opened.data, args.n, args.steps,
                                     args.seed, args.groups)
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))

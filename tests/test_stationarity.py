@@ -43,7 +43,7 @@ def test_one_run_of_the_chains_gives_every_snapshot(tiny, monkeypatch):
     assert all(v.shape == (40, 2) for v in report.samples.values())
     result = json.loads(json.dumps(report.to_dict()))
     assert set(result) == {"steps", "n_chains", "n_groups", "seconds", "quality", "groups",
-                           "floor", "change", "stationary", "verdict"}
+                           "floor", "change", "stationary", "verdict", "split"}
     assert set(result["quality"]) == {"0", "3", "7", "data_floor"}
     metrics = {"sliced_wasserstein", "mmd", "energy_distance", "near_mode_fraction",
                "min_mode_share"}

@@ -94,7 +94,7 @@ class Stationarity:
             "steps": self.steps, "n_chains": self.n_chains, "n_groups": self.n_groups,
             "seconds": round(self.seconds, 3), "quality": self.quality, "groups": self.groups,
             "floor": self.floor, "change": self.change, "stationary": self.stationary,
-            "verdict": self.verdict,
+            "verdict": self.verdict, "split": self.split,
         }
 
 

@@ -1,0 +1,154 @@
+"""Sample quality far past K, over seeds: the README's stationarity table.
+
+Usage::
+
+    python analysis/stationarity_table.py --root results --readme README.md
+
+For every setting below and every seed, runs ``analysis/stationarity.py RUN --n N --steps 0 10
+100 1000 10000 --groups G`` on the finished run of ``analysis/results.py``'s table (``ROOT/
+TABLE/ROW/seedS``; train it with that script first) unless the run already holds a
+``stationarity.json`` made with the same chains, step counts and groups. The table gives, per
+setting and metric, the metric at each step count (mean over seeds of each run's mean over its
+groups of chains, ± sd over seeds), the data floor (as many training examples scored the same
+way), and the paired change from the first to the last step count: its mean over seeds and in
+how many seeds its 95% interval lies entirely on the worse side. The last column counts the
+seeds whose verdict is "no worse beyond noise". Writes ``TABLES/stationarity.{md,json}`` and,
+with ``--readme``, the text between ``<!-- results:stationarity -->`` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import REPO, environment, splice  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One trained row of a results table whose chains are followed far past K."""
+
+    label: str
+    table: str
+    row: str
+
+
+SETTINGS = (
+    Setting("Dale rate circuit, fa (the default job)", "default", "fa_dale_default_job"),
+    Setting("the paper's MLP on the mixture", "rules",
+            "the_paper_s_mlp_its_k_30_factor_1_1_600_iterations"),
+    Setting("the paper's MLP on binarized MNIST", "mnist", "vw_the_paper_s_mlp"),
+)
+METRICS = (("sliced_wasserstein", "sliced W2"), ("mmd", "MMD"),
+           ("energy_distance", "energy distance"), ("near_mode_fraction", "near a mode"),
+           ("min_mode_share", "smallest mode share"))
+
+
+def run_stationarity(run: Path, n: int, steps: Sequence[int], groups: int) -> dict:
+    """The run's ``stationarity.json``, made by ``analysis/stationarity.py`` unless it holds
+    one with these chains, step counts and groups."""
+    path = run / "stationarity.json"
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if (old["n_chains"] == n and old["n_groups"] == groups and old.get("split") == "test"
+                and old["steps"] == sorted(set(steps))):
+            return old
+    cmd = [sys.executable, str(REPO / "analysis" / "stationarity.py"), str(run), "--n", str(n),
+           "--groups", str(groups), "--steps", *map(str, steps), "--split", "test",
+           "--threads", "1"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}: {' '.join(tail)}")
+    return json.loads(path.read_text())
+
+
+def _mean_sd(values: Sequence[float]) -> str:
+    a = np.asarray(values, dtype=float)
+    sd = float(a.std(ddof=1)) if len(a) > 1 else 0.0
+    return f"{a.mean():.4f} ± {sd:.4f}"
+
+
+def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int]) -> tuple[str, dict]:
+    """Markdown table and JSON record from each setting's per-seed ``stationarity.json``."""
+    first = next(r for rs in reports.values() for r in rs)
+    steps = first["steps"]
+    head = (["setting", "metric"] + [f"{s:,} steps" for s in steps]
+            + ["data floor", f"change {steps[0]:,} → {steps[-1]:,} (worse in)",
+               "no worse (seeds)"])
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    record: dict = {"seeds": list(seeds), "steps": steps, "settings": []}
+    for label, runs in reports.items():
+        entry = {"label": label, "runs": runs, "metrics": {}}
+        names = [(k, t) for k, t in METRICS if k in runs[0]["groups"][str(steps[0])]]
+        stationary = sum(bool(r["stationary"]) for r in runs)
+        for i, (key, title) in enumerate(names):
+            per_step = [[r["groups"][str(s)][key]["mean"] for r in runs] for s in steps]
+            floor = [r["floor"][key]["mean"] for r in runs if key in r.get("floor", {})]
+            diffs = [r["change"][key]["diff"] for r in runs]
+            worse = sum(bool(r["change"][key]["worse"]) for r in runs)
+            cells = [_mean_sd(v) for v in per_step]
+            change = f"{np.mean(diffs):+.4f} ({worse} of {len(runs)})"
+            lines.append("| " + " | ".join(
+                [label if i == 0 else "", title, *cells, _mean_sd(floor) if floor else "-",
+                 change, f"{stationary} of {len(runs)}" if i == 0 else ""]) + " |")
+            entry["metrics"][key] = {"per_step": dict(zip(map(str, steps), per_step)),
+                                     "floor": floor, "diff": diffs, "worse": worse}
+        entry["stationary"] = stationary
+        record["settings"].append(entry)
+    env = environment()
+    n, g = first["n_chains"], first["n_groups"]
+    caption = (f"Sample quality at each number of extra T=1 steps past the cool-down, scored "
+               f"against the test split: mean over seeds {', '.join(map(str, seeds))} of each "
+               f"run's mean over {g} disjoint groups of {n // g} chains, ± sd over seeds; data "
+               f"floor: groups of as many training examples. Change: mean over seeds of the "
+               f"paired change over groups (positive is worse for a distance, negative for a "
+               f"mode statistic), and in how many seeds its 95% interval lies entirely on the "
+               f"worse side. Made by `python analysis/stationarity_table.py` at commit "
+               f"{env['commit']} (torch {env['torch']}, {env['torch_threads']} torch thread).")
+    record.update(environment=env, date=datetime.date.today().isoformat(), caption=caption)
+    return "\n".join(lines) + "\n\n" + caption + "\n", record
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=REPO / "results")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--n", type=int, default=1000, help="chains per run")
+    parser.add_argument("--groups", type=int, default=10)
+    parser.add_argument("--steps", type=int, nargs="+", default=[0, 10, 100, 1000, 10000])
+    parser.add_argument("--settings", nargs="+", default=None,
+                        help="tables whose settings to include (default: all)")
+    parser.add_argument("--tables", type=Path, default=REPO / "docs" / "results")
+    parser.add_argument("--readme", type=Path, default=None)
+    args = parser.parse_args(argv)
+    chosen = [s for s in SETTINGS if args.settings is None or s.table in args.settings]
+    reports: dict[str, list[dict]] = {}
+    for setting in chosen:
+        runs = [args.root / setting.table / setting.row / f"seed{s}" for s in args.seeds]
+        missing = [str(r) for r in runs if not (r / "summary.json").is_file()]
+        if missing:
+            raise SystemExit(f"error: no finished run at {missing[0]} (train it with "
+                             f"python analysis/results.py {setting.table} --root {args.root})")
+        reports[setting.label] = [run_stationarity(r, args.n, args.steps, args.groups)
+                                  for r in runs]
+    markdown, record = aggregate(reports, args.seeds)
+    args.tables.mkdir(parents=True, exist_ok=True)
+    (args.tables / "stationarity.md").write_text(markdown)
+    (args.tables / "stationarity.json").write_text(json.dumps(record, indent=1) + "\n")
+    print(markdown)
+    if args.readme is not None and not splice(args.readme, "stationarity", markdown):
+        raise SystemExit(f"error: {args.readme} has no <!-- results:stationarity --> markers")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""analysis/stationarity_table.py: aggregation over seeds and reuse of finished reports."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "analysis" / "stationarity_table.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("stationarity_table", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _report(w2_first, w2_last, worse, floor=0.05):
+    def g(v):
+        return {"sliced_wasserstein": {"mean": v, "sd": 0.01, "values": [v, v]}}
+    return {"steps": [0, 100], "n_chains": 20, "n_groups": 2, "split": "test",
+            "groups": {"0": g(w2_first), "100": g(w2_last)},
+            "floor": {"sliced_wasserstein": {"mean": floor, "sd": 0.0, "values": [floor]}},
+            "change": {"sliced_wasserstein": {"diff": w2_last - w2_first, "worse": worse}},
+            "stationary": not worse}
+
+
+def test_mean_and_sd_over_seeds_and_counts_of_worse_seeds():
+    st = _module()
+    reports = {"a": [_report(0.10, 0.12, False), _report(0.20, 0.30, True),
+                     _report(0.30, 0.33, False)]}
+    markdown, record = st.aggregate(reports, [0, 1, 2])
+    row = next(line for line in markdown.splitlines() if line.startswith("| a |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == f"{0.2:.4f} ± {np.std([0.1, 0.2, 0.3], ddof=1):.4f}"
+    assert cells[3] == f"{np.mean([0.12, 0.30, 0.33]):.4f} ± " \
+                       f"{np.std([0.12, 0.30, 0.33], ddof=1):.4f}"
+    assert cells[5] == f"{np.mean([0.02, 0.10, 0.03]):+.4f} (1 of 3)"
+    assert cells[6] == "2 of 3"
+    assert record["settings"][0]["stationary"] == 2
+    assert "test split" in markdown
+
+
+def test_a_finished_report_is_reused_and_a_missing_run_is_named(tmp_path):
+    st = _module()
+    run = tmp_path / "run"
+    run.mkdir()
+    report = _report(0.1, 0.1, False)
+    report.update(n_chains=1000, n_groups=10, steps=[0, 10])
+    (run / "stationarity.json").write_text(json.dumps(report))
+    assert st.run_stationarity(run, 1000, [10, 0], 10) == report  # no subprocess: no model
+    with pytest.raises(SystemExit, match="no finished run at"):
+        st.main(["--root", str(tmp_path), "--settings", "rules", "--tables",
+                 str(tmp_path / "out")])
