@@ -101,7 +101,7 @@ def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int]) -> tuple[str
             lines.append("| " + " | ".join(
                 [label if i == 0 else "", title, *cells, _mean_sd(floor) if floor else "-",
                  change, f"{stationary} of {len(runs)}" if i == 0 else ""]) + " |")
-            entry["metrics"][key] = {"per_step": dict(zip(map(str, steps), per_step)),
+            entry["metrics"][key] = {"per_step": dict(zip(map(str, steps), per_step, strict=True)),
                                      "floor": floor, "diff": diffs, "worse": worse}
         entry["stationary"] = stationary
         record["settings"].append(entry)
