@@ -50,7 +50,8 @@ SETTINGS = (
 )
 METRICS = (("sliced_wasserstein", "sliced W2"), ("mmd", "MMD"),
            ("energy_distance", "energy distance"), ("near_mode_fraction", "near a mode"),
-           ("min_mode_share", "smallest mode share"))
+           ("min_mode_share", "smallest mode share"), ("class_tv", "class shares, TV"),
+           ("min_class_share", "smallest class share"))
 
 
 def run_stationarity(run: Path, n: int, steps: Sequence[int], groups: int) -> dict:
@@ -112,7 +113,7 @@ def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int]) -> tuple[str
                f"run's mean over {g} disjoint groups of {n // g} chains, ± sd over seeds; data "
                f"floor: groups of as many training examples. Change: mean over seeds of the "
                f"paired change over groups (positive is worse for a distance, negative for a "
-               f"mode statistic), and in how many seeds its 95% interval lies entirely on the "
+               f"mode or class share), and in how many seeds its 95% interval lies entirely on the "
                f"worse side. Made by `python analysis/stationarity_table.py` at commit "
                f"{env['commit']} (torch {env['torch']}, {env['torch_threads']} torch thread).")
     record.update(environment=env, date=datetime.date.today().isoformat(), caption=caption)

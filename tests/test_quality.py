@@ -12,7 +12,11 @@ from scipy.stats import energy_distance as scipy_energy_distance
 from scipy.stats import wasserstein_distance
 
 from biovw.quality import (
+    LinearClassifier,
     SampleQuality,
+    class_share_distance,
+    class_shares,
+    fit_linear_classifier,
     energy_distance,
     mmd_rbf,
     mode_shares,
@@ -360,3 +364,46 @@ def test_cuda_matches_cpu() -> None:
     assert q_gpu.energy_distance == pytest.approx(q_cpu.energy_distance, rel=1e-9)
     assert q_gpu.mode_shares == pytest.approx(q_cpu.mode_shares)
     assert q_gpu.near_mode_fraction == q_cpu.near_mode_fraction
+
+
+# --------------------------------------------------------------------------- class read-out
+
+
+def test_linear_classifier_is_scikit_learns_logistic_regression() -> None:
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    digits = load_digits()
+    x = torch.tensor(digits.data / 16.0)
+    y = torch.tensor(digits.target)
+    train, test = slice(0, 1200), slice(1200, None)
+    l2 = 1e-3
+    ours = fit_linear_classifier(x[train], y[train], l2=l2)
+    theirs = LogisticRegression(C=1.0 / (l2 * 1200), tol=1e-10, max_iter=10_000).fit(
+        x[train].numpy(), y[train].numpy())
+
+    def objective(w: np.ndarray, b: np.ndarray) -> float:
+        z = x[train].numpy() @ w.T + b
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-logp[np.arange(1200), y[train].numpy()].mean() + 0.5 * l2 * (w * w).sum())
+
+    mine = objective(ours.weight.numpy(), ours.bias.numpy())
+    assert mine <= objective(theirs.coef_, theirs.intercept_) + 1e-6
+    agree = (ours.predict(x[test]).numpy() == theirs.predict(x[test].numpy())).mean()
+    assert agree >= 0.99
+    assert (ours.predict(x[test]) == y[test]).double().mean() > 0.9
+
+
+def test_class_shares_and_their_distance_on_a_known_classifier() -> None:
+    clf = LinearClassifier(torch.eye(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64))
+    one_hot = torch.eye(3, dtype=torch.float64)
+    samples = one_hot[[0, 0, 0, 1]]  # shares 3/4, 1/4, 0
+    reference = one_hot[[0, 1, 2, 0, 1, 2]]  # shares 1/3 each
+    assert class_shares(samples, clf).tolist() == [0.75, 0.25, 0.0]
+    tv, smallest = class_share_distance(samples, reference, clf)
+    assert tv == pytest.approx(0.5 * (abs(0.75 - 1 / 3) + abs(0.25 - 1 / 3) + 1 / 3))
+    assert smallest == 0.0
+    assert class_share_distance(reference, reference, clf) == (0.0, pytest.approx(1 / 3))
+    with pytest.raises(ValueError, match="labels"):
+        fit_linear_classifier(one_hot, torch.tensor([0, 1]))

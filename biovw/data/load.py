@@ -20,11 +20,13 @@ from biovw.data.images import (
     DIGITS_SHAPE,
     MNIST_SHAPE,
     load_digits_images,
+    load_digits_labels,
     load_mnist_images,
+    load_mnist_labels,
 )
 from biovw.data.splits import DataSplits, check_fractions, split_examples, split_sizes
 
-__all__ = ["DATASETS", "Dataset", "load_data"]
+__all__ = ["DATASETS", "Dataset", "load_data", "load_labels"]
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,16 @@ class Dataset:
 
     Exactly one of ``sample`` and ``read`` is set. ``sample(n, noise, generator)`` draws ``n``
     two-dimensional points; ``read(path, key)`` returns the ``[n, ...]`` example array and its
-    image shape (or ``None``). ``modes`` gives a toy's mode centres; ``detect_binary`` reads
-    an array whose values are all 0 or 1 as binary data; ``user_file`` marks a set read from
-    the user's ``data.path`` (and ``data.key``).
+    image shape (or ``None``). ``modes`` gives a toy's mode centres; ``labels()`` the class
+    of each example of a labelled set, in the order ``read`` returns them; ``detect_binary``
+    reads an array whose values are all 0 or 1 as binary data; ``user_file`` marks a set read
+    from the user's ``data.path`` (and ``data.key``).
     """
 
     sample: Callable[[int, float, torch.Generator], torch.Tensor] | None = None
     read: Callable[[Any, str | None], tuple[np.ndarray, tuple[int, ...] | None]] | None = None
     modes: Callable[[], torch.Tensor] | None = None
+    labels: Callable[[], np.ndarray] | None = None
     detect_binary: bool = False
     user_file: bool = False
 
@@ -56,8 +60,10 @@ DATASETS: dict[str, Dataset] = {
     "spiral": Dataset(sample=toys.spiral),
     "circle": Dataset(sample=toys.circle),
     "moons": Dataset(sample=toys.moons),
-    "digits": Dataset(read=lambda path, key: (load_digits_images(), DIGITS_SHAPE)),
-    "mnist": Dataset(read=lambda path, key: (load_mnist_images(), MNIST_SHAPE)),
+    "digits": Dataset(read=lambda path, key: (load_digits_images(), DIGITS_SHAPE),
+                      labels=load_digits_labels),
+    "mnist": Dataset(read=lambda path, key: (load_mnist_images(), MNIST_SHAPE),
+                     labels=load_mnist_labels),
     "file": Dataset(read=_read_file, detect_binary=True, user_file=True),
 }
 """The data sets :func:`load_data` accepts, by name (the config's ``data.name`` choices)."""
@@ -223,3 +229,33 @@ def load_data(
         image_shape=image_shape,
         modes=modes,
     )
+
+
+def load_labels(
+    name: str, *, seed: int = 0, valid_fraction: float = 0.1, test_fraction: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """The class labels of a labelled data set, split exactly as :func:`load_data` splits its
+    examples.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DATASETS`.
+    seed, valid_fraction, test_fraction
+        As given to :func:`load_data`; the same values give each split's labels in the order
+        of that split's examples.
+
+    Returns
+    -------
+    tuple of torch.Tensor or None
+        ``(train, valid, test)`` int64 label vectors, or ``None`` for a set without labels.
+    """
+    if name not in DATASETS:
+        raise DataError(f"data.name must be one of {', '.join(DATASETS)}; got {name!r}")
+    source = DATASETS[name].labels
+    if source is None:
+        return None
+    column = torch.from_numpy(np.array(source(), dtype=np.float32))[:, None]
+    splits = split_examples(column, seed=seed, valid_fraction=valid_fraction,
+                            test_fraction=test_fraction)
+    return tuple(s[:, 0].round().to(torch.int64) for s in splits)  # type: ignore[return-value]

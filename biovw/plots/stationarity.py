@@ -16,6 +16,8 @@ _LABELS = {
     "energy_distance": "energy distance to held-out data",
     "near_mode_fraction": "fraction of samples near a mode",
     "min_mode_share": "smallest mode share",
+    "class_tv": "class shares: TV distance to held-out data",
+    "min_class_share": "smallest class share",
 }
 
 

@@ -4,7 +4,10 @@ One set of chains is cooled down and advanced once; snapshots are taken on the w
 are never restarted per step count). The chains are split into disjoint groups and every
 snapshot of every group is scored against the same held-out examples, so each metric comes with
 its group-to-group spread; the change from the first to the last snapshot is a paired
-difference over the groups (the same chains at both times) with a Student-t interval.
+difference over the groups (the same chains at both times) with a Student-t interval. For a
+labelled data set (digits, MNIST) a linear classifier trained on the training split reads the
+samples' class shares: their total-variation distance from the held-out data's shares and the
+smallest class share play the part the mode statistics play for the mixture toy.
 """
 
 from __future__ import annotations
@@ -19,15 +22,21 @@ import torch
 from scipy import stats
 
 from biovw.config import Config
-from biovw.data import DataSplits
-from biovw.quality import sample_quality
+from biovw.data import DataSplits, load_labels
+from biovw.quality import (
+    LinearClassifier,
+    class_share_distance,
+    fit_linear_classifier,
+    sample_quality,
+)
 from biovw.runs.evaluation import draw_samples, held_out, snapshot_quality
 from biovw.walkback import WalkbackModel
 
 LOWER_IS_BETTER = ("sliced_wasserstein", "mmd", "energy_distance")
 """Distances to the held-out data: a larger value after more steps is worse."""
-HIGHER_IS_BETTER = ("near_mode_fraction", "min_mode_share")
-"""Mode statistics of the mixture toy: a smaller value after more steps is worse."""
+HIGHER_IS_BETTER = ("near_mode_fraction", "min_mode_share", "min_class_share")
+"""Mode statistics of the mixture toy and the smallest class share of labelled data: a smaller
+value after more steps is worse (``class_tv``, a distance, is worse when larger)."""
 
 
 @dataclass(frozen=True)
@@ -99,13 +108,27 @@ class Stationarity:
 
 
 def _metrics(samples: torch.Tensor, reference: torch.Tensor, data: DataSplits, radius: float,
-             seed: int) -> dict[str, float]:
+             seed: int, classifier: LinearClassifier | None) -> dict[str, float]:
     q = sample_quality(samples, reference, modes=data.modes, mode_radius=radius, seed=seed)
     out = {name: getattr(q, name) for name in LOWER_IS_BETTER}
     if q.mode_shares is not None:
         out["near_mode_fraction"] = q.near_mode_fraction
         out["min_mode_share"] = min(q.mode_shares)
+    if classifier is not None:
+        out["class_tv"], out["min_class_share"] = class_share_distance(samples, reference,
+                                                                       classifier)
     return out
+
+
+def class_readout(cfg: Config, data: DataSplits) -> LinearClassifier | None:
+    """A linear classifier fitted to the training split's labels, or ``None`` when the data
+    set has none (the toys, user files)."""
+    d = cfg.data
+    labels = load_labels(d.name, seed=cfg.seed, valid_fraction=d.valid_fraction,
+                         test_fraction=d.test_fraction)
+    if labels is None or labels[0].shape[0] != data.train.shape[0]:
+        return None
+    return fit_linear_classifier(data.train, labels[0])
 
 
 def paired_change(first: Sequence[float], last: Sequence[float], higher_is_better: bool,
@@ -183,10 +206,11 @@ def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: i
     reference = held_out(cfg, data)
     quality = snapshot_quality(cfg, data, snaps, seed)
     size = n // n_groups
+    classifier = class_readout(cfg, data)
 
     def grouped(x: torch.Tensor, count: int) -> dict:
-        per = [_metrics(x[g * size:(g + 1) * size], reference, data, cfg.eval.mode_radius, seed)
-               for g in range(count)]
+        per = [_metrics(x[g * size:(g + 1) * size], reference, data, cfg.eval.mode_radius, seed,
+                        classifier) for g in range(count)]
         return {name: {"mean": float(np.mean([p[name] for p in per])),
                        "sd": float(np.std([p[name] for p in per], ddof=1)) if count > 1 else 0.0,
                        "values": [p[name] for p in per]} for name in per[0]}
