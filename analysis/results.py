@@ -527,6 +527,17 @@ def write_page(tables: Path, page: Path) -> str:
         lines += ["## training_speed", "",
                   "- command: `python analysis/speed_tables.py --readme README.md`",
                   f"- made on: {record['date']}", "", speed_markdown(record), ""]
+    stationarity = tables / "stationarity.json"
+    if stationarity.is_file() and (tables / "stationarity.md").is_file():
+        record = json.loads(stationarity.read_text())
+        env = record["environment"]
+        lines += ["## stationarity", "", f"- command: `{record['command']}`",
+                  f"- seeds: {', '.join(map(str, record['seeds']))}; split: test",
+                  f"- made on: {record['date']}, commit {env['commit']}, torch {env['torch']}, "
+                  f"{env['torch_threads']} torch thread(s)",
+                  f"- chain wall time: {record['seconds'] / 60:.0f} min in all over "
+                  f"{record['n_runs']} runs", "",
+                  (tables / "stationarity.md").read_text().strip(), ""]
     bias = tables / "ep_bias.json"
     lines += ["## Tables made by other commands", "",
               "These README tables are written by their own commands and are not repeated here:",

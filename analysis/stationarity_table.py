@@ -12,8 +12,9 @@ setting and metric, the metric at each step count (mean over seeds of each run's
 groups of chains, ± sd over seeds), the data floor (as many training examples scored the same
 way), and the paired change from the first to the last step count: its mean over seeds and in
 how many seeds its 95% interval lies entirely on the worse side. The last column counts the
-seeds whose verdict is "no worse beyond noise". Writes ``TABLES/stationarity.{md,json}`` and,
-with ``--readme``, the text between ``<!-- results:stationarity -->`` markers.
+seeds whose verdict is "no worse beyond noise". Writes ``TABLES/stationarity.{md,json}``,
+rewrites the results page beside ``TABLES`` and, with ``--readme``, the text between
+``<!-- results:stationarity -->`` markers.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import REPO, environment, splice  # noqa: E402
+from results import REPO, environment, splice, write_page  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,9 @@ def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int]) -> tuple[str
                f"mode or class share), and in how many seeds its 95% interval lies entirely on the "
                f"worse side. Made by `python analysis/stationarity_table.py` at commit "
                f"{env['commit']} (torch {env['torch']}, {env['torch_threads']} torch thread).")
-    record.update(environment=env, date=datetime.date.today().isoformat(), caption=caption)
+    all_runs = [r for rs in reports.values() for r in rs]
+    record.update(environment=env, date=datetime.date.today().isoformat(), caption=caption,
+                  seconds=sum(r["seconds"] for r in all_runs), n_runs=len(all_runs))
     return "\n".join(lines) + "\n\n" + caption + "\n", record
 
 
@@ -143,10 +146,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         reports[setting.label] = [run_stationarity(r, args.n, args.steps, args.groups)
                                   for r in runs]
     markdown, record = aggregate(reports, args.seeds)
+    record["command"] = ("python analysis/stationarity_table.py --seeds "
+                         f"{' '.join(map(str, args.seeds))} --n {args.n} --groups {args.groups} "
+                         f"--steps {' '.join(map(str, args.steps))}"
+                         + (f" --settings {' '.join(args.settings)}" if args.settings else ""))
     args.tables.mkdir(parents=True, exist_ok=True)
     (args.tables / "stationarity.md").write_text(markdown)
     (args.tables / "stationarity.json").write_text(json.dumps(record, indent=1) + "\n")
     print(markdown)
+    write_page(args.tables, args.tables.parent / "results.md")
     if args.readme is not None and not splice(args.readme, "stationarity", markdown):
         raise SystemExit(f"error: {args.readme} has no <!-- results:stationarity --> markers")
 

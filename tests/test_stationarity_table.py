@@ -26,7 +26,7 @@ def _report(w2_first, w2_last, worse, floor=0.05):
             "groups": {"0": g(w2_first), "100": g(w2_last)},
             "floor": {"sliced_wasserstein": {"mean": floor, "sd": 0.0, "values": [floor]}},
             "change": {"sliced_wasserstein": {"diff": w2_last - w2_first, "worse": worse}},
-            "stationary": not worse}
+            "stationary": not worse, "seconds": 30.0}
 
 
 def test_mean_and_sd_over_seeds_and_counts_of_worse_seeds():
@@ -43,6 +43,21 @@ def test_mean_and_sd_over_seeds_and_counts_of_worse_seeds():
     assert cells[6] == "2 of 3"
     assert record["settings"][0]["stationary"] == 2
     assert "test split" in markdown
+    assert record["seconds"] == 90.0 and record["n_runs"] == 3
+
+
+def test_the_results_page_shows_the_table_with_its_command(tmp_path):
+    st = _module()
+    markdown, record = st.aggregate({"a": [_report(0.1, 0.1, False)]}, [4])
+    record["command"] = "python analysis/stationarity_table.py --seeds 4"
+    tables = tmp_path / "results"
+    tables.mkdir()
+    (tables / "stationarity.md").write_text(markdown)
+    (tables / "stationarity.json").write_text(json.dumps(record))
+    page = st.write_page(tables, tmp_path / "results.md")
+    section = page.split("## stationarity", 1)[1]
+    assert "`python analysis/stationarity_table.py --seeds 4`" in section
+    assert "over 1 runs" in section and markdown.splitlines()[2] in section
 
 
 def test_a_finished_report_is_reused_and_a_missing_run_is_named(tmp_path):
