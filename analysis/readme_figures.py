@@ -1,11 +1,15 @@
 """The README's figures: those of one finished run, copied to ``docs/figures`` and shown
-between ``<!-- results:figures -->`` markers.
+between ``<!-- results:figures -->`` markers (``--set images``: an image run's figures, copied
+to ``docs/figures/images`` and shown between ``<!-- results:figures_images -->`` markers).
 
 Usage::
 
     biovw train circuits/rate_net.yaml --seed 0 --out runs/figures
     biovw analyze runs/figures --seed 0
     python analysis/readme_figures.py runs/figures --readme README.md
+
+    python analysis/stationarity.py runs/mnist --n 1000 --split test
+    python analysis/readme_figures.py runs/mnist --set images --readme README.md
 
 The run must be finished and analysed (``figures/currents.png``); figures it lacks (for
 example ``entropy_production.png`` of a run trained with ``train.ep_every: 0``) are refused by
@@ -30,8 +34,6 @@ if str(HERE) not in sys.path:  # results.py lives beside this script, not in a p
     sys.path.insert(0, str(HERE))
 from results import environment, splice  # noqa: E402
 
-TABLE = "figures"
-
 FIGURES: tuple[tuple[str, str], ...] = (
     ("samples_vs_data.png", "held-out data and samples of the chain after the cool-down"),
     ("walkback_path.png", "one held-out example heated through the schedule (data to noise) "
@@ -47,27 +49,50 @@ FIGURES: tuple[tuple[str, str], ...] = (
 )
 """The figures shown, in order, with what each shows."""
 
+IMAGE_FIGURES: tuple[tuple[str, str], ...] = (
+    ("samples_vs_data.png", "held-out images and samples of the chain after the cool-down"),
+    ("walkback_path.png", "one held-out image heated through the schedule (data to noise) and "
+                          "one chain cooled down from the prior (noise to a sample)"),
+    ("stationarity_samples.png", "the same chains after 0, 10, 100, 1,000 and 10,000 extra "
+                                 "T = 1 steps (`analysis/stationarity.py`)"),
+    ("stationarity.png", "sample quality of those chains against the number of extra steps, "
+                         "with the data floor"),
+    ("loss_curve.png", "the negative bound on the training batch and a held-out batch"),
+)
+"""The figures of an image run (``--set images``)."""
 
-def copy_figures(run: Path, out: Path) -> list[Path]:
-    """Copy :data:`FIGURES` from ``run/figures`` to ``out``; SystemExit naming a missing one."""
-    missing = [name for name, _ in FIGURES if not (run / "figures" / name).is_file()]
+FIGURE_SETS: dict[str, tuple[str, str, tuple[tuple[str, str], ...], str]] = {
+    "default": ("figures", ".", FIGURES, "train with train.ep_every > 0 and run biovw analyze "
+                                         "RUN first"),
+    "images": ("figures_images", "images", IMAGE_FIGURES, "run analysis/stationarity.py RUN "
+                                                          "first"),
+}
+"""``--set``: the README marker, the folder under ``--out``, the figures and how to make the
+ones a run lacks."""
+
+
+def copy_figures(run: Path, out: Path, figures: tuple[tuple[str, str], ...] = FIGURES,
+                 hint: str = FIGURE_SETS["default"][3]) -> list[Path]:
+    """Copy ``figures`` from ``run/figures`` to ``out``; SystemExit naming a missing one."""
+    missing = [name for name, _ in figures if not (run / "figures" / name).is_file()]
     if missing:
-        raise SystemExit(f"{run / 'figures'}: missing {', '.join(missing)} (train with "
-                         "train.ep_every > 0 and run biovw analyze RUN first)")
+        raise SystemExit(f"{run / 'figures'}: missing {', '.join(missing)} ({hint})")
     out.mkdir(parents=True, exist_ok=True)
-    return [Path(shutil.copyfile(run / "figures" / name, out / name)) for name, _ in FIGURES]
+    return [Path(shutil.copyfile(run / "figures" / name, out / name)) for name, _ in figures]
 
 
-def markdown(run: Path, out: Path, readme: Path) -> str:
+def markdown(run: Path, out: Path, readme: Path,
+             figures: tuple[tuple[str, str], ...] = FIGURES, figure_set: str = "default") -> str:
     """The README section: each figure with its caption, then where they come from."""
     config = yaml.safe_load((run / "config.yaml").read_text())
     env = environment()
     lines = []
-    for name, caption in FIGURES:
+    option = "" if figure_set == "default" else f" --set {figure_set}"
+    for name, caption in figures:
         link = Path(os.path.relpath((out / name).resolve(), readme.resolve().parent))
         lines += [f"![{caption}]({link.as_posix()})", "", f"*{caption}.*", ""]
     lines.append(f"Figures of one run (config `{config['name']}`, seed {config['seed']}), "
-                 f"copied by `python analysis/readme_figures.py RUN --readme README.md` on "
+                 f"copied by `python analysis/readme_figures.py RUN{option} --readme README.md` on "
                  f"{datetime.date.today().isoformat()} at commit {env['commit']}.")
     return "\n".join(lines) + "\n"
 
@@ -79,14 +104,19 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="Where the figures are copied [default: docs/figures].")
     parser.add_argument("--readme", type=Path, default=None,
                         help="Replace the marked figures section in this file.")
+    parser.add_argument("--set", dest="figure_set", choices=sorted(FIGURE_SETS),
+                        default="default",
+                        help="Which figures: the default job's or an image run's.")
     args = parser.parse_args(argv)
     if not (args.run / "summary.json").is_file():
         raise SystemExit(f"{args.run}: not a finished run (no summary.json)")
-    copy_figures(args.run, args.out)
+    marker, folder, figures, hint = FIGURE_SETS[args.figure_set]
+    out = args.out / folder
+    copy_figures(args.run, out, figures, hint)
     if args.readme is not None:
-        text = markdown(args.run, args.out, args.readme)
-        if not splice(args.readme, TABLE, text):
-            raise SystemExit(f"{args.readme}: no <!-- results:{TABLE} --> markers")
+        text = markdown(args.run, out, args.readme, figures, args.figure_set)
+        if not splice(args.readme, marker, text):
+            raise SystemExit(f"{args.readme}: no <!-- results:{marker} --> markers")
         print(text)
 
 

@@ -52,3 +52,22 @@ def test_a_missing_figure_is_named(tmp_path):
     with pytest.raises(SystemExit, match="missing entropy_production.png"):
         script.main([str(_run(tmp_path, names)), "--out", str(tmp_path / "figs")])
     assert not (tmp_path / "figs").exists()
+
+
+def test_an_image_run_fills_its_own_markers_and_folder(tmp_path):
+    script = _script()
+    names = [name for name, _ in script.IMAGE_FIGURES]
+    run = _run(tmp_path, names)
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results:figures -->\nkeep\n<!-- /results:figures -->\n"
+                      "<!-- results:figures_images -->\nold\n<!-- /results:figures_images -->\n")
+    script.main([str(run), "--set", "images", "--out", str(tmp_path / "docs" / "figures"),
+                 "--readme", str(readme)])
+    text = readme.read_text()
+    for i, (name, caption) in enumerate(script.IMAGE_FIGURES):
+        assert (tmp_path / "docs" / "figures" / "images" / name).read_bytes() == bytes([i]) * 10
+        assert f"![{caption}](docs/figures/images/{name})" in text
+    assert "keep" in text and "old" not in text and "--set images --readme" in text
+    with pytest.raises(SystemExit, match="missing stationarity.png.*stationarity.py"):
+        script.main([str(_run(tmp_path / "b", names[:3] + names[4:])), "--set", "images",
+                     "--out", str(tmp_path / "figs")])
