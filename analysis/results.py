@@ -273,7 +273,19 @@ def run_numbers(run: Path) -> dict[str, float | None]:
         "snapshot": None if last is None else int(last),
         "floor_w2": (quality.get("data_floor") or {}).get("sliced_wasserstein"),
         "trajectories": _trajectories(s.get("loglik_method")),
+        **_ais(run),
     }
+
+
+def _ais(run: Path) -> dict[str, float | None]:
+    """An RBM's forward AIS run: effective sample size of its importance weights and the
+    number of runs, when its log Z came from AIS rather than exact enumeration."""
+    loglik = _read(run / "eval.json").get("loglik") or {}
+    part = loglik.get("log_partition") or {}
+    ais = part.get("ais") or {}
+    if part.get("exact") is not None or ais.get("effective_sample_size") is None:
+        return {"ais_ess": None, "ais_runs": None}
+    return {"ais_ess": ais["effective_sample_size"], "ais_runs": float(ais["n_runs"])}
 
 
 def _entropy_production(run: Path) -> dict[str, float | None]:
@@ -474,9 +486,13 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
                   if trajectories else
                   f"log-likelihood from the RBM's log Z (exact or AIS, as the row says); "
                   f"sample quality after {snapshot} Gibbs steps")
+    ais_text = "".join(
+        f" {r['label']}: AIS effective sample size {r['mean_sd']['ais_ess'][0]:.1f} ± "
+        f"{r['mean_sd']['ais_ess'][1]:.1f} of {r['mean_sd']['ais_runs'][0]:.0f} runs."
+        for r in record["rows"] if (r["mean_sd"].get("ais_ess") or [None])[0] is not None)
     lines += ["", f"{table.caption}. Mean ± sd over seeds {', '.join(map(str, seeds))}; "
               f"{split} split, nats/example; {likelihood} (data floor sliced W2 "
-              f"{floor_text}).{paired_text}{ep_text}{diverged_text} Made by "
+              f"{floor_text}).{paired_text}{ais_text}{ep_text}{diverged_text} Made by "
               f"`python analysis/results.py {name}` at "
               f"commit {env['commit']} (torch {env['torch']}, numpy {env['numpy']}, "
               f"{env['torch_threads']} torch threads)."]

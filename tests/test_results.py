@@ -169,3 +169,24 @@ def test_every_row_of_every_table_is_a_valid_configuration():
             cfg = load_config(REPO / row.config, [*table.common, *row.overrides])
             assert cfg.eval.split in ("valid", "test"), (name, row.label)
         assert len({row.slug for row in table.rows}) == len(table.rows), name
+
+
+def test_an_rbm_scored_by_ais_reports_the_effective_sample_size(tmp_path):
+    results = _script()
+    ais = {"log_z": 428.0, "n_runs": 100, "effective_sample_size": 7.5}
+    runs = []
+    for seed, (exact, ess) in enumerate([(None, 7.5), (None, 9.5), (63.7, 99.0)]):
+        run = tmp_path / f"seed{seed}"
+        run.mkdir()
+        (run / "summary.json").write_text(json.dumps({"heldout_loglik": -99.0}))
+        part = {"ais": {**ais, "effective_sample_size": ess}, "exact": exact}
+        (run / "eval.json").write_text(json.dumps({"loglik": {"log_partition": part}}))
+        runs.append(run)
+    numbers = [results.run_numbers(r) for r in runs]
+    assert [n["ais_ess"] for n in numbers] == [7.5, 9.5, None]  # exact log Z: no AIS to judge
+    assert numbers[0]["ais_runs"] == 100.0
+    table = results.Table(rows=(results.Row("rbm", "circuits/rbm_mnist.yaml"),), split="test",
+                          caption="c")
+    markdown, _ = results.aggregate("t", table, {"rbm": runs[:2]}, [0, 1])
+    assert f"rbm: AIS effective sample size 8.5 ± {np.std([7.5, 9.5], ddof=1):.1f} of 100 " \
+           "runs." in markdown
