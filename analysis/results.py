@@ -437,6 +437,7 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
               "environment": environment(), "overrides": [*table.common, *extra],
               "date": datetime.date.today().isoformat()}
     snapshot = floor = trajectories = None
+    row_trajectories: dict[str, float] = {}
     ref_examples = [per_example(r) for r in runs[reference.label]] if table.paired else []
     for row in table.rows:
         if row.independent:
@@ -455,6 +456,8 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
             snapshot = numbers[0]["snapshot"] if snapshot is None else snapshot
             floor = stats["floor_w2"][0] if floor is None else floor
             trajectories = numbers[0]["trajectories"] if trajectories is None else trajectories
+            if numbers[0]["trajectories"] is not None:
+                row_trajectories[row.label] = numbers[0]["trajectories"]
         n_diverged = sum(int(n.get("diverged") or 0) for n in numbers)
         label = row.label + (f" (diverged in {n_diverged} of {len(numbers)} seeds)"
                              if n_diverged else "")
@@ -481,7 +484,10 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
                      "that many seeds (`biovw train` exit 3); its numbers are over the others."
                      if any(r["mean_sd"]["diverged"][0] for r in record["rows"]
                             if r["mean_sd"]["diverged"][0] is not None) else "")
-    likelihood = (f"IS with {trajectories:.0f} trajectories (converged: seeds whose IS ladder "
+    others = "; ".join(f"{label}: {k:.0f}" for label, k in row_trajectories.items()
+                       if k != trajectories)
+    likelihood = (f"IS with {trajectories:.0f} trajectories" + (f" ({others})" if others else "")
+                  + " (converged: seeds whose IS ladder "
                   f"stopped moving); sample quality {snapshot} steps past the cool-down"
                   if trajectories else
                   f"log-likelihood from the RBM's log Z (exact or AIS, as the row says); "

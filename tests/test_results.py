@@ -190,3 +190,18 @@ def test_an_rbm_scored_by_ais_reports_the_effective_sample_size(tmp_path):
     markdown, _ = results.aggregate("t", table, {"rbm": runs[:2]}, [0, 1])
     assert f"rbm: AIS effective sample size 8.5 ± {np.std([7.5, 9.5], ddof=1):.1f} of 100 " \
            "runs." in markdown
+
+
+def test_rows_scored_with_fewer_trajectories_are_named_in_the_caption(tmp_path):
+    results = _script()
+    runs = {}
+    for label, k in (("mlp", 200), ("rate", 40), ("mlp short", 200)):
+        run = tmp_path / label / "seed0"
+        run.mkdir(parents=True)
+        (run / "summary.json").write_text(json.dumps(
+            {"heldout_loglik": -150.0, "loglik_method": f"importance sampling, {k} trajectories"}))
+        runs[label] = [run]
+    table = results.Table(rows=tuple(results.Row(label, "circuits/mnist_paper.yaml")
+                                     for label in runs), split="test", caption="c")
+    markdown, _ = results.aggregate("t", table, runs, [0])
+    assert "IS with 200 trajectories (rate: 40) (converged:" in markdown
