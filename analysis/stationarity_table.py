@@ -49,6 +49,8 @@ SETTINGS = (
             "the_paper_s_mlp_its_k_30_factor_1_1_600_iterations"),
     Setting("the paper's MLP on binarized MNIST, 300 iterations", "mnist",
             "vw_the_paper_s_mlp_300_iterations_chosen_on_validation"),
+    Setting("the paper's MLP on binarized MNIST, 150 iterations", "mnist",
+            "vw_the_paper_s_mlp_150_iterations"),
     Setting("the paper's MLP on binarized MNIST, 4,000 iterations", "mnist",
             "vw_the_paper_s_mlp_4_000_iterations"),
 )
