@@ -1,6 +1,12 @@
-"""What the command-line tests share: a tiny run's overrides and ways to pass and invoke them."""
+"""What the command-line tests share: a tiny run's overrides, ways to pass and invoke them, and
+the loading of a script of ``analysis/`` as a module."""
 
 from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import torch
 from click.testing import CliRunner
@@ -28,3 +34,14 @@ def invoke(args):
         return CliRunner().invoke(main, [str(a) for a in args])
     finally:
         torch.set_num_threads(threads)
+
+
+def load_script(name: str) -> ModuleType:
+    """``analysis/NAME.py`` imported as the module ``NAME`` (registered in ``sys.modules``, where
+    dataclasses look their module up)."""
+    path = Path(__file__).resolve().parents[1] / "analysis" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -1,20 +1,12 @@
 """The Krylov-space measurements of analysis/alignment_rank.py on constructed matrices."""
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import torch
-
-SCRIPT = Path(__file__).resolve().parents[1] / "analysis" / "alignment_rank.py"
+from cli_support import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("alignment_rank", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script("alignment_rank")
 
 
 def test_krylov_space_holds_every_error_the_hidden_units_can_receive():

@@ -1,22 +1,14 @@
 """analysis/stationarity_table.py: aggregation over seeds and reuse of finished reports."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "analysis" / "stationarity_table.py"
+from cli_support import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("stationarity_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("stationarity_table")
 
 
 def _report(w2_first, w2_last, worse, floor=0.05):

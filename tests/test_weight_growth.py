@@ -1,27 +1,21 @@
 """analysis/weight_growth.py against numpy's eigenvalues and singular values of the weight."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from cli_support import load_script
 
 from biovw.config import load_config
 from biovw.runs import build_model
 from biovw.runs.checkpoint import save_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "analysis" / "weight_growth.py"
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("weight_growth", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("weight_growth")
 
 
 def test_radius_and_readout_norm_of_a_checkpoint(tmp_path):

