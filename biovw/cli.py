@@ -24,6 +24,7 @@ import click
 import torch
 
 from biovw import plots
+from biovw.analysis.mixing import mixing_line
 from biovw.config import MAX_SEED, ConfigError, config_from_dict, load_config
 from biovw.data import DataError
 from biovw.runs import (
@@ -464,6 +465,7 @@ def analyze(run_dir, trajectory, discrete, key, bin_ms, rates, trials, condition
             bound = " (lower bound)" if method == "coarse_grained" else ""
             lines.append(f"entropy production [{method}]{bound}: {ep['value']:.4g} "
                          f"[{ep['ci_low']:.4g}, {ep['ci_high']:.4g}] nats/step")
+        lines.append(mixing_line(result["mixing"]))
     path = run.root / "analysis.json"
     run.write_json(path, result)
     for line in lines:

@@ -38,6 +38,7 @@ __all__ = [
     "energy_distance",
     "mmd_rbf",
     "mode_shares",
+    "nearest_mode",
     "sample_quality",
     "sliced_wasserstein",
 ]
@@ -407,6 +408,22 @@ def energy_distance(x: Tensor, y: Tensor, *, max_samples: int = 2000, seed: int 
     exx = _offdiag_mean(_sq_dists(xs, xs).sqrt_())
     eyy = _offdiag_mean(_sq_dists(ys, ys).sqrt_())
     return float((2.0 * exy - exx - eyy).item())
+
+
+def nearest_mode(samples: Tensor, modes: Tensor, *, radius: float) -> Tensor:
+    """Index of each sample's nearest mode, or ``-1`` when it lies farther than ``radius``
+    from every mode (int64 ``[n]``): the labels that mode switching is counted on.
+
+    Raises
+    ------
+    ValueError
+        On invalid inputs, mismatched dimensions or a non-positive radius.
+    """
+    if not radius > 0:
+        raise ValueError(f"radius must be positive, got {radius}")
+    xs, ms = _as_pair(samples, modes, ("samples", "modes"))
+    min_dist, nearest = torch.cdist(xs, ms, compute_mode="donot_use_mm_for_euclid_dist").min(1)
+    return torch.where(min_dist <= radius, nearest, torch.full_like(nearest, -1))
 
 
 def mode_shares(samples: Tensor, modes: Tensor, *, radius: float) -> tuple[Tensor, float]:

@@ -197,6 +197,10 @@ def test_analyze_run_writes_entropy_production_currents_and_connectivity(trained
         assert ep["unit"] == "nats/step" and ep["ci_low"] <= ep["value"] <= ep["ci_high"]
     assert analysis["connectivity"]["ei"]["dale_violations"] == 0
     assert (trained_run / "figures" / "currents.png").is_file()
+    mixing = analysis["mixing"]
+    assert mixing["n_chains"] > 1 and mixing["n_steps"] == 21 and len(mixing["iat"]) == 2
+    assert mixing["switching"]["labelled"].startswith("mode")
+    assert "mixing: IAT" in result.output
 
 
 def test_analyze_user_trajectories(tmp_path):
@@ -220,6 +224,11 @@ def test_analyze_user_trajectories(tmp_path):
     var = found["entropy_production"]["var"]
     assert var["ci_low"] <= kernel.entropy_production() <= var["ci_high"]
     assert found["currents"]["circulation"] > 0  # counter-clockwise rotation
+    # x' = M x + noise with M = r R(theta): every projection has rho_k = r^k cos(k theta), so
+    # IAT = 1 + 2 Re(z / (1 - z)) with z = 0.6 + 0.5i
+    z = 0.6 + 0.5j
+    assert found["mixing"]["iat_summary"] == pytest.approx(1 + 2 * (z / (1 - z)).real, abs=0.25)
+    assert "mixing: IAT" in result.output
 
     P = ring_walk_matrix(5, 0.5, 0.2)
     rng = np.random.default_rng(0)

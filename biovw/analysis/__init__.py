@@ -30,6 +30,14 @@ from biovw.analysis.kernel import (
     entropy_production_recorded,
     simulate,
 )
+from biovw.analysis.mixing import (
+    Mixing,
+    Switching,
+    integrated_autocorrelation_time,
+    mixing_diagnostics,
+    split_rhat,
+    switching_rate,
+)
 from biovw.analysis.power import SampleSize, required_length
 from biovw.analysis.record import EntropyEstimate
 from biovw.analysis.states import entropy_production_hierarchical, hierarchical_kmeans
@@ -38,13 +46,15 @@ from biovw.analysis.tur import entropy_production_tur
 from biovw.analysis.var_model import entropy_production_var
 
 __all__ = [
-    "ESTIMATORS", "ConnectivityReport", "CurrentField", "DiscreteEntropyProduction",
-    "Discretization", "EntropyEstimate", "ExactEntropyProduction", "KernelEntropyProduction",
-    "MarkovKernel", "SampleSize", "SurrogateTest", "asymmetry_index", "binary_states",
-    "connectivity_report", "discretize", "ei_structure", "entropy_production_coarse",
-    "entropy_production_discrete", "entropy_production_exact", "entropy_production_hierarchical",
-    "entropy_production_kernel", "entropy_production_recorded", "entropy_production_tur",
-    "entropy_production_var", "estimate_entropy_production", "hierarchical_kmeans",
-    "motif_census", "pca_project", "probability_current_grid", "reciprocity", "required_length",
-    "simulate", "stationary_distribution", "surrogate_test", "transition_matrix_binary",
+    "ConnectivityReport", "CurrentField", "DiscreteEntropyProduction", "Discretization",
+    "ESTIMATORS", "EntropyEstimate", "ExactEntropyProduction", "KernelEntropyProduction",
+    "MarkovKernel", "Mixing", "SampleSize", "SurrogateTest", "Switching", "asymmetry_index",
+    "binary_states", "connectivity_report", "discretize", "ei_structure",
+    "entropy_production_coarse", "entropy_production_discrete", "entropy_production_exact",
+    "entropy_production_hierarchical", "entropy_production_kernel",
+    "entropy_production_recorded", "entropy_production_tur", "entropy_production_var",
+    "estimate_entropy_production", "hierarchical_kmeans", "integrated_autocorrelation_time",
+    "mixing_diagnostics", "motif_census", "pca_project", "probability_current_grid",
+    "reciprocity", "required_length", "simulate", "split_rhat", "stationary_distribution",
+    "surrogate_test", "switching_rate", "transition_matrix_binary",
 ]

@@ -16,6 +16,7 @@ import numpy as np
 
 from biovw.analysis.currents import CurrentField, pca_project, probability_current_grid
 from biovw.analysis.estimators import estimate_entropy_production
+from biovw.analysis.mixing import mixing_diagnostics, mixing_line
 from biovw.analysis.power import required_length
 from biovw.analysis.record import EntropyEstimate, as_chains, as_label_chains
 
@@ -130,6 +131,7 @@ def analyze_recording(
                                [r.to_dict() for r in recs]) for m, recs in found.items()}}
         if skipped:
             entry["skipped"] = skipped
+        entry["mixing"] = recording_mixing(group, discrete, dt)
         if power:
             entry["power"] = {m: required_length(_best(recs)).to_dict()
                               for m, recs in found.items()}
@@ -148,6 +150,28 @@ def analyze_recording(
                     result["conditions"][name]["currents"] = fields[name].to_dict()
             result["plane"] = label
     return RecordingReport(result, fields, estimates)
+
+
+def recording_mixing(chains: list[np.ndarray], discrete: bool, dt: float | None) -> dict:
+    """Mixing diagnostics of a condition's chains (:func:`biovw.analysis.mixing.
+    mixing_diagnostics`); per second of recording when ``dt`` is known. Integer states are
+    summarised by the indicator of the most visited state, and every change of state counts
+    as a switch. Chains shorter than 4 steps are left out; ``{"skipped": why}`` when none is
+    left."""
+    usable = [c for c in chains if len(c) >= 4]
+    if not usable:
+        return {"skipped": "every chain is shorter than 4 steps"}
+    seconds = None if dt is None else dt * sum(len(c) for c in usable)
+    if not discrete:
+        return {**mixing_diagnostics(usable, seconds=seconds).to_dict(),
+                "per_second_of": None if dt is None else "recording"}
+    values, counts = np.unique(np.concatenate(usable), return_counts=True)
+    top = values[np.argmax(counts)]
+    indicator = [(c == top).astype(float) for c in usable]
+    m = mixing_diagnostics(indicator, labels=usable, labelled="state", summary=indicator,
+                           summary_name=f"indicator of the most visited state ({top})",
+                           seconds=seconds)
+    return {**m.to_dict(), "per_second_of": None if dt is None else "recording"}
 
 
 def _best(records: list[EntropyEstimate]) -> EntropyEstimate:
@@ -173,6 +197,9 @@ def summary_lines(report: RecordingReport) -> list[str]:
                              f"{per_s}{p}")
         for method, why in report.result["conditions"][name].get("skipped", {}).items():
             lines.append(f"{prefix}entropy production [{method}]: skipped ({why})")
+        mixing = report.result["conditions"][name].get("mixing", {})
+        if "iat_summary" in mixing:
+            lines.append(f"{prefix}{mixing_line(mixing)}")
         power = report.result["conditions"][name].get("power")
         if power:
             lines += [f"{prefix}{p['message']}" for p in power.values()]

@@ -17,12 +17,14 @@ from biovw.analysis.currents import CurrentField, pca_project, probability_curre
 from biovw.analysis.discrete import entropy_production_coarse, entropy_production_discrete
 from biovw.analysis.enumerate import transition_matrix_binary
 from biovw.analysis.kernel import entropy_production_kernel, simulate
+from biovw.analysis.mixing import mixing_diagnostics
 from biovw.analysis.report import analyze_recording, summary_lines
 from biovw.baselines.kernel import MAX_HIDDEN, GibbsKernel
 from biovw.baselines.rbm import BernoulliRBM
 from biovw.config import ConfigError
 from biovw.data import DataError, DataSplits
 from biovw.data.recordings import read_recording
+from biovw.runs.labels import StateLabels
 from biovw.runs.rbm import gibbs_samples
 from biovw.walkback import (
     StationaryKernel,
@@ -77,13 +79,18 @@ def _currents(x: np.ndarray, bins: int, title: str) -> tuple[dict, CurrentField,
 
 def analyze_model(model: WalkbackModel, *, n_chains: int = 1000, n_steps: int = 500,
                   burn_in: int = 200, record_chains: int = 200, bins: int = 20,
-                  n_clusters: int = 50, seed: int = 0) -> Analysis:
+                  n_clusters: int = 50, seed: int = 0,
+                  labels: StateLabels | None = None) -> Analysis:
     """Analyse the stationary chain of a trained model (T = 1, after the cool-down).
+
+    ``labels`` (modes or classes of states) adds the switching rate to the mixing
+    diagnostics.
 
     Returns
     -------
     Analysis
         ``entropy_production.{kernel,exact,coarse_grained}`` each with value, CI and unit;
+        ``mixing`` (:class:`biovw.analysis.mixing.Mixing` of the recorded chains);
         ``currents`` (coarse-grained flux field summary); ``connectivity`` for rate circuits.
     """
     device = next(model.parameters()).device
@@ -101,7 +108,8 @@ def analyze_model(model: WalkbackModel, *, n_chains: int = 1000, n_steps: int = 
             P = transition_matrix_binary(kernel.unit_log_probs, dim, device)
             exact = entropy_production_exact(P.numpy())
             result["entropy_production"]["exact"] = exact.to_dict()
-        traj = simulate(kernel, start[:record_chains], n_steps, gen).numpy()
+        traj, seconds = _timed_simulation(kernel, start[:record_chains], n_steps, gen)
+    result["mixing"] = _mixing(traj, seconds, labels)
     result["entropy_production"]["coarse_grained"] = _coarse_grained(
         traj, model.binary, bins, n_clusters, seed)
     field = title = None
@@ -120,7 +128,8 @@ def analyze_model(model: WalkbackModel, *, n_chains: int = 1000, n_steps: int = 
 
 def analyze_rbm(rbm: BernoulliRBM, data: DataSplits, *, n_chains: int = 1000,
                 n_steps: int = 500, burn_in: int = 1000, record_chains: int = 200,
-                bins: int = 20, n_clusters: int = 50, seed: int = 0) -> Analysis:
+                bins: int = 20, n_clusters: int = 50, seed: int = 0,
+                labels: StateLabels | None = None) -> Analysis:
     """Analyse a Bernoulli RBM's visible-marginal Gibbs chain, which obeys detailed balance:
     every estimate should be zero within its interval (a check of the estimators)."""
     device = rbm.weight.device
@@ -136,12 +145,28 @@ def analyze_rbm(rbm: BernoulliRBM, data: DataSplits, *, n_chains: int = 1000,
             if rbm.n_visible <= EXACT_MAX_UNITS:
                 exact = entropy_production_exact(kernel.matrix().cpu().numpy())
                 result["entropy_production"]["exact"] = exact.to_dict()
-        traj = simulate(kernel, start[:record_chains], n_steps, gen).numpy()
+        traj, seconds = _timed_simulation(kernel, start[:record_chains], n_steps, gen)
+    result["mixing"] = _mixing(traj, seconds, labels)
     result["entropy_production"]["coarse_grained"] = _coarse_grained(
         traj, True, bins, n_clusters, seed)
     result["currents"], field, title = _currents(traj, bins, "Gibbs chain probability current")
     result["seconds"] = round(time.perf_counter() - started, 3)
     return Analysis(result, field, title, _axes_labels(rbm.n_visible))
+
+
+def _timed_simulation(kernel, start: torch.Tensor, n_steps: int,
+                      gen: torch.Generator) -> tuple[np.ndarray, float]:
+    """States ``[C, n_steps + 1, D]`` of chains from ``start`` and the seconds they took."""
+    started = time.perf_counter()
+    traj = simulate(kernel, start, n_steps, gen).numpy()
+    return traj, time.perf_counter() - started
+
+
+def _mixing(traj: np.ndarray, seconds: float, labels: StateLabels | None) -> dict:
+    """Mixing diagnostics of recorded chains, with switching between labelled states."""
+    found = None if labels is None else labels(traj)
+    return mixing_diagnostics(traj, labels=found, labelled=labels.name if labels else "",
+                              seconds=seconds).to_dict()
 
 
 def _axes_labels(dim: int) -> tuple[str, str]:

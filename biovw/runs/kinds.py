@@ -20,6 +20,7 @@ from biovw.data import DataSplits
 from biovw.runs.analyze import Analysis, analyze_model, analyze_rbm
 from biovw.runs.distributed import SINGLE, DataParallel
 from biovw.runs.evaluation import Evaluation, draw_samples, evaluate_run
+from biovw.runs.labels import state_labels
 from biovw.runs.rbm import build_rbm, check_rbm_data, evaluate_rbm, gibbs_samples, train_rbm
 from biovw.runs.rundir import RunDir
 from biovw.runs.train import train
@@ -149,7 +150,8 @@ class WalkbackKind:
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
                 n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:
         return analyze_model(model, n_chains=n_chains, n_steps=n_steps, burn_in=burn_in,
-                             bins=bins, n_clusters=n_clusters, seed=seed)
+                             bins=bins, n_clusters=n_clusters, seed=seed,
+                             labels=state_labels(cfg, data))
 
     def loss_curve(self, cfg: Config) -> dict[str, str]:
         return {"key": "loss", "ylabel": "negative bound (nats/example)", "xlabel": "iteration"}
@@ -227,7 +229,8 @@ class RBMKind:
         if cfg.rbm.visible != "bernoulli":
             raise ConfigError("analyze supports Bernoulli RBMs (rbm.visible: bernoulli)")
         return analyze_rbm(model, data, n_chains=n_chains, n_steps=n_steps,
-                           burn_in=max(burn_in, 1), bins=bins, n_clusters=n_clusters, seed=seed)
+                           burn_in=max(burn_in, 1), bins=bins, n_clusters=n_clusters, seed=seed,
+                           labels=state_labels(cfg, data))
 
     def loss_curve(self, cfg: Config) -> dict[str, str]:
         key = "pseudo_loglik" if cfg.rbm.visible == "bernoulli" else "recon_error"

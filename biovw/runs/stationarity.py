@@ -22,14 +22,10 @@ import torch
 from scipy import stats
 
 from biovw.config import Config
-from biovw.data import DataSplits, load_labels
-from biovw.quality import (
-    LinearClassifier,
-    class_share_distance,
-    fit_linear_classifier,
-    sample_quality,
-)
+from biovw.data import DataSplits
+from biovw.quality import LinearClassifier, class_share_distance, sample_quality
 from biovw.runs.evaluation import draw_samples, held_out, snapshot_quality
+from biovw.runs.labels import class_readout
 from biovw.walkback import WalkbackModel
 
 LOWER_IS_BETTER = ("sliced_wasserstein", "mmd", "energy_distance")
@@ -118,17 +114,6 @@ def _metrics(samples: torch.Tensor, reference: torch.Tensor, data: DataSplits, r
         out["class_tv"], out["min_class_share"] = class_share_distance(samples, reference,
                                                                        classifier)
     return out
-
-
-def class_readout(cfg: Config, data: DataSplits) -> LinearClassifier | None:
-    """A linear classifier fitted to the training split's labels, or ``None`` when the data
-    set has none (the toys, user files)."""
-    d = cfg.data
-    labels = load_labels(d.name, seed=cfg.seed, valid_fraction=d.valid_fraction,
-                         test_fraction=d.test_fraction)
-    if labels is None or labels[0].shape[0] != data.train.shape[0]:
-        return None
-    return fit_linear_classifier(data.train, labels[0])
 
 
 def paired_change(first: Sequence[float], last: Sequence[float], higher_is_better: bool,
