@@ -167,8 +167,9 @@ IAT_METHODS = {"sokal": (_sokal_tau, _pooled_autocorrelation),
 autocorrelation (valid for reversible and non-reversible chains alike) or Geyer's initial
 monotone sequence (Stan's and ArviZ's; it assumes a reversible chain, whose pair sums
 ``rho_2k + rho_2k+1`` are positive, and over-estimates the IAT of a chain that rotates).
-Each entry: ``(sum, autocorrelation)``: Sokal's window sums the pooled autocorrelation (all chains centred on one mean, so the long
-window adds no centring bias), Geyer's Stan's multi-chain one."""
+Each entry: ``(sum, autocorrelation)``: Sokal's window sums the pooled autocorrelation (all
+chains centred on one mean, so the long window adds no centring bias), Geyer's Stan's
+multi-chain one."""
 
 
 def integrated_autocorrelation_time(chains: np.ndarray | Sequence[np.ndarray],
