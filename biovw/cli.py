@@ -309,17 +309,28 @@ def resume(run_dir, steps, device, progress):
 
 @main.command(context_settings=CONTEXT)
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--n", "n", type=click.IntRange(min=1), default=5000, help="Number of samples.")
+@click.option("--n", "n", type=click.IntRange(min=1), default=None,
+              help="Number of samples [default: 5000; with --initial, its number of rows].")
 @click.option("--steps", type=click.IntRange(min=0), default=0,
-              help="Extra T=1 steps after the cool-down.")
+              help="Sampler steps after the start (the cool-down, or --initial).")
+@click.option("--initial", type=click.Path(dir_okay=False), default=None,
+              help=".npy of states [N, D] to start the chains from at T=1, with no cool-down.")
+@click.option("--sampler", type=click.Choice(["chain", "cycle"]), default=None,
+              help="chain (the operator at T=1) or cycle (heat and cool back per step) "
+                   "[default: the run's eval.sampler].")
+@click.option("--cycle-steps", type=click.IntRange(min=0), default=None,
+              help="Temperature steps a cycle heats through (0: all) [default: the run's "
+                   "eval.cycle_steps].")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npy file.")
 @click.option("--seed", type=SEED, default=0, help="Sampling seed.")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
 @_threads
 @_guard
-def sample(run_dir, n, steps, out, seed, device):
-    """Draw N samples from a trained run, STEPS extra steps past the cool-down (for an RBM
-    baseline: STEPS block-Gibbs steps, at least 1)."""
+def sample(run_dir, n, steps, initial, sampler, cycle_steps, out, seed, device):
+    """Draw N samples from a trained run, STEPS sampler steps past the cool-down or past the
+    states of --initial (for an RBM baseline: STEPS block-Gibbs steps, at least 1 after its
+    own start)."""
+    from biovw.data import load_states
     from biovw.quality import sample_quality
     from biovw.runs.evaluation import held_out
 
@@ -327,17 +338,32 @@ def sample(run_dir, n, steps, out, seed, device):
         raise ConfigError(f"--out must end in .npy, got {out}")
     opened = open_run(run_dir, device)
     _notes(opened)
-    cfg, data = opened.cfg, opened.data
+    cfg, data = _with_sampler(opened.cfg, sampler, cycle_steps), opened.data
+    start = None
+    if initial is not None:
+        start = torch.as_tensor(load_states(initial, data.dim, data.kind == "binary"))
+        if n is not None and n != start.shape[0]:
+            raise ConfigError(f"--n {n} differs from the {start.shape[0]} rows of --initial")
+    n = start.shape[0] if start is not None else (n or 5000)
     opened.model.eval()
-    samples = opened.kind.sample(cfg, opened.model, data, n, steps, seed)
+    samples = opened.kind.sample(cfg, opened.model, data, n, steps, seed, start)
     save_npy_atomic(Path(out), samples.numpy())
     q = sample_quality(samples, held_out(cfg, data), modes=data.modes,
                        mode_radius=cfg.eval.mode_radius, seed=seed)
-    line = f"wrote {n} samples ({steps} extra steps) to {out}; sliced W2 {q.sliced_wasserstein:.3f}"
+    began = "from --initial" if start is not None else "past the start"
+    line = (f"wrote {n} samples ({steps} steps of the {opened.kind.sampler_name(cfg)} {began}) "
+            f"to {out}; sliced W2 {q.sliced_wasserstein:.3f}")
     if q.mode_shares is not None:
         shares = ", ".join(f"{s:.3f}" for s in q.mode_shares)
         line += f"; {100 * q.near_mode_fraction:.1f}% near a mode; mode shares [{shares}]"
     click.echo(line)
+
+
+def _with_sampler(cfg, sampler: str | None, cycle_steps: int | None):
+    """``cfg`` with ``eval.sampler`` / ``eval.cycle_steps`` replaced where given."""
+    changes = {k: v for k, v in (("sampler", sampler), ("cycle_steps", cycle_steps))
+               if v is not None}
+    return dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, **changes))
 
 
 @main.command(context_settings=CONTEXT)
@@ -584,15 +610,20 @@ def sweep(config, grid, seeds, overrides, address, cpus_per_trial, gpus_per_tria
               help="Brian2 recurrent input: synapses (summed variable) or matrix (dense "
                    "product in a function).")
 @click.option("--seed", type=SEED, default=0, help="Seed of the initial states and the noise.")
+@click.option("--initial", type=click.Path(dir_okay=False), default=None,
+              help=".npy of states [chains, D] to start from at T=1, with no cool-down "
+                   "(sets --chains).")
 @click.option("--out", type=click.Path(dir_okay=False), required=True,
               help="Output .npy: states [chains, steps + 1, D] (float64).")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N (torch backend only).")
 @_threads
 @_guard
-def simulate(run_dir, backend, chains, steps, no_noise, target, recurrence, seed, out,
-             device):
+def simulate(run_dir, backend, chains, steps, no_noise, target, recurrence, seed, initial,
+             out, device):
     """Run chains of RUN_DIR's trained rate circuit with torch or as a Brian2 network and save
-    their states at T=1 from the cooled-down chain on (for analyze --trajectory)."""
+    their states at T=1 from the cooled-down chain (or from --initial) on (for analyze
+    --trajectory)."""
+    from biovw.data import load_states
     from biovw.runs.simulate import run_spec, simulate_spec
 
     if not out.endswith(".npy"):
@@ -601,9 +632,11 @@ def simulate(run_dir, backend, chains, steps, no_noise, target, recurrence, seed
     opened = open_run(run_dir)
     _notes(opened)
     spec = run_spec(opened)
+    start = None if initial is None else load_states(
+        initial, opened.data.dim, opened.data.kind == "binary")
     started = time.perf_counter()
     states = simulate_spec(spec, backend, chains, steps, noise=not no_noise, target=target,
-                           recurrence=recurrence, seed=seed, device=dev)
+                           recurrence=recurrence, seed=seed, device=dev, initial=start)
     seconds = time.perf_counter() - started
     save_npy_atomic(Path(out), states)
     how = backend if backend == "torch" else f"{backend} {target or 'numpy'}, {recurrence}"

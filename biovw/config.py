@@ -150,7 +150,10 @@ class EvalConfig:
     chosen by. Final numbers come from ``biovw evaluate RUN --split test``, once per run.
     IS runs on the ladder ``n_trajectories * m`` for ``m`` in ``ladder``; ``converged_tol`` is
     the largest increase from the second-largest rung to the largest (nats/example, upper
-    95% bound) accepted as converged.
+    95% bound) accepted as converged. ``sampler`` is the Markov chain run after the cool-down
+    wherever samples are drawn (evaluation, ``biovw sample``, stationarity): ``chain`` (the
+    operator at T = 1) or ``cycle`` (heat ``cycle_steps`` temperature steps and cool them
+    back per step; 0: all ``walkback.num_steps``); see :mod:`biovw.walkback.sampling`.
     """
 
     split: str = "valid"
@@ -162,6 +165,8 @@ class EvalConfig:
     snapshots: list[int] = field(default_factory=lambda: [0, 10, 100, 1000])
     mode_radius: float = 0.2
     batch_size: int = 5000
+    sampler: str = "chain"
+    cycle_steps: int = 0
 
 
 @dataclass
@@ -218,6 +223,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "circuit.freeze": ("none", "all", "hidden_rows", "readout"),
     "walkback.operator": ("gaussian", "bernoulli"),
     "eval.split": ("valid", "test"),
+    "eval.sampler": ("chain", "cycle"),
     "train.lr_schedule": ("constant", "cosine"),
     "train.matmul_precision": ("highest", "high"),
     "model": ("walkback", "rbm"),
@@ -277,6 +283,7 @@ _RANGES: dict[str, tuple[Any, str]] = {
                        "a non-empty list of step counts >= 0"),
     "eval.mode_radius": (lambda v: v > 0, "> 0"),
     "eval.batch_size": (lambda v: v >= 1, ">= 1"),
+    "eval.cycle_steps": (lambda v: v >= 0, ">= 0 (0: all walkback.num_steps)"),
     "rule.scale": (lambda v: v > 0, "> 0"),
     "rule.kp_decay": (lambda v: v >= 0, ">= 0"),
     "rbm.hidden": (lambda v: v >= 1, ">= 1"),

@@ -187,13 +187,14 @@ def test_export_refuses_a_folder_that_holds_files(runs, tmp_path):
 
 def export_and_reference(run, folder, n_chains: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """Export ``run`` into ``folder`` and save initial states there; the torch trajectory
-    from them without noise."""
+    from them at T = 1 (no cool-down, as ``--initial`` starts) without noise."""
     result = CliRunner().invoke(main, ["export", str(run), "--out", str(folder)])
     assert result.exit_code == 0, result.output
     model = WalkbackModel.from_spec(RateSpec.load(folder / "circuit")).double()
     initial = model.prior.sample(n_chains, torch.Generator().manual_seed(8)).double()
     np.save(folder / "initial.npy", initial.numpy())
-    return initial.numpy(), trajectories(model, initial, STEPS, None, noise=False).numpy()
+    return initial.numpy(), trajectories(model, initial, STEPS, None, noise=False,
+                                         cool=False).numpy()
 
 
 def run_exported(python: str, folder, *extra: str, block: tuple[str, ...] = ()) -> np.ndarray:

@@ -11,13 +11,13 @@ from biovw.config import CHOICES, ConfigError, config_from_dict
 from biovw.data import DATASETS
 from biovw.rules import RULES
 from biovw.runs import CIRCUITS, MODEL_KINDS, build_model
-from biovw.walkback import OPERATORS
+from biovw.walkback import OPERATORS, SAMPLERS
 
 
 def test_config_choices_are_the_registry_keys():
     registries = {
         "model": MODEL_KINDS, "data.name": DATASETS, "circuit.kind": CIRCUITS,
-        "rule.name": RULES, "walkback.operator": OPERATORS,
+        "rule.name": RULES, "walkback.operator": OPERATORS, "eval.sampler": SAMPLERS,
         "circuit.nonlinearity": NONLINEARITIES, "circuit.freeze": FREEZE_ROWS,
     }
     for field, registry in registries.items():

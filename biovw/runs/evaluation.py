@@ -21,6 +21,7 @@ from biovw.runs.rundir import RunDir
 from biovw.walkback import (
     BernoulliPrior,
     GaussianPrior,
+    Sampler,
     WalkbackModel,
     cooling_path,
     estimate_log_likelihood,
@@ -167,12 +168,21 @@ def independent_baseline(data: DataSplits, x: torch.Tensor) -> dict:
     }
 
 
+def run_sampler(cfg: Config) -> Sampler:
+    """The chain a run samples with after the cool-down (``eval.sampler``)."""
+    return Sampler(cfg.eval.sampler, cfg.eval.cycle_steps)
+
+
 def draw_samples(cfg: Config, model: WalkbackModel, n: int, snapshots: list[int], seed: int,
-                 progress: Callable[[int], None] | None = None) -> dict[int, torch.Tensor]:
-    """Samples after the cool-down and after the chosen numbers of extra T_1 steps."""
+                 progress: Callable[[int], None] | None = None,
+                 initial: torch.Tensor | None = None,
+                 sampler: Sampler | None = None) -> dict[int, torch.Tensor]:
+    """Samples at the start (after the cool-down, or ``initial`` ``[n, dim]`` at T_1) and
+    after the chosen numbers of sampler steps (``sampler``, default the run's own)."""
     device = next(model.parameters()).device
     gen = torch.Generator(device=device).manual_seed(seed)
-    return sample_chain(model, n, snapshots, gen, cfg.eval.batch_size, progress)
+    return sample_chain(model, n, snapshots, gen, cfg.eval.batch_size, progress,
+                        sampler or run_sampler(cfg), initial)
 
 
 def snapshot_quality(cfg: Config, data: DataSplits, snapshots: dict[int, torch.Tensor],

@@ -72,9 +72,13 @@ class ModelKind(Protocol):
     def evaluation_line(self, loglik: dict) -> str:
         """One line stating the held-out estimate of eval.json's ``loglik``."""
 
+    def sampler_name(self, cfg: Config) -> str:
+        """The chain that ``sample`` runs, in words."""
+
     def sample(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
-               seed: int) -> Tensor:
-        """``n`` samples, ``steps`` steps past the sampler's start, on the CPU."""
+               seed: int, initial: Tensor | None = None) -> Tensor:
+        """``n`` samples, ``steps`` steps past the sampler's start, on the CPU; with
+        ``initial`` ``[n, D]`` the chains start from those states (at T = 1, no cool-down)."""
 
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
                 n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:
@@ -143,9 +147,12 @@ class WalkbackKind:
                 f"{ll['is_se']:.3f} nats/example, {verdict} (IS by trajectories {rungs}; "
                 f"median ESS {ll['ess_median']:.1f})")
 
+    def sampler_name(self, cfg: Config) -> str:
+        return f"{cfg.eval.sampler} sampler"
+
     def sample(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
-               seed: int) -> Tensor:
-        return draw_samples(cfg, model, n, [steps], seed)[steps]
+               seed: int, initial: Tensor | None = None) -> Tensor:
+        return draw_samples(cfg, model, n, [steps], seed, initial=initial)[steps]
 
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
                 n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:
@@ -218,11 +225,15 @@ class RBMKind:
         return (f"{loglik['split']}: log-likelihood ({loglik['method']}) {ll['mean']:.3f} ± "
                 f"{ll['se']:.3f} nats/example")
 
+    def sampler_name(self, cfg: Config) -> str:
+        return "block Gibbs sampler"
+
     def sample(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
-               seed: int) -> Tensor:
-        """Block-Gibbs samples after ``steps`` steps (at least one)."""
+               seed: int, initial: Tensor | None = None) -> Tensor:
+        """Block-Gibbs samples after ``steps`` steps (at least one; none from ``initial``)."""
         gen = torch.Generator(device=model.weight.device).manual_seed(seed)
-        return gibbs_samples(model, data, n, [max(steps, 1)], gen)[max(steps, 1)]
+        done = max(steps, 1) if initial is None else steps
+        return gibbs_samples(model, data, n, [done], gen, initial)[done]
 
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
                 n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:

@@ -125,13 +125,16 @@ def rbm_payload(cfg: Config, rbm: AnyRBM, step: int) -> dict:
 
 @torch.no_grad()
 def gibbs_samples(rbm: AnyRBM, data: DataSplits, n: int, steps: list[int],
-                  generator: torch.Generator) -> dict[int, torch.Tensor]:
-    """Block-Gibbs chains started from the independent-unit fit of the training data; the
-    visible states (means for Gaussian visibles' last half-step are not used) after each
-    number of steps."""
+                  generator: torch.Generator,
+                  initial: torch.Tensor | None = None) -> dict[int, torch.Tensor]:
+    """Block-Gibbs chains started from the independent-unit fit of the training data (or from
+    the visible states ``initial``); the visible states (means for Gaussian visibles' last
+    half-step are not used) after each number of steps."""
     device = rbm.weight.device
     rates = data.train.mean(0).to(device)
-    if data.kind == "binary":
+    if initial is not None:
+        v = initial.to(device)
+    elif data.kind == "binary":
         v = (torch.rand(n, data.dim, generator=generator, device=device) < rates).float()
     else:
         std = data.train.std(0).to(device)

@@ -39,24 +39,25 @@ def run_spec(opened: OpenedRun) -> RateSpec:
 
 def _torch(spec: RateSpec, model: WalkbackModel, initial: torch.Tensor, n_steps: int,
            noise: bool, target: str | None, recurrence: str,
-           generator: torch.Generator, seed: int) -> np.ndarray:
+           generator: torch.Generator, seed: int, cool: bool) -> np.ndarray:
     if target is not None:
         raise ConfigError("--target applies to --backend brian2 only")
     device = next(model.parameters()).device
     if device.type != "cpu":
         generator = torch.Generator(device=device).manual_seed(seed)
-    return trajectories(model, initial.to(device), n_steps, generator, noise).numpy()
+    return trajectories(model, initial.to(device), n_steps, generator, noise,
+                        cool=cool).numpy()
 
 
 def _brian2(spec: RateSpec, model: WalkbackModel, initial: torch.Tensor, n_steps: int,
             noise: bool, target: str | None, recurrence: str,
-            generator: torch.Generator, seed: int) -> np.ndarray:
+            generator: torch.Generator, seed: int, cool: bool) -> np.ndarray:
     if next(model.parameters()).device.type != "cpu":
         raise ConfigError("--device applies to --backend torch only")
     target = target or "numpy"
     check_target(target)
     return brian.simulate(spec, initial.numpy(), n_steps, noise=noise, target=target,
-                          recurrence=recurrence, seed=seed)
+                          recurrence=recurrence, cool_down=cool, seed=seed)
 
 
 BACKENDS: dict[str, Callable[..., np.ndarray]] = {"torch": _torch, "brian2": _brian2}
@@ -75,8 +76,10 @@ def check_target(target: str) -> None:
 def simulate_spec(spec: RateSpec, backend: str, n_chains: int, n_steps: int, *,
                   noise: bool = True, target: str | None = None,
                   recurrence: str = "synapses", seed: int = 0,
-                  device: torch.device | str = "cpu") -> np.ndarray:
-    """Chains of a described circuit at ``T_1`` after the cool-down, by either backend.
+                  device: torch.device | str = "cpu",
+                  initial: np.ndarray | None = None) -> np.ndarray:
+    """Chains of a described circuit at ``T_1`` after the cool-down (or from ``initial``), by
+    either backend.
 
     Parameters
     ----------
@@ -100,12 +103,15 @@ def simulate_spec(spec: RateSpec, backend: str, n_chains: int, n_steps: int, *,
     device : torch.device or str
         Where the torch backend runs the chains (``cuda`` draws its noise on the GPU, so its
         noisy chains differ from the CPU's).
+    initial : ndarray or None
+        ``[C, D]`` states to start from at ``T_1``, with no cool-down (``n_chains`` is then
+        ``C``).
 
     Returns
     -------
     ndarray
         States ``[n_chains, n_steps + 1, D]`` (float64), the first one right after the
-        cool-down, in the format ``biovw analyze --trajectory`` reads.
+        cool-down (or ``initial``), in the format ``biovw analyze --trajectory`` reads.
 
     Raises
     ------
@@ -120,10 +126,11 @@ def simulate_spec(spec: RateSpec, backend: str, n_chains: int, n_steps: int, *,
     model = WalkbackModel.from_spec(spec).double()
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        initial = model.prior.sample(n_chains, generator).double()
+        start = (model.prior.sample(n_chains, generator).double() if initial is None
+                 else torch.as_tensor(np.asarray(initial, dtype=np.float64)))
     model = model.to(device)
-    return BACKENDS[backend](spec, model, initial, n_steps, noise, target, recurrence,
-                             generator, seed)
+    return BACKENDS[backend](spec, model, start, n_steps, noise, target, recurrence,
+                             generator, seed, initial is None)
 
 
 def export_run(opened: OpenedRun, folder: str | Path) -> list[Path]:

@@ -22,11 +22,20 @@ from biovw.walkback.model import (
 from biovw.walkback.objective import Trajectory, heat, log_weights, walkback_log_prob
 from biovw.walkback.operators import BernoulliOperator, GaussianOperator
 from biovw.walkback.prior import BernoulliPrior, GaussianPrior
-from biovw.walkback.sampling import cool_down, cooling_path, sample_chain, trajectories
+from biovw.walkback.sampling import (
+    CHAIN,
+    SAMPLERS,
+    Sampler,
+    cool_down,
+    cooling_path,
+    sample_chain,
+    trajectories,
+)
 
 __all__ = [
-    "BatchShard", "BernoulliOperator", "BernoulliPrior", "GaussianOperator", "GaussianPrior",
-    "LikelihoodEstimate", "OPERATORS", "StationaryKernel", "Trajectory", "WalkbackModel",
+    "CHAIN", "SAMPLERS", "BatchShard", "BernoulliOperator", "BernoulliPrior",
+    "GaussianOperator", "GaussianPrior", "LikelihoodEstimate", "OPERATORS", "Sampler",
+    "StationaryKernel", "Trajectory", "WalkbackModel",
     "chain_entropy_production", "cool_down", "cooling_path", "effective_sample_size",
     "estimate_log_likelihood", "heat", "importance_estimates", "log_weights", "operator_and_prior",
     "sample_chain", "stationary_entropy_production", "temperature_schedule", "trajectories",
