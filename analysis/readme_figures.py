@@ -8,7 +8,7 @@ Usage::
     biovw analyze runs/figures --seed 0
     python analysis/readme_figures.py runs/figures --readme README.md
 
-    python analysis/stationarity.py runs/mnist --n 1000 --split test
+    biovw stationarity runs/mnist --n 1000 --split test
     python analysis/readme_figures.py runs/mnist --set images --readme README.md
 
 The run must be finished and analysed (``figures/currents.png``); figures it lacks (for
@@ -54,7 +54,7 @@ IMAGE_FIGURES: tuple[tuple[str, str], ...] = (
     ("walkback_path.png", "one held-out image heated through the schedule (data to noise) and "
                           "one chain cooled down from the prior (noise to a sample)"),
     ("stationarity_samples.png", "the same chains after 0, 10, 100, 1,000 and 10,000 extra "
-                                 "T = 1 steps (`analysis/stationarity.py`)"),
+                                 "T = 1 steps (`biovw stationarity`)"),
     ("stationarity.png", "sample quality of those chains against the number of extra steps, "
                          "with the data floor"),
     ("loss_curve.png", "the negative bound on the training batch and a held-out batch"),
@@ -64,7 +64,7 @@ IMAGE_FIGURES: tuple[tuple[str, str], ...] = (
 FIGURE_SETS: dict[str, tuple[str, str, tuple[tuple[str, str], ...], str]] = {
     "default": ("figures", ".", FIGURES, "train with train.ep_every > 0 and run biovw analyze "
                                          "RUN first"),
-    "images": ("figures_images", "images", IMAGE_FIGURES, "run analysis/stationarity.py RUN "
+    "images": ("figures_images", "images", IMAGE_FIGURES, "run biovw stationarity RUN "
                                                           "first"),
 }
 """``--set``: the README marker, the folder under ``--out``, the figures and how to make the

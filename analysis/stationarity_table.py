@@ -1,20 +1,25 @@
-"""Sample quality far past K, over seeds: the README's stationarity table.
+"""Sample quality far past K, over seeds: the stationarity tables.
 
 Usage::
 
     python analysis/stationarity_table.py --root results --readme README.md
+    python analysis/stationarity_table.py --settings default --starts cooldown one_mode heldout \
+        --sampler cycle --cycle-steps 10 --name stationarity_starts_cycle
 
-For every setting below and every seed, runs ``analysis/stationarity.py RUN --n N --steps 0 10
-100 1000 10000 --groups G`` on the finished run of ``analysis/results.py``'s table (``ROOT/
-TABLE/ROW/seedS``; train it with that script first) unless the run already holds a
-``stationarity.json`` made with the same chains, step counts and groups. The table gives, per
+For every setting below, every start and every seed, runs ``biovw stationarity RUN --n N
+--steps 0,10,100,1000,10000 --groups G --start START --sampler SAMPLER --split test`` on the
+finished run of ``analysis/results.py``'s table (``ROOT/TABLE/ROW/seedS``; train it with that
+script first) unless the run already holds a report made with the same chains, step counts,
+groups, start and sampler. The table gives, per
 setting and metric, the metric at each step count (mean over seeds of each run's mean over its
 groups of chains, ± sd over seeds), the data floor (as many training examples scored the same
 way), and the paired change from the first to the last step count: its mean over seeds and in
 how many seeds its 95% interval lies entirely on the worse side. The last column counts the
 seeds whose verdict is "no worse beyond noise". Writes ``TABLES/stationarity.{md,json}``,
 rewrites the results page beside ``TABLES`` and, with ``--readme``, the text between
-``<!-- results:stationarity -->`` markers.
+``<!-- results:NAME -->`` markers (``--name``, default ``stationarity``). Rows that start in
+one mode or class also show the fraction of chains out of it, and the first step count at
+which the mode or class shares are within the data's own spread, per seed.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from biovw.runs.stationarity import report_name  # noqa: E402
 from results import REPO, environment, splice, write_page  # noqa: E402
 
 
@@ -56,21 +62,29 @@ SETTINGS = (
 )
 METRICS = (("sliced_wasserstein", "sliced W2"), ("mmd", "MMD"),
            ("energy_distance", "energy distance"), ("near_mode_fraction", "near a mode"),
-           ("min_mode_share", "smallest mode share"), ("class_tv", "class shares, TV"),
-           ("min_class_share", "smallest class share"))
+           ("min_mode_share", "smallest mode share"), ("mode_tv", "mode shares, TV"),
+           ("class_tv", "class shares, TV"), ("min_class_share", "smallest class share"))
+START_LABELS = {"cooldown": "after the cool-down", "one_mode": "every chain in one mode or class",
+                "heldout": "on held-out data"}
 
 
-def run_stationarity(run: Path, n: int, steps: Sequence[int], groups: int) -> dict:
-    """The run's ``stationarity.json``, made by ``analysis/stationarity.py`` unless it holds
-    one with these chains, step counts and groups."""
-    path = run / "stationarity.json"
+def run_stationarity(run: Path, n: int, steps: Sequence[int], groups: int,
+                     start: str = "cooldown", sampler: str = "chain",
+                     cycle_steps: int = 0) -> dict:
+    """The run's stationarity report for this start and sampler, made by ``biovw
+    stationarity`` unless the run holds one with these chains, step counts and groups."""
+    path = run / f"{report_name(start, sampler)}.json"
     if path.is_file():
         old = json.loads(path.read_text())
         if (old["n_chains"] == n and old["n_groups"] == groups and old.get("split") == "test"
-                and old["steps"] == sorted(set(steps))):
+                and old["steps"] == sorted(set(steps))
+                and old.get("start", "cooldown") == start
+                and (sampler == "chain" or old.get("transitions_per_step") == 2 * cycle_steps
+                     or cycle_steps == 0)):
             return old
-    cmd = [sys.executable, str(REPO / "analysis" / "stationarity.py"), str(run), "--n", str(n),
-           "--groups", str(groups), "--steps", *map(str, steps), "--split", "test",
+    cmd = [sys.executable, "-m", "biovw", "stationarity", str(run), "--n", str(n),
+           "--groups", str(groups), "--steps", ",".join(map(str, steps)), "--split", "test",
+           "--start", start, "--sampler", sampler, "--cycle-steps", str(cycle_steps),
            "--threads", "1"]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     if done.returncode != 0:
@@ -85,13 +99,21 @@ def _mean_sd(values: Sequence[float]) -> str:
     return f"{a.mean():.4f} ± {sd:.4f}"
 
 
-def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int]) -> tuple[str, dict]:
-    """Markdown table and JSON record from each setting's per-seed ``stationarity.json``."""
+def _reached(runs: list[dict], key: str) -> str:
+    """Per seed, the first step count whose share distance was within the data's spread."""
+    found = [r.get("steps_to_data", {}).get(key, "-") for r in runs]
+    return ", ".join("never" if v is None else f"{v:,}" if isinstance(v, int) else "-"
+                     for v in found)
+
+
+def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int],
+              sampler: str = "the T = 1 chain") -> tuple[str, dict]:
+    """Markdown table and JSON record from each setting's per-seed stationarity reports."""
     first = next(r for rs in reports.values() for r in rs)
     steps = first["steps"]
     head = (["setting", "metric"] + [f"{s:,} steps" for s in steps]
             + ["data floor", f"change {steps[0]:,} → {steps[-1]:,} (worse in)",
-               "no worse (seeds)"])
+               "within the data's spread at (per seed)", "no worse (seeds)"])
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     record: dict = {"seeds": list(seeds), "steps": steps, "settings": []}
     for label, runs in reports.items():
@@ -105,22 +127,33 @@ def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int]) -> tuple[str
             worse = sum(bool(r["change"][key]["worse"]) for r in runs)
             cells = [_mean_sd(v) for v in per_step]
             change = f"{np.mean(diffs):+.4f} ({worse} of {len(runs)})"
+            reached = _reached(runs, key) if key in ("mode_tv", "class_tv") else ""
             lines.append("| " + " | ".join(
                 [label if i == 0 else "", title, *cells, _mean_sd(floor) if floor else "-",
-                 change, f"{stationary} of {len(runs)}" if i == 0 else ""]) + " |")
+                 change, reached, f"{stationary} of {len(runs)}" if i == 0 else ""]) + " |")
             entry["metrics"][key] = {"per_step": dict(zip(map(str, steps), per_step, strict=True)),
                                      "floor": floor, "diff": diffs, "worse": worse}
+        moved = [[r["moved"].get(str(s)) for r in runs] for s in steps] \
+            if runs[0].get("moved") else None
+        if moved and all(v is not None for vs in moved for v in vs):
+            lines.append("| " + " | ".join(["", "chains out of their start mode or class",
+                                            *[_mean_sd(v) for v in moved], "-", "-", "", ""])
+                         + " |")
+            entry["moved"] = dict(zip(map(str, steps), moved, strict=True))
         entry["stationary"] = stationary
         record["settings"].append(entry)
     env = environment()
     n, g = first["n_chains"], first["n_groups"]
-    caption = (f"Sample quality at each number of extra T=1 steps past the cool-down, scored "
-               f"against the test split: mean over seeds {', '.join(map(str, seeds))} of each "
+    caption = (f"Sample quality at each number of steps of {sampler} from each start, scored "
+               f"against the test split (starts from held-out data use the validation split): "
+               f"mean over seeds {', '.join(map(str, seeds))} of each "
                f"run's mean over {g} disjoint groups of {n // g} chains, ± sd over seeds; data "
                f"floor: groups of as many training examples. Change: mean over seeds of the "
                f"paired change over groups (positive is worse for a distance, negative for a "
                f"mode or class share), and in how many seeds its 95% interval lies entirely on the "
-               f"worse side. Made by `python analysis/stationarity_table.py` at commit "
+               f"worse side. Within the data's spread: the first step count whose mean share "
+               f"distance is at most the floor's mean + 2 sd. Made by "
+               f"`python analysis/stationarity_table.py` at commit "
                f"{env['commit']} (torch {env['torch']}, {env['torch_threads']} torch thread).")
     all_runs = [r for rs in reports.values() for r in rs]
     record.update(environment=env, date=datetime.date.today().isoformat(), caption=caption,
@@ -137,6 +170,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 10, 100, 1000, 10000])
     parser.add_argument("--settings", nargs="+", default=None,
                         help="tables whose settings to include (default: all)")
+    parser.add_argument("--starts", nargs="+", default=["cooldown"],
+                        choices=list(START_LABELS), help="where the chains start")
+    parser.add_argument("--sampler", choices=["chain", "cycle"], default="chain")
+    parser.add_argument("--cycle-steps", type=int, default=0)
+    parser.add_argument("--name", default="stationarity",
+                        help="table name (docs/results/NAME.md and the README marker)")
     parser.add_argument("--tables", type=Path, default=REPO / "docs" / "results")
     parser.add_argument("--readme", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -148,20 +187,27 @@ def main(argv: Sequence[str] | None = None) -> None:
         if missing:
             raise SystemExit(f"error: no finished run at {missing[0]} (train it with "
                              f"python analysis/results.py {setting.table} --root {args.root})")
-        reports[setting.label] = [run_stationarity(r, args.n, args.steps, args.groups)
-                                  for r in runs]
-    markdown, record = aggregate(reports, args.seeds)
+        for start in args.starts:
+            label = (setting.label if args.starts == ["cooldown"]
+                     else f"{setting.label}, {START_LABELS[start]}")
+            reports[label] = [run_stationarity(r, args.n, args.steps, args.groups, start,
+                                               args.sampler, args.cycle_steps) for r in runs]
+    first = next(iter(reports.values()))[0]
+    markdown, record = aggregate(reports, args.seeds, first.get("sampler", "the T = 1 chain"))
     record["command"] = ("python analysis/stationarity_table.py --seeds "
                          f"{' '.join(map(str, args.seeds))} --n {args.n} --groups {args.groups} "
                          f"--steps {' '.join(map(str, args.steps))}"
-                         + (f" --settings {' '.join(args.settings)}" if args.settings else ""))
+                         + (f" --settings {' '.join(args.settings)}" if args.settings else "")
+                         + f" --starts {' '.join(args.starts)} --sampler {args.sampler}"
+                         + (f" --cycle-steps {args.cycle_steps}" if args.sampler == "cycle"
+                            else "") + f" --name {args.name}")
     args.tables.mkdir(parents=True, exist_ok=True)
-    (args.tables / "stationarity.md").write_text(markdown)
-    (args.tables / "stationarity.json").write_text(json.dumps(record, indent=1) + "\n")
+    (args.tables / f"{args.name}.md").write_text(markdown)
+    (args.tables / f"{args.name}.json").write_text(json.dumps(record, indent=1) + "\n")
     print(markdown)
     write_page(args.tables, args.tables.parent / "results.md")
-    if args.readme is not None and not splice(args.readme, "stationarity", markdown):
-        raise SystemExit(f"error: {args.readme} has no <!-- results:stationarity --> markers")
+    if args.readme is not None and not splice(args.readme, args.name, markdown):
+        raise SystemExit(f"error: {args.readme} has no <!-- results:{args.name} --> markers")
 
 
 if __name__ == "__main__":

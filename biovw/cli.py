@@ -396,13 +396,13 @@ def evaluate(run_dir, trajectories, examples, samples, split, seed, device, prog
     click.echo(f"{opened.kind.evaluation_line(evaluation.result['loglik'])}; wrote {run.eval}")
 
 
-def _int_list(text: str | None) -> list[int] | None:
+def _int_list(text: str | None, option: str = "--units") -> list[int] | None:
     if text is None:
         return None
     try:
         return [int(t) for t in text.split(",") if t.strip()]
     except ValueError as exc:
-        raise ConfigError(f"--units: expected comma-separated integers, got {text!r}") from exc
+        raise ConfigError(f"{option}: expected comma-separated integers, got {text!r}") from exc
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -497,6 +497,70 @@ def analyze(run_dir, trajectory, discrete, key, bin_ms, rates, trials, condition
     for line in lines:
         click.echo(line)
     click.echo(f"wrote {path}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--n", "n", type=click.IntRange(min=4), default=2000, help="Number of chains.")
+@click.option("--steps", default="0,10,100,1000,10000",
+              help="Comma-separated sampler steps at which the chains are scored.")
+@click.option("--groups", type=click.IntRange(min=2), default=10,
+              help="Disjoint groups of chains whose spread is the metrics' noise.")
+@click.option("--start", type=click.Choice(["cooldown", "one_mode", "heldout"]),
+              default="cooldown",
+              help="Start after the cool-down, every chain on held-out examples of one mode or "
+                   "class, or on held-out examples (from the split not scored against).")
+@click.option("--start-label", type=click.IntRange(min=0), default=None,
+              help="The mode or class of --start one_mode [default: the commonest].")
+@click.option("--sampler", type=click.Choice(["chain", "cycle"]), default=None,
+              help="chain (the operator at T=1) or cycle [default: the run's eval.sampler].")
+@click.option("--cycle-steps", type=click.IntRange(min=0), default=None,
+              help="Temperature steps a cycle heats through (0: all) [default: the run's "
+                   "eval.cycle_steps].")
+@click.option("--split", type=click.Choice(["valid", "test"]), default=None,
+              help="Held-out split the samples are scored against [default: the run's "
+                   "eval.split]; report final numbers on test.")
+@click.option("--seed", type=SEED, default=0, help="Seed of the chains and the metrics.")
+@click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@_threads
+@_guard
+def stationarity(run_dir, n, steps, groups, start, start_label, sampler, cycle_steps, split,
+                 seed, device):
+    """Sample quality of RUN_DIR's sampler against the number of steps from a start, with
+    group-to-group noise, the paired change from the first to the last snapshot, the first
+    snapshot whose mode or class shares are within the data's spread, and the share of chains
+    that left their starting mode; writes RUN_DIR/stationarity[_START][_SAMPLER].json and its
+    figures."""
+    from biovw.runs.stationarity import check_stationarity, report_name
+
+    opened = open_run(run_dir, device)
+    _notes(opened)
+    cfg = _with_sampler(opened.cfg, sampler, cycle_steps)
+    if split is not None:
+        cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, split=split))
+    counts = _int_list(steps, "--steps")
+    try:
+        report = check_stationarity(cfg, opened.model, opened.data, n, counts, seed, groups,
+                                    start, start_label)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from exc
+    run, name = opened.run, report_name(start, cfg.eval.sampler)
+    result = report.to_dict()
+    run.write_json(run.root / f"{name}.json", result)
+    curves = plots.stationarity_curves(result, run.figures / f"{name}.png")
+    grids = plots.chain_over_time(report.samples, report.image_shape,
+                                  run.figures / f"{name}_samples.png",
+                                  reference=report.reference, split=report.split)
+    for s in report.steps:
+        g = report.groups[str(s)]
+        click.echo(f"{s:>6} steps: " + ", ".join(
+            f"{k} {v['mean']:.4g} ± {v['sd']:.2g}" for k, v in g.items()))
+    reached = ", ".join(f"{k} within the data's spread at {v if v is not None else 'no'} step"
+                        f"{'' if v == 1 else 's'}" for k, v in report.steps_to_data.items())
+    click.echo(f"{report.verdict} ({report.n_chains} chains in {report.n_groups} groups, "
+               f"start {start}, {report.sampler}, {report.seconds:.0f} s)"
+               + (f"; {reached}" if reached else ""))
+    click.echo(f"wrote {curves}, {grids} and {run.root / f'{name}.json'}")
 
 
 @main.command(context_settings=CONTEXT)
@@ -687,7 +751,7 @@ def epbench(out, quick, lengths, repeats, run_dir, vw, only, readme, seed):
     from biovw.runs.epbench import run_epbench
     from biovw.runs.rundir import splice_marked
 
-    sizes = _int_list(lengths) or ([1000, 3000] if quick else [1000, 3000, 10000])
+    sizes = _int_list(lengths, "--lengths") or ([1000, 3000] if quick else [1000, 3000, 10000])
     chosen = None if only is None else set(_names(only))
     command = "biovw epbench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["epbench"] else (
         "biovw epbench")

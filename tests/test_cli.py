@@ -168,17 +168,25 @@ def test_nan_mid_run_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     assert all(torch.isfinite(v).all() for v in good["model"].values() if v.is_floating_point())
 
 
-def test_stationarity_script_runs_on_a_trained_run(trained_run):
-    proc = subprocess.run(
-        [sys.executable, "analysis/stationarity.py", str(trained_run), "--n", "40",
-         "--steps", "0", "2", "5"], capture_output=True, text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
+def test_stationarity_command_runs_on_a_trained_run(trained_run):
+    result = CliRunner().invoke(main, ["stationarity", str(trained_run), "--n", "40",
+                                       "--steps", "0,2,5"])
+    assert result.exit_code == 0, result.output
     report = json.loads((trained_run / "stationarity.json").read_text())
     assert set(report["quality"]) == {"0", "2", "5", "data_floor"}
     assert report["verdict"].startswith("quality after 5 steps")
     for name in ("stationarity.png", "stationarity_samples.png"):
         assert (trained_run / "figures" / name).stat().st_size > 0
+    result = CliRunner().invoke(main, ["stationarity", str(trained_run), "--n", "40",
+                                       "--steps", "0,2", "--start", "one_mode", "--sampler",
+                                       "cycle", "--cycle-steps", "2"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((trained_run / "stationarity_one_mode_cycle.json").read_text())
+    assert report["start"] == "one_mode" and report["transitions_per_step"] == 4
+    assert "mode_tv" in report["steps_to_data"] and report["moved"]["0"] == 0.0
+    assert (trained_run / "figures" / "stationarity_one_mode_cycle.png").is_file()
+    bad = CliRunner().invoke(main, ["stationarity", str(trained_run), "--steps", "0,x"])
+    assert bad.exit_code == 2 and "--steps" in bad.output
 
 
 def test_metrics_log_the_feedback_alignment_angle(trained_run):

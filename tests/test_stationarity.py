@@ -43,10 +43,12 @@ def test_one_run_of_the_chains_gives_every_snapshot(tiny, monkeypatch):
     assert all(v.shape == (40, 2) for v in report.samples.values())
     result = json.loads(json.dumps(report.to_dict()))
     assert set(result) == {"steps", "n_chains", "n_groups", "seconds", "quality", "groups",
-                           "floor", "change", "stationary", "verdict", "split"}
+                           "floor", "change", "stationary", "verdict", "split", "start",
+                           "start_label", "sampler", "transitions_per_step", "steps_to_data",
+                           "moved"}
     assert set(result["quality"]) == {"0", "3", "7", "data_floor"}
     metrics = {"sliced_wasserstein", "mmd", "energy_distance", "near_mode_fraction",
-               "min_mode_share"}
+               "min_mode_share", "mode_tv"}
     assert set(result["groups"]["3"]) == metrics == set(result["change"])
     assert len(result["groups"]["7"]["mmd"]["values"]) == 4
     assert set(result["floor"]) == metrics and len(result["floor"]["mmd"]["values"]) == 4
@@ -56,6 +58,29 @@ def test_one_run_of_the_chains_gives_every_snapshot(tiny, monkeypatch):
     assert result["stationary"] == ("no worse" in result["verdict"])
     path = plots.stationarity_curves(result, run.figures / "stationarity.png")
     assert path.stat().st_size > 0
+
+
+def test_wrong_starts_come_from_the_other_held_out_split(tiny):
+    cfg, model, data, _ = tiny
+    scored = cfg.eval.split
+    other = data.test if scored == "valid" else data.valid
+    report = check_stationarity(cfg, model, data, 40, [0, 2], seed=3, n_groups=4,
+                                start="one_mode", start_label=4)
+    start = torch.as_tensor(report.samples[0])
+    # every chain starts on a held-out example of mode 4 (the centre of the grid) ...
+    rows = (start[:, None, :] == other[None, :, :]).all(-1).any(1)
+    assert rows.all()
+    nearest = torch.cdist(start, data.modes).argmin(1)
+    assert (nearest == 4).all() and report.start_label == 4 and report.moved["0"] == 0.0
+    # ... so the share distance starts at 1 - (mode 4's share of the data), far from the floor
+    assert report.groups["0"]["mode_tv"]["mean"] > 0.8
+    assert report.steps_to_data["mode_tv"] in (None, 2)
+    held = check_stationarity(cfg, model, data, 40, [0, 2], seed=3, n_groups=4,
+                              start="heldout")
+    assert held.steps_to_data["mode_tv"] == 0      # the data are within the data's spread
+    assert held.to_dict()["start"] == "heldout" and held.start_label is None
+    with pytest.raises(ValueError, match="--start must be one of"):
+        check_stationarity(cfg, model, data, 40, [0, 2], n_groups=4, start="prior")
 
 
 def test_paired_change_flags_only_a_change_beyond_noise():
@@ -98,6 +123,7 @@ def test_labelled_images_get_class_shares_from_a_classifier_of_the_training_spli
     data, model = build_run(cfg, torch.device("cpu"))  # untrained: its samples are noise
     report = check_stationarity(cfg, model, data, 200, [0, 2], seed=0, n_groups=2)
     metrics = {"sliced_wasserstein", "mmd", "energy_distance", "class_tv", "min_class_share"}
+    assert report.moved["0"] == 0.0
     assert set(report.groups["2"]) == metrics == set(report.floor) == set(report.change)
     # the training images' class shares are close to the test images', noise's are not
     assert report.floor["class_tv"]["mean"] < 0.2 < report.groups["0"]["class_tv"]["mean"]

@@ -32,10 +32,30 @@ def test_mean_and_sd_over_seeds_and_counts_of_worse_seeds():
     assert cells[3] == f"{np.mean([0.12, 0.30, 0.33]):.4f} ± " \
                        f"{np.std([0.12, 0.30, 0.33], ddof=1):.4f}"
     assert cells[5] == f"{np.mean([0.02, 0.10, 0.03]):+.4f} (1 of 3)"
-    assert cells[6] == "2 of 3"
+    assert cells[6] == "" and cells[7] == "2 of 3"
     assert record["settings"][0]["stationary"] == 2
     assert "test split" in markdown
     assert record["seconds"] == 90.0 and record["n_runs"] == 3
+
+
+def test_share_distances_show_when_they_reached_the_data_and_chains_that_left():
+    st = _module()
+
+    def report(reached, moved):
+        r = _report(0.1, 0.1, False)
+        for step in ("0", "100"):
+            r["groups"][step]["mode_tv"] = {"mean": 0.5, "sd": 0.0, "values": [0.5, 0.5]}
+        r["floor"]["mode_tv"] = {"mean": 0.02, "sd": 0.0, "values": [0.02]}
+        r["change"]["mode_tv"] = {"diff": 0.0, "worse": False}
+        r.update(steps_to_data={"mode_tv": reached}, moved={"0": 0.0, "100": moved})
+        return r
+
+    markdown, record = st.aggregate({"a": [report(None, 0.0), report(100, 0.5)]}, [0, 1])
+    row = next(line for line in markdown.splitlines() if "mode shares, TV" in line)
+    assert [c.strip() for c in row.strip("|").split("|")][6] == "never, 100"
+    moved = next(line for line in markdown.splitlines() if "out of their start" in line)
+    assert f"{0.25:.4f} ± {np.std([0.0, 0.5], ddof=1):.4f}" in moved
+    assert record["settings"][0]["moved"]["100"] == [0.0, 0.5]
 
 
 def test_the_results_page_shows_the_table_with_its_command(tmp_path):

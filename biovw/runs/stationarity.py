@@ -1,7 +1,14 @@
-"""Does a trained sampler stay put? Sample quality after many extra T=1 steps, with its noise.
+"""Does a trained sampler reach and keep the data's distribution? Sample quality after many
+sampler steps, from three starts, with its noise.
 
-One set of chains is cooled down and advanced once; snapshots are taken on the way (the chains
-are never restarted per step count). The chains are split into disjoint groups and every
+One set of chains is started once and advanced once; snapshots are taken on the way (the chains
+are never restarted per step count). The chains start from one of :data:`STARTS`: right after
+the cool-down (what the annealed sampler gives), every chain in one mode or class (a wrong
+start: only a chain that mixes recovers the other modes), or held-out examples (the data
+itself: a stationary sampler keeps them). Starting states come from the held-out split the
+samples are *not* scored against, so a chain that never moves does not score as the data.
+
+The chains are split into disjoint groups and every
 snapshot of every group is scored against the same held-out examples, so each metric comes with
 its group-to-group spread; the change from the first to the last snapshot is a paired
 difference over the groups (the same chains at both times) with a Student-t interval. For a
@@ -12,6 +19,7 @@ smallest class share play the part the mode statistics play for the mixture toy.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -23,13 +31,20 @@ from scipy import stats
 
 from biovw.config import Config
 from biovw.data import DataSplits
-from biovw.quality import LinearClassifier, class_share_distance, sample_quality
-from biovw.runs.evaluation import draw_samples, held_out, snapshot_quality
-from biovw.runs.labels import class_readout
+from biovw.quality import LinearClassifier, class_share_distance, mode_shares, sample_quality
+from biovw.runs.evaluation import draw_samples, held_out, run_sampler, snapshot_quality
+from biovw.runs.labels import StateLabels, class_readout, state_labels
 from biovw.walkback import WalkbackModel
 
-LOWER_IS_BETTER = ("sliced_wasserstein", "mmd", "energy_distance")
-"""Distances to the held-out data: a larger value after more steps is worse."""
+LOWER_IS_BETTER = ("sliced_wasserstein", "mmd", "energy_distance", "mode_tv", "class_tv")
+"""Distances to the held-out data (``mode_tv``, ``class_tv``: total variation between the
+samples' and the held-out data's mode or class shares): a larger value after more steps is
+worse."""
+SHARE_DISTANCES = ("mode_tv", "class_tv")
+"""The share distances whose first snapshot within the data's own spread is reported."""
+STARTS = ("cooldown", "one_mode", "heldout")
+"""Where the chains start: after the cool-down from p*, every chain on held-out examples of one
+mode or class, or on held-out examples."""
 HIGHER_IS_BETTER = ("near_mode_fraction", "min_mode_share", "min_class_share")
 """Mode statistics of the mixture toy and the smallest class share of labelled data: a smaller
 value after more steps is worse (``class_tv``, a distance, is worse when larger)."""
@@ -60,6 +75,16 @@ class Stationarity:
     verdict : str
         One sentence: the last snapshot's quality is, or is not, worse than the first's
         beyond the estimators' noise.
+    start : str
+        One of :data:`STARTS`, with ``start_label`` (the mode or class of ``one_mode``).
+    sampler : str
+        The sampler, in words, and ``transitions_per_step`` operator transitions per step.
+    steps_to_data : dict
+        ``{metric: step or None}`` for the share distances: the first snapshot whose mean over
+        groups lies within the data floor's mean + 2 sd (None: none did).
+    moved : dict
+        ``{str(step): fraction}`` of the chains labelled at both times whose mode or class
+        differs from the one they started in (labelled data only).
     n_chains : int
     n_groups : int
     seconds : float
@@ -87,6 +112,12 @@ class Stationarity:
     reference: np.ndarray
     split: str
     image_shape: tuple[int, ...] | None
+    start: str = "cooldown"
+    start_label: int | None = None
+    sampler: str = "the T = 1 chain"
+    transitions_per_step: int = 1
+    steps_to_data: dict = dataclasses.field(default_factory=dict)
+    moved: dict = dataclasses.field(default_factory=dict)
 
     @property
     def stationary(self) -> bool:
@@ -99,17 +130,22 @@ class Stationarity:
             "steps": self.steps, "n_chains": self.n_chains, "n_groups": self.n_groups,
             "seconds": round(self.seconds, 3), "quality": self.quality, "groups": self.groups,
             "floor": self.floor, "change": self.change, "stationary": self.stationary,
-            "verdict": self.verdict, "split": self.split,
+            "verdict": self.verdict, "split": self.split, "start": self.start,
+            "start_label": self.start_label, "sampler": self.sampler,
+            "transitions_per_step": self.transitions_per_step,
+            "steps_to_data": self.steps_to_data, "moved": self.moved,
         }
 
 
 def _metrics(samples: torch.Tensor, reference: torch.Tensor, data: DataSplits, radius: float,
              seed: int, classifier: LinearClassifier | None) -> dict[str, float]:
     q = sample_quality(samples, reference, modes=data.modes, mode_radius=radius, seed=seed)
-    out = {name: getattr(q, name) for name in LOWER_IS_BETTER}
+    out = {name: getattr(q, name) for name in ("sliced_wasserstein", "mmd", "energy_distance")}
     if q.mode_shares is not None:
         out["near_mode_fraction"] = q.near_mode_fraction
         out["min_mode_share"] = min(q.mode_shares)
+        held, _ = mode_shares(reference, data.modes, radius=radius)
+        out["mode_tv"] = float(0.5 * (torch.as_tensor(q.mode_shares) - held).abs().sum())
     if classifier is not None:
         out["class_tv"], out["min_class_share"] = class_share_distance(samples, reference,
                                                                        classifier)
@@ -143,25 +179,98 @@ def _verdict(change: dict, first: int, last: int) -> str:
     return f"quality after {last:,} steps no worse than after {first:,} beyond noise"
 
 
+def report_name(start: str, sampler: str) -> str:
+    """File stem of a stationarity report: ``stationarity`` for the cool-down and the T = 1
+    chain, with ``_START`` and ``_SAMPLER`` added for the others."""
+    return ("stationarity" + ("" if start == "cooldown" else f"_{start}")
+            + ("" if sampler == "chain" else f"_{sampler}"))
+
+
+def _other_split(cfg: Config, data: DataSplits) -> torch.Tensor:
+    """The held-out split the samples are not scored against."""
+    return data.valid if cfg.eval.split == "test" else data.test
+
+
+def start_states(cfg: Config, data: DataSplits, start: str, n: int, seed: int,
+                 labels: StateLabels | None, label: int | None) -> tuple[torch.Tensor | None,
+                                                                         int | None]:
+    """The chains' starting states ``[n, D]`` at T = 1 (None: the cool-down) and the mode or
+    class they all start in (``one_mode``: ``label``, default the commonest held-out one).
+
+    Raises
+    ------
+    ValueError
+        For an unknown start, ``one_mode`` on data without modes or classes, or a label no
+        held-out example has.
+    """
+    if start not in STARTS:
+        raise ValueError(f"--start must be one of {', '.join(STARTS)}, got {start!r}")
+    if start == "cooldown":
+        return None, None
+    pool = _other_split(cfg, data)
+    if start == "one_mode":
+        if labels is None:
+            raise ValueError("--start one_mode needs data with modes or classes")
+        found = torch.as_tensor(labels(pool.numpy()))
+        known = found[found >= 0]
+        label = int(torch.mode(known).values) if label is None and len(known) else label
+        pool = pool[found == label]
+        if len(pool) == 0:
+            raise ValueError(f"--start-label: no held-out example is in mode or class {label}")
+    gen = torch.Generator().manual_seed(seed + 7)
+    return pool[torch.randint(len(pool), (n,), generator=gen)], label
+
+
+def _steps_to_data(groups: dict, floor: dict, steps: list[int]) -> dict:
+    """First snapshot whose share distance is within the data floor's mean + 2 sd."""
+    out = {}
+    for name in SHARE_DISTANCES:
+        if name in floor:
+            limit = floor[name]["mean"] + 2 * floor[name]["sd"]
+            out[name] = next((s for s in steps if groups[str(s)][name]["mean"] <= limit), None)
+    return out
+
+
+def _moved(snaps: dict[int, torch.Tensor], labels: StateLabels | None) -> dict:
+    """Fraction of chains (labelled at both times) out of their starting mode or class."""
+    if labels is None:
+        return {}
+    first = labels(snaps[min(snaps)].numpy())
+    out = {}
+    for step, x in snaps.items():
+        now = labels(x.numpy())
+        both = (first >= 0) & (now >= 0)
+        out[str(step)] = float((now[both] != first[both]).mean()) if both.any() else None
+    return out
+
+
 def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: int,
-                       steps: Sequence[int], seed: int = 0, n_groups: int = 10) -> Stationarity:
-    """Advance ``n`` chains past the cool-down and score them at each of ``steps``.
+                       steps: Sequence[int], seed: int = 0, n_groups: int = 10,
+                       start: str = "cooldown", start_label: int | None = None
+                       ) -> Stationarity:
+    """Start ``n`` chains, advance them with the run's sampler and score them at each of
+    ``steps``.
 
     Parameters
     ----------
     cfg : Config
-        The run's configuration (held-out split, mode radius, chains run together).
+        The run's configuration (held-out split, mode radius, chains run together, sampler:
+        ``eval.sampler``, ``eval.cycle_steps``).
     model : WalkbackModel
     data : DataSplits
     n : int
         Chains, split into ``n_groups`` disjoint groups of ``n // n_groups``.
     steps : sequence of int
-        Extra T=1 steps at which the chains are recorded (0 = right after the cool-down); the
-        verdict compares the largest with the smallest.
+        Sampler steps at which the chains are recorded (0 = the start); the verdict compares
+        the largest with the smallest.
     seed : int
-        Seed of the chains and of the randomised metrics.
+        Seed of the chains, of the starting states and of the randomised metrics.
     n_groups : int
         Groups of chains (at least 2) whose spread gives each metric's noise.
+    start : str
+        One of :data:`STARTS`.
+    start_label : int or None
+        The mode or class of ``start="one_mode"`` [default: the commonest in held-out data].
 
     Returns
     -------
@@ -173,8 +282,8 @@ def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: i
         If ``model`` is not a walk-back model (an RBM's Gibbs chain is reversible by
         construction).
     ValueError
-        With fewer than two groups, fewer than two chains per group or fewer than two
-        distinct step counts.
+        With fewer than two groups, fewer than two chains per group, fewer than two distinct
+        step counts, or a start that the data cannot give.
     """
     if not isinstance(model, WalkbackModel):
         raise TypeError(f"stationarity needs a walk-back run, not a {type(model).__name__}")
@@ -184,14 +293,17 @@ def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: i
     if n_groups < 2 or n // n_groups < 2:
         raise ValueError(f"--groups: need at least 2 groups of at least 2 chains; got {n} "
                          f"chains in {n_groups} groups")
+    classifier = class_readout(cfg, data)
+    labels = state_labels(cfg, data, classifier)
+    initial, label = start_states(cfg, data, start, n, seed, labels, start_label)
+    sampler = run_sampler(cfg)
     model.eval()
     t0 = time.perf_counter()
-    snaps = draw_samples(cfg, model, n, keep, seed)
+    snaps = draw_samples(cfg, model, n, keep, seed, initial=initial, sampler=sampler)
     seconds = time.perf_counter() - t0
     reference = held_out(cfg, data)
     quality = snapshot_quality(cfg, data, snaps, seed)
     size = n // n_groups
-    classifier = class_readout(cfg, data)
 
     def grouped(x: torch.Tensor, count: int) -> dict:
         per = [_metrics(x[g * size:(g + 1) * size], reference, data, cfg.eval.mode_radius, seed,
@@ -209,4 +321,6 @@ def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: i
     return Stationarity(keep, quality, groups, floor, change,
                         _verdict(change, keep[0], keep[-1]), n, n_groups, seconds,
                         {k: v.numpy() for k, v in snaps.items()}, reference.numpy(),
-                        cfg.eval.split, data.image_shape)
+                        cfg.eval.split, data.image_shape, start, label,
+                        sampler.describe(model), sampler.transitions(model),
+                        _steps_to_data(groups, floor, keep), _moved(snaps, labels))
