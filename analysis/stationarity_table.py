@@ -70,22 +70,23 @@ START_LABELS = {"cooldown": "after the cool-down", "one_mode": "every chain in o
 
 def run_stationarity(run: Path, n: int, steps: Sequence[int], groups: int,
                      start: str = "cooldown", sampler: str = "chain",
-                     cycle_steps: int = 0) -> dict:
+                     cycle_steps: int = 0, split: str = "test") -> dict:
     """The run's stationarity report for this start and sampler, made by ``biovw
     stationarity`` unless the run holds one with these chains, step counts and groups."""
-    path = run / f"{report_name(start, sampler)}.json"
+    suffix = "" if split == "test" else f"_{split}"
+    if sampler == "cycle" and cycle_steps:
+        suffix = f"_k{cycle_steps}{suffix}"
+    path = run / f"{report_name(start, sampler)}{suffix}.json"
     if path.is_file():
         old = json.loads(path.read_text())
-        if (old["n_chains"] == n and old["n_groups"] == groups and old.get("split") == "test"
+        if (old["n_chains"] == n and old["n_groups"] == groups and old.get("split") == split
                 and old["steps"] == sorted(set(steps))
-                and old.get("start", "cooldown") == start
-                and (sampler == "chain" or old.get("transitions_per_step") == 2 * cycle_steps
-                     or cycle_steps == 0)):
+                and old.get("start", "cooldown") == start):
             return old
     cmd = [sys.executable, "-m", "biovw", "stationarity", str(run), "--n", str(n),
-           "--groups", str(groups), "--steps", ",".join(map(str, steps)), "--split", "test",
+           "--groups", str(groups), "--steps", ",".join(map(str, steps)), "--split", split,
            "--start", start, "--sampler", sampler, "--cycle-steps", str(cycle_steps),
-           "--threads", "1"]
+           "--threads", "1", "--name", path.stem]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
@@ -107,7 +108,7 @@ def _reached(runs: list[dict], key: str) -> str:
 
 
 def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int],
-              sampler: str = "the T = 1 chain") -> tuple[str, dict]:
+              sampler: str = "the T = 1 chain", split: str = "test") -> tuple[str, dict]:
     """Markdown table and JSON record from each setting's per-seed stationarity reports."""
     first = next(r for rs in reports.values() for r in rs)
     steps = first["steps"]
@@ -144,8 +145,10 @@ def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int],
         record["settings"].append(entry)
     env = environment()
     n, g = first["n_chains"], first["n_groups"]
+    other = "validation" if split == "test" else "test"
     caption = (f"Sample quality at each number of steps of {sampler} from each start, scored "
-               f"against the test split (starts from held-out data use the validation split): "
+               f"against the {'test' if split == 'test' else 'validation'} split (starts from "
+               f"held-out data use the {other} split): "
                f"mean over seeds {', '.join(map(str, seeds))} of each "
                f"run's mean over {g} disjoint groups of {n // g} chains, ± sd over seeds; data "
                f"floor: groups of as many training examples. Change: mean over seeds of the "
@@ -174,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         choices=list(START_LABELS), help="where the chains start")
     parser.add_argument("--sampler", choices=["chain", "cycle"], default="chain")
     parser.add_argument("--cycle-steps", type=int, default=0)
+    parser.add_argument("--split", choices=["valid", "test"], default="test",
+                        help="held-out split scored (valid for a selection table)")
     parser.add_argument("--name", default="stationarity",
                         help="table name (docs/results/NAME.md and the README marker)")
     parser.add_argument("--tables", type=Path, default=REPO / "docs" / "results")
@@ -191,16 +196,18 @@ def main(argv: Sequence[str] | None = None) -> None:
             label = (setting.label if args.starts == ["cooldown"]
                      else f"{setting.label}, {START_LABELS[start]}")
             reports[label] = [run_stationarity(r, args.n, args.steps, args.groups, start,
-                                               args.sampler, args.cycle_steps) for r in runs]
+                                               args.sampler, args.cycle_steps, args.split)
+                              for r in runs]
     first = next(iter(reports.values()))[0]
-    markdown, record = aggregate(reports, args.seeds, first.get("sampler", "the T = 1 chain"))
+    markdown, record = aggregate(reports, args.seeds, first.get("sampler", "the T = 1 chain"),
+                                 args.split)
     record["command"] = ("python analysis/stationarity_table.py --seeds "
                          f"{' '.join(map(str, args.seeds))} --n {args.n} --groups {args.groups} "
                          f"--steps {' '.join(map(str, args.steps))}"
                          + (f" --settings {' '.join(args.settings)}" if args.settings else "")
                          + f" --starts {' '.join(args.starts)} --sampler {args.sampler}"
                          + (f" --cycle-steps {args.cycle_steps}" if args.sampler == "cycle"
-                            else "") + f" --name {args.name}")
+                            else "") + f" --split {args.split} --name {args.name}")
     args.tables.mkdir(parents=True, exist_ok=True)
     (args.tables / f"{args.name}.md").write_text(markdown)
     (args.tables / f"{args.name}.json").write_text(json.dumps(record, indent=1) + "\n")

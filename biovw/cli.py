@@ -521,16 +521,19 @@ def analyze(run_dir, trajectory, discrete, key, bin_ms, rates, trials, condition
               help="Held-out split the samples are scored against [default: the run's "
                    "eval.split]; report final numbers on test.")
 @click.option("--seed", type=SEED, default=0, help="Seed of the chains and the metrics.")
+@click.option("--name", default=None,
+              help="File stem of the report and its figures [default: stationarity, with "
+                   "_START and _SAMPLER unless cooldown and chain].")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
 @_threads
 @_guard
 def stationarity(run_dir, n, steps, groups, start, start_label, sampler, cycle_steps, split,
-                 seed, device):
+                 seed, name, device):
     """Sample quality of RUN_DIR's sampler against the number of steps from a start, with
     group-to-group noise, the paired change from the first to the last snapshot, the first
     snapshot whose mode or class shares are within the data's spread, and the share of chains
-    that left their starting mode; writes RUN_DIR/stationarity[_START][_SAMPLER].json and its
-    figures."""
+    that left their starting mode; writes RUN_DIR/NAME.json (stationarity[_START][_SAMPLER]) and
+    its figures."""
     from biovw.runs.stationarity import check_stationarity, report_name
 
     opened = open_run(run_dir, device)
@@ -539,12 +542,14 @@ def stationarity(run_dir, n, steps, groups, start, start_label, sampler, cycle_s
     if split is not None:
         cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, split=split))
     counts = _int_list(steps, "--steps")
+    run, name = opened.run, name or report_name(start, cfg.eval.sampler)
+    if not name or set(name) & set("/\\\0"):
+        raise ConfigError(f"--name must be a file stem without '/' or '\\', got {name!r}")
     try:
         report = check_stationarity(cfg, opened.model, opened.data, n, counts, seed, groups,
                                     start, start_label)
     except (TypeError, ValueError) as exc:
         raise ConfigError(str(exc)) from exc
-    run, name = opened.run, report_name(start, cfg.eval.sampler)
     result = report.to_dict()
     run.write_json(run.root / f"{name}.json", result)
     curves = plots.stationarity_curves(result, run.figures / f"{name}.png")
