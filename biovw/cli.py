@@ -569,6 +569,58 @@ def stationarity(run_dir, n, steps, groups, start, start_label, sampler, cycle_s
 
 
 @main.command(context_settings=CONTEXT)
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--chains", type=click.IntRange(min=2), default=200, help="Independent chains.")
+@click.option("--steps", type=click.IntRange(min=3), default=1000,
+              help="Recorded sampler steps per chain.")
+@click.option("--burn-in", type=click.IntRange(min=0), default=0,
+              help="Sampler steps run before recording.")
+@click.option("--start", type=click.Choice(["cooldown", "one_mode", "heldout"]),
+              default="cooldown",
+              help="Start after the cool-down, every chain on held-out examples of one mode or "
+                   "class, or on held-out examples.")
+@click.option("--start-label", type=click.IntRange(min=0), default=None,
+              help="The mode or class of --start one_mode [default: the commonest].")
+@click.option("--sampler", type=click.Choice(["chain", "cycle"]), default=None,
+              help="chain (the operator at T=1) or cycle [default: the run's eval.sampler].")
+@click.option("--cycle-steps", type=click.IntRange(min=0), default=None,
+              help="Temperature steps a cycle heats through (0: all) [default: the run's "
+                   "eval.cycle_steps].")
+@click.option("--seed", type=SEED, default=0, help="Seed of the chains.")
+@click.option("--name", default=None,
+              help="File stem of the report [default: mixing, with _START and _SAMPLER "
+                   "unless cooldown and chain].")
+@click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@_threads
+@_guard
+def mixing(run_dir, chains, steps, burn_in, start, start_label, sampler, cycle_steps, seed,
+           name, device):
+    """How fast RUN_DIR's sampler mixes: integrated autocorrelation time, effective samples
+    per step, per transition and per second, split-R-hat and mode or class switches per step;
+    writes RUN_DIR/NAME.json (mixing[_START][_SAMPLER])."""
+    from biovw.runs.mixing import measure_mixing
+    from biovw.runs.stationarity import report_name
+
+    opened = open_run(run_dir, device)
+    _notes(opened)
+    cfg = _with_sampler(opened.cfg, sampler, cycle_steps)
+    name = name or report_name(start, cfg.eval.sampler).replace("stationarity", "mixing", 1)
+    if set(name) & set("/\\\0"):
+        raise ConfigError(f"--name must be a file stem without '/' or '\\', got {name!r}")
+    try:
+        result = measure_mixing(opened.kind, cfg, opened.model, opened.data, n_chains=chains,
+                                n_steps=steps, burn_in=burn_in, seed=seed, start=start,
+                                start_label=start_label)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    path = opened.run.root / f"{name}.json"
+    opened.run.write_json(path, result)
+    click.echo(f"{result['sampler']}, start {start}: {mixing_line(result)}; "
+               f"{result['ess_per_transition']:.3g} effective samples per transition")
+    click.echo(f"wrote {path}")
+
+
+@main.command(context_settings=CONTEXT)
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), default="comparison",
               help="Folder for comparison.md, comparison.csv and comparison.png.")

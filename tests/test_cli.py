@@ -411,3 +411,19 @@ def test_cli_initial_errors(trained_run, tmp_path):
     assert result.exit_code == 2 and "--initial" in result.output and "3 coordinates" in (
         result.output)
     assert not (tmp_path / "o.npy").exists()
+
+
+def test_mixing_command_reports_the_sampler_from_each_start(trained_run):
+    runner = CliRunner()
+    result = runner.invoke(main, ["mixing", str(trained_run), "--chains", "20", "--steps", "30",
+                                  "--start", "one_mode", "--sampler", "cycle",
+                                  "--cycle-steps", "2", "--burn-in", "2"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((trained_run / "mixing_one_mode_cycle.json").read_text())
+    assert report["transitions_per_step"] == 4 and report["n_steps"] == 31
+    assert report["ess_per_transition"] == pytest.approx(report["ess_per_step"] / 4)
+    assert report["switching"]["labelled"].startswith("mode") and report["burn_in"] == 2
+    assert report["start"] == "one_mode" and "switches" in result.output
+    result = runner.invoke(main, ["mixing", str(trained_run), "--chains", "20", "--steps", "30"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((trained_run / "mixing.json").read_text())["transitions_per_step"] == 1

@@ -19,12 +19,14 @@ from biovw.config import Config, ConfigError, RBMConfig
 from biovw.data import DataSplits
 from biovw.runs.analyze import Analysis, analyze_model, analyze_rbm
 from biovw.runs.distributed import SINGLE, DataParallel
-from biovw.runs.evaluation import Evaluation, draw_samples, evaluate_run
+from biovw.runs.evaluation import Evaluation, draw_samples, evaluate_run, run_sampler
 from biovw.runs.labels import state_labels
 from biovw.runs.rbm import build_rbm, check_rbm_data, evaluate_rbm, gibbs_samples, train_rbm
 from biovw.runs.rundir import RunDir
 from biovw.runs.train import train
 from biovw.runs.walkback_model import build_model
+from biovw.walkback import trajectories
+from biovw.walkback.sampling import start_states
 
 
 class ModelKind(Protocol):
@@ -79,6 +81,11 @@ class ModelKind(Protocol):
                seed: int, initial: Tensor | None = None) -> Tensor:
         """``n`` samples, ``steps`` steps past the sampler's start, on the CPU; with
         ``initial`` ``[n, D]`` the chains start from those states (at T = 1, no cool-down)."""
+
+    def run_chains(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
+                   seed: int, initial: Tensor | None = None) -> tuple[Tensor, int]:
+        """States ``[n, steps + 1, D]`` of the sampler's chains from their start (or from
+        ``initial``), on the CPU, and the operator transitions per step."""
 
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
                 n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:
@@ -153,6 +160,15 @@ class WalkbackKind:
     def sample(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
                seed: int, initial: Tensor | None = None) -> Tensor:
         return draw_samples(cfg, model, n, [steps], seed, initial=initial)[steps]
+
+    def run_chains(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
+                   seed: int, initial: Tensor | None = None) -> tuple[Tensor, int]:
+        device = next(model.parameters()).device
+        gen = torch.Generator(device=device).manual_seed(seed)
+        sampler = run_sampler(cfg)
+        start = start_states(model, n, gen, initial)
+        return trajectories(model, start, steps, gen, sampler=sampler, cool=False), \
+            sampler.transitions(model)
 
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
                 n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:
@@ -234,6 +250,12 @@ class RBMKind:
         gen = torch.Generator(device=model.weight.device).manual_seed(seed)
         done = max(steps, 1) if initial is None else steps
         return gibbs_samples(model, data, n, [done], gen, initial)[done]
+
+    def run_chains(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
+                   seed: int, initial: Tensor | None = None) -> tuple[Tensor, int]:
+        gen = torch.Generator(device=model.weight.device).manual_seed(seed)
+        snaps = gibbs_samples(model, data, n, list(range(steps + 1)), gen, initial)
+        return torch.stack([snaps[t] for t in range(steps + 1)], 1), 1
 
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
                 n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:
