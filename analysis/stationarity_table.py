@@ -3,23 +3,22 @@
 Usage::
 
     python analysis/stationarity_table.py --root results --readme README.md
-    python analysis/stationarity_table.py --settings default --starts cooldown one_mode heldout \
-        --sampler cycle --cycle-steps 10 --name stationarity_starts_cycle
+    python analysis/stationarity_table.py --settings default --starts one_mode \\
+        --samplers chain cycle:10 cycle:15 cycle --split valid --name cycle_depth
 
-For every setting below, every start and every seed, runs ``biovw stationarity RUN --n N
---steps 0,10,100,1000,10000 --groups G --start START --sampler SAMPLER --split test`` on the
-finished run of ``analysis/results.py``'s table (``ROOT/TABLE/ROW/seedS``; train it with that
-script first) unless the run already holds a report made with the same chains, step counts,
-groups, start and sampler. The table gives, per
-setting and metric, the metric at each step count (mean over seeds of each run's mean over its
-groups of chains, ± sd over seeds), the data floor (as many training examples scored the same
-way), and the paired change from the first to the last step count: its mean over seeds and in
-how many seeds its 95% interval lies entirely on the worse side. The last column counts the
-seeds whose verdict is "no worse beyond noise". Writes ``TABLES/stationarity.{md,json}``,
-rewrites the results page beside ``TABLES`` and, with ``--readme``, the text between
-``<!-- results:NAME -->`` markers (``--name``, default ``stationarity``). Rows that start in
-one mode or class also show the fraction of chains out of it, and the first step count at
-which the mode or class shares are within the data's own spread, per seed.
+For every setting below, every start, every sampler and every seed, runs ``biovw stationarity
+RUN --n N --steps 0,10,100,1000,10000 --groups G --start START --sampler SAMPLER --cycle-steps K
+--split SPLIT`` on the finished run of ``analysis/results.py``'s table (``ROOT/TABLE/ROW/
+seedS``; train it with that script first) unless the run already holds that report. The table
+gives, per row and metric, the metric at each step count (mean over seeds of each run's mean
+over its groups of chains, ± sd over seeds), the data floor (as many training examples scored
+the same way), the paired change from the first to the last step count (its mean over seeds and
+in how many seeds its 95% interval lies entirely on the worse side), for the mode or class share
+distance the first step count within the data's own spread per seed, for a start in one mode or
+class the fraction of chains out of it, and how many seeds' verdict is "no worse beyond noise".
+Writes ``TABLES/NAME.{md,json}`` (``--name``, default ``stationarity``), rewrites the results
+page beside ``TABLES`` and, with ``--readme``, the text between ``<!-- results:NAME -->``
+markers.
 """
 
 from __future__ import annotations
@@ -66,6 +65,21 @@ METRICS = (("sliced_wasserstein", "sliced W2"), ("mmd", "MMD"),
            ("class_tv", "class shares, TV"), ("min_class_share", "smallest class share"))
 START_LABELS = {"cooldown": "after the cool-down", "one_mode": "every chain in one mode or class",
                 "heldout": "on held-out data"}
+
+
+def _sampler(text: str) -> tuple[str, int]:
+    """``chain``, ``cycle`` or ``cycle:K`` -> (kind, heating steps; 0: all)."""
+    kind, _, depth = text.partition(":")
+    if kind not in ("chain", "cycle") or (depth and (kind == "chain" or not depth.isdigit())):
+        raise argparse.ArgumentTypeError(f"expected chain, cycle or cycle:K, got {text!r}")
+    return kind, int(depth or 0)
+
+
+def sampler_label(kind: str, depth: int) -> str:
+    """A sampler in words, for row labels."""
+    if kind == "chain":
+        return "the T = 1 chain"
+    return f"cycles of {depth} steps" if depth else "cycles through all K steps"
 
 
 def run_stationarity(run: Path, n: int, steps: Sequence[int], groups: int,
@@ -175,8 +189,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="tables whose settings to include (default: all)")
     parser.add_argument("--starts", nargs="+", default=["cooldown"],
                         choices=list(START_LABELS), help="where the chains start")
-    parser.add_argument("--sampler", choices=["chain", "cycle"], default="chain")
-    parser.add_argument("--cycle-steps", type=int, default=0)
+    parser.add_argument("--samplers", nargs="+", default=["chain"], type=_sampler,
+                        help="chain, cycle (all K) or cycle:K (K heating steps); one row each")
     parser.add_argument("--split", choices=["valid", "test"], default="test",
                         help="held-out split scored (valid for a selection table)")
     parser.add_argument("--name", default="stationarity",
@@ -193,21 +207,24 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise SystemExit(f"error: no finished run at {missing[0]} (train it with "
                              f"python analysis/results.py {setting.table} --root {args.root})")
         for start in args.starts:
-            label = (setting.label if args.starts == ["cooldown"]
-                     else f"{setting.label}, {START_LABELS[start]}")
-            reports[label] = [run_stationarity(r, args.n, args.steps, args.groups, start,
-                                               args.sampler, args.cycle_steps, args.split)
-                              for r in runs]
-    first = next(iter(reports.values()))[0]
-    markdown, record = aggregate(reports, args.seeds, first.get("sampler", "the T = 1 chain"),
-                                 args.split)
+            for sampler, depth in args.samplers:
+                label = ", ".join([setting.label]
+                                  + ([START_LABELS[start]] if args.starts != ["cooldown"] else [])
+                                  + ([sampler_label(sampler, depth)]
+                                     if args.samplers != [("chain", 0)] else []))
+                reports[label] = [run_stationarity(r, args.n, args.steps, args.groups, start,
+                                                   sampler, depth, args.split) for r in runs]
+    samplers = ("each row's sampler" if len(args.samplers) > 1
+                else sampler_label(*args.samplers[0]))
+    markdown, record = aggregate(reports, args.seeds, samplers, args.split)
     record["command"] = ("python analysis/stationarity_table.py --seeds "
                          f"{' '.join(map(str, args.seeds))} --n {args.n} --groups {args.groups} "
                          f"--steps {' '.join(map(str, args.steps))}"
                          + (f" --settings {' '.join(args.settings)}" if args.settings else "")
-                         + f" --starts {' '.join(args.starts)} --sampler {args.sampler}"
-                         + (f" --cycle-steps {args.cycle_steps}" if args.sampler == "cycle"
-                            else "") + f" --split {args.split} --name {args.name}")
+                         + f" --starts {' '.join(args.starts)} --samplers "
+                         + " ".join(s if s == "chain" else f"{s}:{k}" if k else s
+                                    for s, k in args.samplers)
+                         + f" --split {args.split} --name {args.name}")
     args.tables.mkdir(parents=True, exist_ok=True)
     (args.tables / f"{args.name}.md").write_text(markdown)
     (args.tables / f"{args.name}.json").write_text(json.dumps(record, indent=1) + "\n")
