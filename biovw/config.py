@@ -217,7 +217,8 @@ _SECTIONS = frozenset(name for name, tp in typing.get_type_hints(Config).items()
                       if dataclasses.is_dataclass(tp))
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "data.name": ("mog_grid", "spiral", "circle", "moons", "digits", "mnist", "file"),
+    "data.name": ("mog_grid", "spiral", "circle", "moons", "digits", "mnist", "fashion_mnist",
+                  "file"),
     "circuit.kind": ("rate", "mlp", "linear"),
     "circuit.nonlinearity": ("tanh", "softplus", "relu", "sigmoid"),
     "circuit.freeze": ("none", "all", "hidden_rows", "readout"),
@@ -397,8 +398,9 @@ def _check(cfg: Config) -> None:
         raise ConfigError("data.valid_fraction + data.test_fraction must be < 1")
     if cfg.data.name == "file" and not cfg.data.path:
         raise ConfigError("data.path is required when data.name is 'file'")
-    if cfg.data.path and not Path(cfg.data.path).expanduser().is_file():
-        raise ConfigError(f"data.path: file not found: {cfg.data.path}")
+    if cfg.data.path and not Path(cfg.data.path).expanduser().exists():
+        what = "file" if cfg.data.name == "file" else "file or folder"
+        raise ConfigError(f"data.path: {what} not found: {cfg.data.path}")
     if cfg.circuit.symmetric and cfg.circuit.dale:
         raise ConfigError(
             "circuit.symmetric cannot be combined with circuit.dale (tied weights cannot keep "

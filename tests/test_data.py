@@ -30,7 +30,8 @@ def _check_tensors(splits: DataSplits) -> None:
 
 
 def test_public_names() -> None:
-    assert tuple(DATASETS) == ("mog_grid", "spiral", "circle", "moons", "digits", "mnist", "file")
+    assert tuple(DATASETS) == ("mog_grid", "spiral", "circle", "moons", "digits", "mnist",
+                               "fashion_mnist", "file")
     assert issubclass(DataError, ValueError)
 
 

