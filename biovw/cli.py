@@ -830,7 +830,9 @@ def epbench(out, quick, lengths, repeats, run_dir, vw, only, readme, seed):
 @_threads
 @_guard
 def bench(out, device, quick):
-    """Measure speed as ratios taken in one process and write them as JSON."""
+    """Measure speed as ratios taken in one process and write them as JSON: the kernel-exact
+    estimator, the RBM against scikit-learn, torch against Brian2, the T=1 sampler and the IS
+    evaluation against a same-shape matmul, and training against a same-shape matmul."""
     from biovw.runs import bench as benches
     from biovw.runs.rundir import write_text_atomic
 
@@ -853,6 +855,16 @@ def bench(out, device, quick):
         click.echo(f"chain steps/s, {s['n_units']} units x {s['n_chains']} chains: torch "
                    f"{s['torch_float32']:g} (float32), {s['torch_float64']:g} (float64); "
                    f"brian2 {brian2}")
+    sampling = results["sampling"] = benches.bench_sampling(device=device, quick=quick,
+                                                            budget=1.0 if quick else 3.0)
+    for name, r in sampling.items():
+        click.echo(f"T=1 sampler, {name} circuit ({r['n_units']} units x {r['chains']} chains): "
+                   f"{r['chain_steps_per_second']:.3g} chain steps/s, "
+                   f"{r['ratio_to_matmul']:.2f} of matmul FLOP/s")
+    lik = results["likelihood"] = benches.bench_likelihood(device=device, quick=quick,
+                                                           budget=1.0 if quick else 3.0)
+    click.echo(f"IS evaluation, default circuit: {lik['trajectories_per_second']:.3g} "
+               f"trajectories/s, {lik['ratio_to_matmul']:.2f} of matmul FLOP/s")
     training = {"sizes": (32, 64), "budget": 1.0} if quick else {}
     t = results["training"] = benches.bench_training(device=device, **training)
     for hidden, by_rule in t.items():

@@ -280,6 +280,10 @@ def test_bench_quick_writes_json(tmp_path):
     for hidden in ("32", "64"):
         for rule in ("backprop", "fa"):
             assert bench["training"][hidden][rule]["ratio_to_matmul"] > 0
+    for name in ("default", "mnist"):
+        assert bench["sampling"][name]["ratio_to_matmul"] > 0
+        assert bench["sampling"][name]["flops_per_call"] > 0
+    assert bench["likelihood"]["trajectories_per_second"] > 0
 
 
 @pytest.mark.parametrize("rule", ["backprop", "fa"])

@@ -7,7 +7,8 @@ against scikit-learn's (:func:`biovw.baselines.compare_sklearn.bench_rbm`), and 
 steps per second of the batched torch sampler against the Brian2 network of the same circuit
 on each code-generation target and recurrence (:func:`bench_brian2`), and a training
 iteration's achieved FLOP rate against a plain matrix product of the settle loop's shape
-(:func:`bench_training`).
+(:func:`bench_training`), and the same for the T = 1 sampler of shipped circuits
+(:func:`bench_sampling`) and the IS likelihood evaluation (:func:`bench_likelihood`).
 """
 
 from __future__ import annotations
@@ -242,3 +243,107 @@ def bench_training(sizes: tuple[int, ...] = TRAINING_SIZES,
     """:func:`training_speed` for every hidden size and rule: ``{hidden: {rule: {...}}}``."""
     return {str(h): {r: training_speed(h, r, budget=budget, device=device, **options)
                      for r in rules} for h in sizes}
+
+
+SAMPLER_CIRCUITS = {
+    "default": ("circuits/rate_net.yaml", 1000, 100),
+    "mnist": ("circuits/mnist_rate_fa.yaml", 500, 20),
+}
+"""Circuit name -> (config, chains, timed sampler steps) of :func:`bench_sampling`."""
+
+
+def _counted_and_timed(work, n_rows: int, n_units: int, device: torch.device,
+                       budget: float) -> dict:
+    """FLOPs of one call of ``work`` (counted by FlopCounterMode), its mean wall time over
+    repeated calls (at least 2, about ``budget`` seconds, after a warm-up) and the achieved
+    FLOP rate against a plain ``[n_rows, N] @ [N, N]`` product timed just before and just after
+    (the faster of the two)."""
+    work()
+    with FlopCounterMode(display=False) as counter:
+        work()
+    flops = counter.get_total_flops()
+    before = _matmul_flops(n_rows, n_units, device)
+    done, started = 0, time.perf_counter()
+    while done < 2 or time.perf_counter() - started < budget:
+        work()
+        done += 1
+    _sync(device)
+    seconds = (time.perf_counter() - started) / done
+    reference = max(before, _matmul_flops(n_rows, n_units, device))
+    achieved = flops / seconds
+    return {"seconds_per_call": seconds, "calls": done, "flops_per_call": flops,
+            "achieved_gflops": achieved / 1e9, "matmul_gflops": reference / 1e9,
+            "ratio_to_matmul": achieved / reference}
+
+
+def _trained_shape_model(config: str, device: torch.device, overrides: tuple[str, ...] = ()):
+    """The (untrained) model and data of a shipped config: speed depends on shapes only."""
+    from biovw.config import load_config
+
+    cfg = load_config(config, list(overrides))
+    return build_run(cfg, device)
+
+
+def bench_sampling(circuits: tuple[str, ...] = tuple(SAMPLER_CIRCUITS), *, budget: float = 3.0,
+                   device: torch.device | str = "cpu", quick: bool = False) -> dict:
+    """Chain steps per second of the T = 1 sampler of shipped circuits, as a fraction of a
+    plain matrix product of the settle loop's shape (``[chains, N] @ [N, N]``).
+
+    Returns
+    -------
+    dict
+        ``{circuit: {chain_steps_per_second, ratio_to_matmul, ...}}``.
+    """
+    from biovw.walkback import CHAIN
+
+    device = torch.device(device)
+    out = {}
+    for name in circuits:
+        config, chains, steps = SAMPLER_CIRCUITS[name]
+        chains, steps = (min(chains, 100), 5) if quick else (chains, steps)
+        data, model = _trained_shape_model(config, device, ("circuit.hidden=32",) if quick
+                                           else ())
+        model.eval()
+        gen = torch.Generator(device=device).manual_seed(0)
+        s = data.train[:1].to(device).repeat(chains, 1)
+
+        def work(s=s, model=model, gen=gen, steps=steps):
+            with torch.no_grad():
+                x = s
+                for _ in range(steps):
+                    x = CHAIN.step(model, x, gen)
+
+        n_units = model.circuit.dim + model.circuit.hidden
+        timed = _counted_and_timed(work, chains, n_units, device, budget)
+        out[name] = {"config": config, "n_units": n_units, "chains": chains,
+                     "chain_steps_per_second": chains * steps / timed["seconds_per_call"],
+                     **timed}
+    return out
+
+
+def bench_likelihood(*, n_examples: int = 100, n_trajectories: int = 50, budget: float = 3.0,
+                     device: torch.device | str = "cpu", quick: bool = False) -> dict:
+    """Heating trajectories per second of the IS log-likelihood evaluation of the default
+    circuit, as a fraction of a plain matrix product of the settle loop's shape
+    (``[n_examples * n_trajectories, N] @ [N, N]``)."""
+    from biovw.walkback import estimate_log_likelihood
+
+    device = torch.device(device)
+    if quick:
+        n_examples, n_trajectories = 10, 5
+    data, model = _trained_shape_model("circuits/rate_net.yaml", device,
+                                       ("circuit.hidden=32",) if quick else ())
+    model.eval()
+    x = data.valid[:n_examples].to(device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    rows = n_examples * n_trajectories
+
+    def work():
+        with torch.no_grad():
+            estimate_log_likelihood(model, x, n_trajectories, gen, batch_size=rows)
+
+    n_units = model.circuit.dim + model.circuit.hidden
+    timed = _counted_and_timed(work, rows, n_units, device, budget)
+    return {"config": "circuits/rate_net.yaml", "n_units": n_units, "n_examples": n_examples,
+            "n_trajectories": n_trajectories,
+            "trajectories_per_second": rows / timed["seconds_per_call"], **timed}
