@@ -551,8 +551,9 @@ def _table_section(record: dict, markdown: str) -> list[str]:
 
 def write_page(tables: Path, page: Path) -> str:
     """Write ``page`` (Markdown) from every results record in ``tables``: the tables of this
-    script (``TABLE.json`` with its ``TABLE.md``) and the training-speed table of
-    ``analysis/speed_tables.py``."""
+    script (``TABLE.json`` with its ``TABLE.md``), the training-speed table of
+    ``analysis/speed_tables.py`` and the tables of ``stationarity_table.py`` and
+    ``mixing_table.py``."""
     lines = [PAGE_INTRO]
     for name in sorted(TABLES):
         path = tables / f"{name}.json"
@@ -568,17 +569,19 @@ def write_page(tables: Path, page: Path) -> str:
         lines += ["## training_speed", "",
                   "- command: `python analysis/speed_tables.py --readme README.md`",
                   f"- made on: {record['date']}", "", speed_markdown(record), ""]
-    stationarity = tables / "stationarity.json"
-    if stationarity.is_file() and (tables / "stationarity.md").is_file():
-        record = json.loads(stationarity.read_text())
+    others = sorted(p for p in tables.glob("*.json")
+                    if p.stem not in TABLES and p.stem not in ("training_speed", "ep_bias")
+                    and p.with_suffix(".md").is_file())
+    for path in others:  # stationarity_table.py and mixing_table.py
+        record = json.loads(path.read_text())
         env = record["environment"]
-        lines += ["## stationarity", "", f"- command: `{record['command']}`",
-                  f"- seeds: {', '.join(map(str, record['seeds']))}; split: test",
+        lines += [f"## {path.stem}", "", f"- command: `{record['command']}`",
+                  f"- seeds: {', '.join(map(str, record['seeds']))}",
                   f"- made on: {record['date']}, commit {env['commit']}, torch {env['torch']}, "
                   f"{env['torch_threads']} torch thread(s)",
                   f"- chain wall time: {record['seconds'] / 60:.0f} min in all over "
                   f"{record['n_runs']} runs", "",
-                  (tables / "stationarity.md").read_text().strip(), ""]
+                  path.with_suffix(".md").read_text().strip(), ""]
     bias = tables / "ep_bias.json"
     lines += ["## Tables made by other commands", "",
               "These README tables are written by their own commands and are not repeated here:",
