@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from biovw.runs.rundir import splice_marked
 
@@ -292,6 +293,17 @@ def run_numbers(run: Path) -> dict[str, float | None]:
     }
 
 
+def sampler_text(run: Path) -> str:
+    """The sampler a run scores its samples with (its config.yaml's ``eval.sampler``), in
+    words."""
+    path = run / "config.yaml"
+    ev = (yaml.safe_load(path.read_text()) or {}).get("eval", {}) if path.is_file() else {}
+    if ev.get("sampler", "chain") == "chain":
+        return "of the T = 1 chain"
+    depth = ev.get("cycle_steps", 0)
+    return f"of cycles through {depth if depth else 'all K'} temperature steps and back"
+
+
 def _ais(run: Path) -> dict[str, float | None]:
     """An RBM's forward AIS run: effective sample size of its importance weights and the
     number of runs, when its log Z came from AIS rather than exact enumeration."""
@@ -452,6 +464,7 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
               "environment": environment(), "overrides": [*table.common, *extra],
               "date": datetime.date.today().isoformat()}
     snapshot = floor = trajectories = None
+    sampler = sampler_text(runs[reference.label][0])
     row_trajectories: dict[str, float] = {}
     ref_examples = [per_example(r) for r in runs[reference.label]] if table.paired else []
     for row in table.rows:
@@ -503,7 +516,8 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
                        if k != trajectories)
     likelihood = (f"IS with {trajectories:.0f} trajectories" + (f" ({others})" if others else "")
                   + " (converged: seeds whose IS ladder "
-                  f"stopped moving); sample quality {snapshot} steps past the cool-down"
+                  f"stopped moving); sample quality {snapshot} steps {sampler} past the "
+                  f"cool-down"
                   if trajectories else
                   f"log-likelihood from the RBM's log Z (exact or AIS, as the row says); "
                   f"sample quality after {snapshot} Gibbs steps")
