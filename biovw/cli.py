@@ -40,8 +40,10 @@ from biovw.runs.analyze import Analysis
 from biovw.runs.distributed import PeerLost, data_parallel
 from biovw.runs.evaluation import Evaluation
 from biovw.runs.rundir import save_npy_atomic
+from biovw.runs.stationarity import STARTS
 from biovw.runs.stop import TrainingInterrupted
 from biovw.runs.summary import finish_run, headline, refresh_summary
+from biovw.walkback import SAMPLERS
 
 EXIT_ERROR = 2
 EXIT_DIVERGED = 3
@@ -125,6 +127,36 @@ def _threads(fn):
         return fn(*args, **kwargs)
 
     return wrapper
+
+
+def _sampler_options(fn):
+    """``--sampler`` and ``--cycle-steps``: the chain run after the start (the run's
+    ``eval.sampler`` and ``eval.cycle_steps`` by default)."""
+    fn = click.option("--cycle-steps", type=click.IntRange(min=0), default=None,
+                      help="Temperature steps a cycle heats through (0: all) [default: the "
+                           "run's eval.cycle_steps].")(fn)
+    return click.option("--sampler", type=click.Choice(list(SAMPLERS)), default=None,
+                        help="chain (the operator at T=1) or cycle (heat and cool back per "
+                             "step) [default: the run's eval.sampler].")(fn)
+
+
+def _start_options(fn):
+    """``--start`` and ``--start-label`` (where the chains start), and the sampler options."""
+    fn = _sampler_options(fn)
+    fn = click.option("--start-label", type=click.IntRange(min=0), default=None,
+                      help="The mode or class of --start one_mode [default: the "
+                           "commonest].")(fn)
+    return click.option("--start", type=click.Choice(list(STARTS)), default="cooldown",
+                        help="Start after the cool-down, every chain on held-out examples of "
+                             "one mode or class, or on held-out examples (from the split not "
+                             "scored against).")(fn)
+
+
+def _report_stem(name: str) -> str:
+    """``name`` if it can be a file stem inside the run directory."""
+    if not name or set(name) & set("/\\\0"):
+        raise ConfigError(f"--name must be a file stem without '/' or '\\', got {name!r}")
+    return name
 
 
 class _Commands(click.Group):
@@ -315,12 +347,7 @@ def resume(run_dir, steps, device, progress):
               help="Sampler steps after the start (the cool-down, or --initial).")
 @click.option("--initial", type=click.Path(dir_okay=False), default=None,
               help=".npy of states [N, D] to start the chains from at T=1, with no cool-down.")
-@click.option("--sampler", type=click.Choice(["chain", "cycle"]), default=None,
-              help="chain (the operator at T=1) or cycle (heat and cool back per step) "
-                   "[default: the run's eval.sampler].")
-@click.option("--cycle-steps", type=click.IntRange(min=0), default=None,
-              help="Temperature steps a cycle heats through (0: all) [default: the run's "
-                   "eval.cycle_steps].")
+@_sampler_options
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npy file.")
 @click.option("--seed", type=SEED, default=0, help="Sampling seed.")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
@@ -506,17 +533,7 @@ def analyze(run_dir, trajectory, discrete, key, bin_ms, rates, trials, condition
               help="Comma-separated sampler steps at which the chains are scored.")
 @click.option("--groups", type=click.IntRange(min=2), default=10,
               help="Disjoint groups of chains whose spread is the metrics' noise.")
-@click.option("--start", type=click.Choice(["cooldown", "one_mode", "heldout"]),
-              default="cooldown",
-              help="Start after the cool-down, every chain on held-out examples of one mode or "
-                   "class, or on held-out examples (from the split not scored against).")
-@click.option("--start-label", type=click.IntRange(min=0), default=None,
-              help="The mode or class of --start one_mode [default: the commonest].")
-@click.option("--sampler", type=click.Choice(["chain", "cycle"]), default=None,
-              help="chain (the operator at T=1) or cycle [default: the run's eval.sampler].")
-@click.option("--cycle-steps", type=click.IntRange(min=0), default=None,
-              help="Temperature steps a cycle heats through (0: all) [default: the run's "
-                   "eval.cycle_steps].")
+@_start_options
 @click.option("--split", type=click.Choice(["valid", "test"]), default=None,
               help="Held-out split the samples are scored against [default: the run's "
                    "eval.split]; report final numbers on test.")
@@ -542,9 +559,7 @@ def stationarity(run_dir, n, steps, groups, start, start_label, sampler, cycle_s
     if split is not None:
         cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, split=split))
     counts = _int_list(steps, "--steps")
-    run, name = opened.run, name or report_name(start, cfg.eval.sampler)
-    if not name or set(name) & set("/\\\0"):
-        raise ConfigError(f"--name must be a file stem without '/' or '\\', got {name!r}")
+    run, name = opened.run, _report_stem(name or report_name(start, cfg.eval.sampler))
     try:
         report = check_stationarity(cfg, opened.model, opened.data, n, counts, seed, groups,
                                     start, start_label)
@@ -575,17 +590,7 @@ def stationarity(run_dir, n, steps, groups, start, start_label, sampler, cycle_s
               help="Recorded sampler steps per chain.")
 @click.option("--burn-in", type=click.IntRange(min=0), default=0,
               help="Sampler steps run before recording.")
-@click.option("--start", type=click.Choice(["cooldown", "one_mode", "heldout"]),
-              default="cooldown",
-              help="Start after the cool-down, every chain on held-out examples of one mode or "
-                   "class, or on held-out examples.")
-@click.option("--start-label", type=click.IntRange(min=0), default=None,
-              help="The mode or class of --start one_mode [default: the commonest].")
-@click.option("--sampler", type=click.Choice(["chain", "cycle"]), default=None,
-              help="chain (the operator at T=1) or cycle [default: the run's eval.sampler].")
-@click.option("--cycle-steps", type=click.IntRange(min=0), default=None,
-              help="Temperature steps a cycle heats through (0: all) [default: the run's "
-                   "eval.cycle_steps].")
+@_start_options
 @click.option("--seed", type=SEED, default=0, help="Seed of the chains.")
 @click.option("--name", default=None,
               help="File stem of the report [default: mixing, with _START and _SAMPLER "
@@ -604,9 +609,7 @@ def mixing(run_dir, chains, steps, burn_in, start, start_label, sampler, cycle_s
     opened = open_run(run_dir, device)
     _notes(opened)
     cfg = _with_sampler(opened.cfg, sampler, cycle_steps)
-    name = name or report_name(start, cfg.eval.sampler).replace("stationarity", "mixing", 1)
-    if set(name) & set("/\\\0"):
-        raise ConfigError(f"--name must be a file stem without '/' or '\\', got {name!r}")
+    name = _report_stem(name or report_name(start, cfg.eval.sampler, "mixing"))
     try:
         result = measure_mixing(opened.kind, cfg, opened.model, opened.data, n_chains=chains,
                                 n_steps=steps, burn_in=burn_in, seed=seed, start=start,

@@ -170,7 +170,7 @@ def test_nan_mid_run_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
 
 def test_stationarity_command_runs_on_a_trained_run(trained_run):
     result = CliRunner().invoke(main, ["stationarity", str(trained_run), "--n", "40",
-                                       "--steps", "0,2,5"])
+                                       "--steps", "0,2,5", "--sampler", "chain"])
     assert result.exit_code == 0, result.output
     report = json.loads((trained_run / "stationarity.json").read_text())
     assert set(report["quality"]) == {"0", "2", "5", "data_floor"}
@@ -428,6 +428,10 @@ def test_mixing_command_reports_the_sampler_from_each_start(trained_run):
     assert report["ess_per_transition"] == pytest.approx(report["ess_per_step"] / 4)
     assert report["switching"]["labelled"].startswith("mode") and report["burn_in"] == 2
     assert report["start"] == "one_mode" and "switches" in result.output
-    result = runner.invoke(main, ["mixing", str(trained_run), "--chains", "20", "--steps", "30"])
+    result = runner.invoke(main, ["mixing", str(trained_run), "--chains", "20", "--steps", "30",
+                                  "--sampler", "chain"])
     assert result.exit_code == 0, result.output
     assert json.loads((trained_run / "mixing.json").read_text())["transitions_per_step"] == 1
+    result = runner.invoke(main, ["mixing", str(trained_run), "--chains", "20", "--steps", "30"])
+    assert result.exit_code == 0, result.output       # the run's own sampler: cycles
+    assert json.loads((trained_run / "mixing_cycle.json").read_text())["transitions_per_step"] > 1

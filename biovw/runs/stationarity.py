@@ -179,10 +179,10 @@ def _verdict(change: dict, first: int, last: int) -> str:
     return f"quality after {last:,} steps no worse than after {first:,} beyond noise"
 
 
-def report_name(start: str, sampler: str) -> str:
-    """File stem of a stationarity report: ``stationarity`` for the cool-down and the T = 1
-    chain, with ``_START`` and ``_SAMPLER`` added for the others."""
-    return ("stationarity" + ("" if start == "cooldown" else f"_{start}")
+def report_name(start: str, sampler: str, stem: str = "stationarity") -> str:
+    """File stem of a stationarity (or mixing) report: ``stem`` for the cool-down and the
+    T = 1 chain, with ``_START`` and ``_SAMPLER`` added for the others."""
+    return (stem + ("" if start == "cooldown" else f"_{start}")
             + ("" if sampler == "chain" else f"_{sampler}"))
 
 
