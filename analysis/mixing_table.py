@@ -30,9 +30,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stationarity_table import SETTINGS, START_LABELS, _sampler, sampler_label  # noqa: E402
+from stationarity_table import (  # noqa: E402
+    SETTINGS,
+    START_LABELS,
+    _sampler,
+    finished_runs,
+    publish,
+    sampler_label,
+    samplers_arg,
+)
 
-from results import REPO, environment, splice, write_page  # noqa: E402
+from results import REPO, environment  # noqa: E402
 
 COLUMNS = (("iat_summary", "IAT (steps)", 3), ("ess_per_step", "eff. samples / step", 4),
            ("ess_per_transition", "eff. samples / transition", 5),
@@ -122,11 +130,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     reports: dict[str, list[dict]] = {}
     for setting in [s for s in SETTINGS if s.table in args.settings]:
-        runs = [args.root / setting.table / setting.row / f"seed{s}" for s in args.seeds]
-        missing = [str(r) for r in runs if not (r / "summary.json").is_file()]
-        if missing:
-            raise SystemExit(f"error: no finished run at {missing[0]} (train it with "
-                             f"python analysis/results.py {setting.table} --root {args.root})")
+        runs = finished_runs(setting, args.root, args.seeds)
         for start in args.starts:
             for sampler, depth in args.samplers:
                 label = ", ".join([setting.label, sampler_label(sampler, depth)]
@@ -138,16 +142,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     record["command"] = (f"python analysis/mixing_table.py --seeds "
                          f"{' '.join(map(str, args.seeds))} --chains {args.chains} --steps "
                          f"{args.steps} --settings {' '.join(args.settings)} --starts "
-                         f"{' '.join(args.starts)} --samplers "
-                         + " ".join(s if s == "chain" else f"{s}:{k}" if k else s
-                                    for s, k in args.samplers) + f" --name {args.name}")
-    args.tables.mkdir(parents=True, exist_ok=True)
-    (args.tables / f"{args.name}.md").write_text(markdown)
-    (args.tables / f"{args.name}.json").write_text(json.dumps(record, indent=1) + "\n")
-    print(markdown)
-    write_page(args.tables, args.tables.parent / "results.md")
-    if args.readme is not None and not splice(args.readme, args.name, markdown):
-        raise SystemExit(f"error: {args.readme} has no <!-- results:{args.name} --> markers")
+                         f"{' '.join(args.starts)} --samplers {samplers_arg(args.samplers)} "
+                         f"--name {args.name}")
+    publish(args.tables, args.name, markdown, record, args.readme)
 
 
 if __name__ == "__main__":

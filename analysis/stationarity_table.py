@@ -82,6 +82,32 @@ def sampler_label(kind: str, depth: int) -> str:
     return f"cycles of {depth} steps" if depth else "cycles through all K steps"
 
 
+def samplers_arg(samplers: Sequence[tuple[str, int]]) -> str:
+    """``--samplers`` as given on the command line."""
+    return " ".join(s if s == "chain" else f"{s}:{k}" if k else s for s, k in samplers)
+
+
+def finished_runs(setting: Setting, root: Path, seeds: Sequence[int]) -> list[Path]:
+    """The setting's run per seed; exits naming the first that has not finished."""
+    runs = [root / setting.table / setting.row / f"seed{s}" for s in seeds]
+    missing = [str(r) for r in runs if not (r / "summary.json").is_file()]
+    if missing:
+        raise SystemExit(f"error: no finished run at {missing[0]} (train it with "
+                         f"python analysis/results.py {setting.table} --root {root})")
+    return runs
+
+
+def publish(tables: Path, name: str, markdown: str, record: dict, readme: Path | None) -> None:
+    """Write ``TABLES/NAME.{md,json}``, the results page and, with ``readme``, its block."""
+    tables.mkdir(parents=True, exist_ok=True)
+    (tables / f"{name}.md").write_text(markdown)
+    (tables / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+    print(markdown)
+    write_page(tables, tables.parent / "results.md")
+    if readme is not None and not splice(readme, name, markdown):
+        raise SystemExit(f"error: {readme} has no <!-- results:{name} --> markers")
+
+
 def run_stationarity(run: Path, n: int, steps: Sequence[int], groups: int,
                      start: str = "cooldown", sampler: str = "chain",
                      cycle_steps: int = 0, split: str = "test") -> dict:
@@ -201,11 +227,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     chosen = [s for s in SETTINGS if args.settings is None or s.table in args.settings]
     reports: dict[str, list[dict]] = {}
     for setting in chosen:
-        runs = [args.root / setting.table / setting.row / f"seed{s}" for s in args.seeds]
-        missing = [str(r) for r in runs if not (r / "summary.json").is_file()]
-        if missing:
-            raise SystemExit(f"error: no finished run at {missing[0]} (train it with "
-                             f"python analysis/results.py {setting.table} --root {args.root})")
+        runs = finished_runs(setting, args.root, args.seeds)
         for start in args.starts:
             for sampler, depth in args.samplers:
                 label = ", ".join([setting.label]
@@ -222,16 +244,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                          f"--steps {' '.join(map(str, args.steps))}"
                          + (f" --settings {' '.join(args.settings)}" if args.settings else "")
                          + f" --starts {' '.join(args.starts)} --samplers "
-                         + " ".join(s if s == "chain" else f"{s}:{k}" if k else s
-                                    for s, k in args.samplers)
+                         + samplers_arg(args.samplers)
                          + f" --split {args.split} --name {args.name}")
-    args.tables.mkdir(parents=True, exist_ok=True)
-    (args.tables / f"{args.name}.md").write_text(markdown)
-    (args.tables / f"{args.name}.json").write_text(json.dumps(record, indent=1) + "\n")
-    print(markdown)
-    write_page(args.tables, args.tables.parent / "results.md")
-    if args.readme is not None and not splice(args.readme, args.name, markdown):
-        raise SystemExit(f"error: {args.readme} has no <!-- results:{args.name} --> markers")
+    publish(args.tables, args.name, markdown, record, args.readme)
 
 
 if __name__ == "__main__":
