@@ -164,3 +164,20 @@ def test_agrees_with_arviz():
             assert ess == pytest.approx(float(az.ess(chains, method="mean")), rel=0.01)
             assert split_rhat(chains[:, :, None])[0] == pytest.approx(
                 float(az.rhat(chains, method="rank")), rel=1e-9)
+
+
+def test_recordings_get_mixing_per_condition_with_state_switches():
+    from biovw.analysis.report import analyze_recording, summary_lines
+
+    a, b = 0.05, 0.2
+    P = np.array([[1 - a, a], [b, 1 - b]])
+    states = simulate_markov(P, 40, 3000, seed=7)
+    report = analyze_recording(list(states), discrete=True, dt=0.01)
+    mixing = report.result["conditions"]["all"]["mixing"]
+    assert mixing["switching"]["rate"] == pytest.approx(exact_switching_rate(P, [0, 1]), rel=0.05)
+    assert mixing["iat_summary"] == pytest.approx(exact_iat(P, np.array([1.0, 0.0])), rel=0.1)
+    assert mixing["per_second_of"] == "recording"
+    assert any(line.startswith("mixing: IAT") for line in summary_lines(report))
+    short = analyze_recording([np.array([0, 1, 0])] * 5, discrete=True)
+    assert short.result["conditions"]["all"]["mixing"] == {
+        "skipped": "every chain is shorter than 4 steps"}
