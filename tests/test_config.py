@@ -87,3 +87,10 @@ def test_shipped_configs_are_valid():
                 load_config(path)
             continue
         load_config(path)
+
+
+def test_a_config_of_non_text_bytes_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "bytes.yaml"
+    path.write_bytes(b"\xff\xfe\x00train: {steps: 3}")
+    with pytest.raises(ConfigError, match=r"bytes.yaml: not a text file \(byte 0 is not UTF-8\)$"):
+        load_config(path)

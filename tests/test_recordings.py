@@ -9,7 +9,6 @@ import subprocess
 import sys
 import warnings
 
-import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -19,6 +18,7 @@ from biovw.cli import main
 from biovw.data import DataError
 from biovw.data.recordings import read_recording
 
+h5py = pytest.importorskip("h5py")
 pynwb = pytest.importorskip("pynwb")
 
 BIN = 0.01  # seconds
