@@ -1,5 +1,9 @@
 """Config validation: one-line errors naming the field; overrides; round trip."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -94,3 +98,12 @@ def test_a_config_of_non_text_bytes_is_refused_in_one_line(tmp_path):
     path.write_bytes(b"\xff\xfe\x00train: {steps: 3}")
     with pytest.raises(ConfigError, match=r"bytes.yaml: not a text file \(byte 0 is not UTF-8\)$"):
         load_config(path)
+
+
+def test_a_model_too_large_for_memory_is_refused_in_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "biovw", "train", "circuits/rate_net.yaml",
+                           "--set", "circuit.hidden=1000000000", "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "does not fit in memory" in proc.stderr
+    assert not (tmp_path / "run").exists()

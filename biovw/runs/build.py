@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,16 @@ def build_run(cfg: Config, device: torch.device) -> tuple[DataSplits, nn.Module]
     """Data splits and a freshly initialised model on ``device``, of the kind ``cfg.model``
     names (a :class:`biovw.walkback.WalkbackModel` or an RBM)."""
     data = load_run_data(cfg)
-    return data, MODEL_KINDS[cfg.model].build(cfg, data).to(device)
+    try:
+        return data, MODEL_KINDS[cfg.model].build(cfg, data).to(device)
+    except (MemoryError, RuntimeError) as exc:
+        text = str(exc)
+        if not isinstance(exc, MemoryError) and "allocate" not in text:
+            raise
+        asked = re.search(r"allocate (\d+) bytes", text)
+        size = f" ({int(asked.group(1)) / 2**30:,.0f} GiB for one tensor)" if asked else ""
+        raise ConfigError(f"the model does not fit in memory{size}: make it smaller "
+                          f"(circuit.hidden, circuit.layers or rbm.hidden)") from exc
 
 
 RESUMABLE_EDITS = ("name", "eval.", "train.log_every", "train.checkpoint_every",
