@@ -37,6 +37,7 @@ from biovw.runs import (
     resolve_device,
 )
 from biovw.runs.analyze import Analysis
+from biovw.runs.build import check_fits
 from biovw.runs.distributed import PeerLost, data_parallel
 from biovw.runs.evaluation import Evaluation
 from biovw.runs.rundir import save_npy_atomic
@@ -372,6 +373,7 @@ def sample(run_dir, n, steps, initial, sampler, cycle_steps, out, seed, device):
         if n is not None and n != start.shape[0]:
             raise ConfigError(f"--n {n} differs from the {start.shape[0]} rows of --initial")
     n = start.shape[0] if start is not None else (n or 5000)
+    check_fits(3 * 4 * n * data.dim, f"{n:,} samples", "--n")  # the chains, output and .npy
     opened.model.eval()
     samples = opened.kind.sample(cfg, opened.model, data, n, steps, seed, start)
     save_npy_atomic(Path(out), samples.numpy())

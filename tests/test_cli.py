@@ -435,3 +435,10 @@ def test_mixing_command_reports_the_sampler_from_each_start(trained_run):
     result = runner.invoke(main, ["mixing", str(trained_run), "--chains", "20", "--steps", "30"])
     assert result.exit_code == 0, result.output       # the run's own sampler: cycles
     assert json.loads((trained_run / "mixing_cycle.json").read_text())["transitions_per_step"] > 1
+
+
+def test_sample_refuses_more_samples_than_memory_holds(trained_run, tmp_path):
+    result = CliRunner().invoke(main, ["sample", str(trained_run), "--n", "100000000000",
+                                       "--out", str(tmp_path / "s.npy")])
+    assert result.exit_code == 2 and "--n: 100,000,000,000 samples would need" in result.output
+    assert not (tmp_path / "s.npy").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,23 @@ def check_split_sizes(cfg: Config, data: DataSplits) -> None:
                 f"need at least {MIN_SPLIT}: use more data (data.n_samples for a generated set) "
                 f"or adjust {fix}"
             )
+
+
+def physical_memory() -> int:
+    """Bytes of physical memory of this machine (0 when it cannot be read)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def check_fits(n_bytes: float, what: str, option: str) -> None:
+    """Raise :class:`ConfigError` naming ``option`` when ``n_bytes`` exceed this machine's
+    physical memory."""
+    total = physical_memory()
+    if total and n_bytes > total:
+        raise ConfigError(f"{option}: {what} would need {n_bytes / 2**30:,.1f} GiB, more than "
+                          f"this machine's {total / 2**30:,.1f} GiB")
 
 
 def build_run(cfg: Config, device: torch.device) -> tuple[DataSplits, nn.Module]:
