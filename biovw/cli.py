@@ -11,6 +11,7 @@ during training. Any other failure is a bug and shows its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -253,32 +254,69 @@ def train_cmd(config, overrides, seed, device, out, dry_run, progress):
     data-parallel on shares of the global batch train.batch_size; rank 0 writes the run."""
     extra = [*overrides, f"seed={seed}"] if seed is not None else list(overrides)
     cfg = load_config(config, extra)
-    with data_parallel(resolve_device(device)) as (parallel, dev):
-        data, model = build_run(cfg, dev)
-        n_params = sum(p.numel() for p in model.parameters())
-        kind = MODEL_KINDS[cfg.model]
-        _check_parallel(kind, cfg, parallel)
-        if dry_run:
-            threads = torch.get_num_threads()
+    with contextlib.ExitStack() as held:  # the run's writer lock, to the end of the evaluation
+        with data_parallel(resolve_device(device)) as (parallel, dev):
+            data, model = build_run(cfg, dev)
+            n_params = sum(p.numel() for p in model.parameters())
+            kind = MODEL_KINDS[cfg.model]
+            _check_parallel(kind, cfg, parallel)
+            if dry_run:
+                threads = torch.get_num_threads()
+                if parallel.is_main:
+                    click.echo(f"config ok: {cfg.name}; data {data.name} train/valid/test "
+                               f"{len(data.train)}/{len(data.valid)}/{len(data.test)}, dim "
+                               f"{data.dim}; {kind.describe(cfg)} with {n_params} parameters "
+                               f"on {dev} ({threads} thread{'s' * (threads != 1)}"
+                               f"{_processes(parallel)}); {kind.iterations_key} = "
+                               f"{kind.iterations(cfg)}")
+                return
+            default = Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            run = RunDir(parallel.share(str(out or default)))
+            if run.root.exists() and not run.root.is_dir():
+                raise ConfigError(f"--out: {run.root} exists and is not a directory")
+            _check_empty(run)
+            held.enter_context(_writer(run, "train", parallel.is_main))
+            _check_empty(run)  # another start may have begun between the check and the lock
             if parallel.is_main:
-                click.echo(f"config ok: {cfg.name}; data {data.name} train/valid/test "
-                           f"{len(data.train)}/{len(data.valid)}/{len(data.test)}, dim "
-                           f"{data.dim}; {kind.describe(cfg)} with {n_params} parameters on "
-                           f"{dev} ({threads} thread{'s' * (threads != 1)}"
-                           f"{_processes(parallel)}); {kind.iterations_key} = "
-                           f"{kind.iterations(cfg)}")
-            return
-        default = Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        run = RunDir(parallel.share(str(out or default)))
-        if run.root.exists() and not run.root.is_dir():
-            raise ConfigError(f"--out: {run.root} exists and is not a directory")
-        if run.root.exists() and any(run.root.iterdir()):
-            raise ConfigError(f"--out: {run.root} exists and is not empty (continue that run "
-                              f"with biovw resume {run.root}, or choose another --out)")
-        parallel.barrier()
-        model, elapsed = kind.train(cfg, run, model, data, progress=progress, parallel=parallel)
-    if parallel.is_main:  # after every process has left the process group
-        _finish(cfg, run, model, data, elapsed, cfg.seed, progress)
+                click.echo(f"training into {run.root}", err=True)
+            parallel.barrier()
+            model, elapsed = kind.train(cfg, run, model, data, progress=progress,
+                                        parallel=parallel)
+        if parallel.is_main:  # after every process has left the process group
+            _finish(cfg, run, model, data, elapsed, cfg.seed, progress)
+
+
+def _analyze_run(opened, chains, steps, burn_in, bins, clusters, seed) -> tuple[Path, list]:
+    """``biovw analyze RUN``: write analysis.json and the current figure; the lines to print."""
+    run = opened.run
+    analysis = opened.kind.analyze(opened.cfg, opened.model, opened.data, n_chains=chains,
+                                   n_steps=steps, burn_in=burn_in, bins=bins,
+                                   n_clusters=clusters, seed=seed)
+    result = {**analysis.result, "source": str(run.root)}
+    _draw_currents(analysis, run.figures)
+    lines = []
+    for method, ep in result["entropy_production"].items():
+        bound = " (lower bound)" if method == "coarse_grained" else ""
+        lines.append(f"entropy production [{method}]{bound}: {ep['value']:.4g} "
+                     f"[{ep['ci_low']:.4g}, {ep['ci_high']:.4g}] nats/step")
+    lines.append(mixing_line(result["mixing"]))
+    path = run.root / "analysis.json"
+    run.write_json(path, result)
+    return path, lines
+
+
+def _check_empty(run: RunDir) -> None:
+    if not run.is_empty():
+        raise ConfigError(f"--out: {run.root} exists and is not empty (continue that run "
+                          f"with biovw resume {run.root}, or choose another --out)")
+
+
+def _writer(run: RunDir, command: str, main_process: bool = True):
+    """The run directory's writer lock (:meth:`RunDir.writing`) for this process, if it
+    writes."""
+    if not main_process:
+        return contextlib.nullcontext()
+    return run.writing(command, warn=lambda line: click.echo(line, err=True))
 
 
 def _check_parallel(kind, cfg, parallel) -> None:
@@ -312,32 +350,37 @@ def resume(run_dir, steps, device, progress):
     truncated) is set aside as latest.pt.damaged and the run continues from the previous one.
     RBM baselines train deterministically in seconds and are trained again from the start.
     Under torchrun every process loads the checkpoint and training continues data-parallel."""
-    with data_parallel(resolve_device(device)) as (parallel, dev):
-        opened = open_run(run_dir, dev, allow_fresh=True, fallback=True)
-        cfg, kind = opened.cfg, opened.kind
-        _check_parallel(kind, cfg, parallel)
-        if steps is not None:
-            if steps < opened.step:
-                raise ConfigError(f"--steps {steps} is below the checkpoint's step "
-                                  f"{opened.step}")
-            cfg = config_from_dict(cfg.to_dict(), [f"{kind.iterations_key}={steps}"])
-        total = kind.iterations(cfg)
-        if parallel.is_main:
-            if opened.fallback:
-                click.echo(opened.fallback, err=True)
-            if opened.payload is None:
-                click.echo(f"{opened.run.root} has no checkpoint yet: training starts again "
-                           f"from iteration 0 of {total} with its config.yaml")
-            else:
-                edits = (f"applying edits of config.yaml: {'; '.join(opened.edits)}"
-                         if opened.edits else "config.yaml matches")
-                click.echo(f"resuming {opened.run.root} at iteration {opened.step} of {total} "
-                           f"with the configuration of its checkpoint ({edits})")
-        model, elapsed = kind.train(cfg, opened.run, opened.model, opened.data,
-                                    resume=opened.payload is not None, progress=progress,
-                                    parallel=parallel)
-    if parallel.is_main:  # after every process has left the process group
-        _finish(cfg, opened.run, model, opened.data, elapsed, cfg.seed, progress)
+    if not Path(run_dir).is_dir():
+        raise ConfigError(f"RUN_DIR: not a directory: {run_dir}")
+    with contextlib.ExitStack() as held:  # the run's writer lock, to the end of the evaluation
+        with data_parallel(resolve_device(device)) as (parallel, dev):
+            if parallel.is_main:
+                held.enter_context(_writer(RunDir(run_dir), "resume"))
+            opened = open_run(run_dir, dev, allow_fresh=True, fallback=True)
+            cfg, kind = opened.cfg, opened.kind
+            _check_parallel(kind, cfg, parallel)
+            if steps is not None:
+                if steps < opened.step:
+                    raise ConfigError(f"--steps {steps} is below the checkpoint's step "
+                                      f"{opened.step}")
+                cfg = config_from_dict(cfg.to_dict(), [f"{kind.iterations_key}={steps}"])
+            total = kind.iterations(cfg)
+            if parallel.is_main:
+                if opened.fallback:
+                    click.echo(opened.fallback, err=True)
+                if opened.payload is None:
+                    click.echo(f"{opened.run.root} has no checkpoint yet: training starts again "
+                               f"from iteration 0 of {total} with its config.yaml")
+                else:
+                    edits = (f"applying edits of config.yaml: {'; '.join(opened.edits)}"
+                             if opened.edits else "config.yaml matches")
+                    click.echo(f"resuming {opened.run.root} at iteration {opened.step} of {total} "
+                               f"with the configuration of its checkpoint ({edits})")
+            model, elapsed = kind.train(cfg, opened.run, opened.model, opened.data,
+                                        resume=opened.payload is not None, progress=progress,
+                                        parallel=parallel)
+        if parallel.is_main:  # after every process has left the process group
+            _finish(cfg, opened.run, model, opened.data, elapsed, cfg.seed, progress)
 
 
 @main.command(context_settings=CONTEXT)
@@ -417,11 +460,12 @@ def evaluate(run_dir, trajectories, examples, samples, split, seed, device, prog
     cfg, run = opened.cfg, opened.run
     if split is not None:
         cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, split=split))
-    evaluation = opened.kind.evaluate(cfg, run, opened.model, opened.data, seed,
-                                      progress=progress, n_examples=examples,
-                                      n_trajectories=trajectories, n_samples=samples)
-    _draw_evaluation(run, evaluation, opened.kind.chain_steps)
-    refresh_summary(run, evaluation.result)
+    with _writer(run, "evaluate"):
+        evaluation = opened.kind.evaluate(cfg, run, opened.model, opened.data, seed,
+                                          progress=progress, n_examples=examples,
+                                          n_trajectories=trajectories, n_samples=samples)
+        _draw_evaluation(run, evaluation, opened.kind.chain_steps)
+        refresh_summary(run, evaluation.result)
     click.echo(f"{opened.kind.evaluation_line(evaluation.result['loglik'])}; wrote {run.eval}")
 
 
@@ -503,26 +547,16 @@ def analyze(run_dir, trajectory, discrete, key, bin_ms, rates, trials, condition
             suffix = "" if len(recording.fields) == 1 else f"_{name}"
             plots.current_field(field, run.figures / f"currents{suffix}.png",
                                 f"probability current, {name} ({recording.plane})")
+        path = run.root / "analysis.json"
+        run.write_json(path, result)
     else:
         if discrete:
             raise ConfigError("--discrete applies to --trajectory only")
         opened = open_run(run_dir, device)
         _notes(opened)
-        run = opened.run
         opened.model.eval()
-        analysis = opened.kind.analyze(opened.cfg, opened.model, opened.data, n_chains=chains,
-                                       n_steps=steps, burn_in=burn_in, bins=bins,
-                                       n_clusters=clusters, seed=seed)
-        result = {**analysis.result, "source": str(run.root)}
-        _draw_currents(analysis, run.figures)
-        lines = []
-        for method, ep in result["entropy_production"].items():
-            bound = " (lower bound)" if method == "coarse_grained" else ""
-            lines.append(f"entropy production [{method}]{bound}: {ep['value']:.4g} "
-                         f"[{ep['ci_low']:.4g}, {ep['ci_high']:.4g}] nats/step")
-        lines.append(mixing_line(result["mixing"]))
-    path = run.root / "analysis.json"
-    run.write_json(path, result)
+        with _writer(opened.run, "analyze"):
+            path, lines = _analyze_run(opened, chains, steps, burn_in, bins, clusters, seed)
     for line in lines:
         click.echo(line)
     click.echo(f"wrote {path}")
@@ -562,17 +596,18 @@ def stationarity(run_dir, n, steps, groups, start, start_label, sampler, cycle_s
         cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, split=split))
     counts = _int_list(steps, "--steps")
     run, name = opened.run, _report_stem(name or report_name(start, cfg.eval.sampler))
-    try:
-        report = check_stationarity(cfg, opened.model, opened.data, n, counts, seed, groups,
-                                    start, start_label)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(str(exc)) from exc
-    result = report.to_dict()
-    run.write_json(run.root / f"{name}.json", result)
-    curves = plots.stationarity_curves(result, run.figures / f"{name}.png")
-    grids = plots.chain_over_time(report.samples, report.image_shape,
-                                  run.figures / f"{name}_samples.png",
-                                  reference=report.reference, split=report.split)
+    with _writer(run, "stationarity"):
+        try:
+            report = check_stationarity(cfg, opened.model, opened.data, n, counts, seed,
+                                        groups, start, start_label)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(str(exc)) from exc
+        result = report.to_dict()
+        run.write_json(run.root / f"{name}.json", result)
+        curves = plots.stationarity_curves(result, run.figures / f"{name}.png")
+        grids = plots.chain_over_time(report.samples, report.image_shape,
+                                      run.figures / f"{name}_samples.png",
+                                      reference=report.reference, split=report.split)
     for s in report.steps:
         g = report.groups[str(s)]
         click.echo(f"{s:>6} steps: " + ", ".join(
@@ -612,14 +647,15 @@ def mixing(run_dir, chains, steps, burn_in, start, start_label, sampler, cycle_s
     _notes(opened)
     cfg = _with_sampler(opened.cfg, sampler, cycle_steps)
     name = _report_stem(name or report_name(start, cfg.eval.sampler, "mixing"))
-    try:
-        result = measure_mixing(opened.kind, cfg, opened.model, opened.data, n_chains=chains,
-                                n_steps=steps, burn_in=burn_in, seed=seed, start=start,
-                                start_label=start_label)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
     path = opened.run.root / f"{name}.json"
-    opened.run.write_json(path, result)
+    with _writer(opened.run, "mixing"):
+        try:
+            result = measure_mixing(opened.kind, cfg, opened.model, opened.data,
+                                    n_chains=chains, n_steps=steps, burn_in=burn_in, seed=seed,
+                                    start=start, start_label=start_label)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        opened.run.write_json(path, result)
     click.echo(f"{result['sampler']}, start {start}: {mixing_line(result)}; "
                f"{result['ess_per_transition']:.3g} effective samples per transition")
     click.echo(f"wrote {path}")

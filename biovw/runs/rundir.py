@@ -15,11 +15,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
 import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +30,35 @@ from typing import IO, Any
 
 import numpy as np
 
-from biovw.config import Config, config_yaml
+from biovw.config import Config, ConfigError, config_yaml
+
+LOCK_NAME = ".lock"
+"""The run directory's writer lock file (:meth:`RunDir.writing`)."""
+
+
+class RunBusy(ConfigError):
+    """Another process is writing into the run directory."""
+
+
+def _describe(record: str) -> str:
+    try:
+        held = json.loads(record)
+        return f"pid {held['pid']} on {held['host']}, biovw {held['command']}"
+    except (ValueError, KeyError, TypeError):
+        return "an unreadable record"
+
+
+def _rewrite(fh: IO[str], text: str) -> None:
+    """Replace the contents of the (locked) lock file by ``text``."""
+    fh.seek(0)
+    fh.truncate()
+    fh.write(text)
+    fh.flush()
+
+
+def _holder(fh: IO[str]) -> str:
+    fh.seek(0)
+    return _describe(fh.read().strip())
 
 
 class RunDir:
@@ -105,12 +135,55 @@ class RunDir:
         return any(p.is_file() for p in (self.checkpoint, self.previous_checkpoint,
                                           self.last_good_checkpoint))
 
+    @property
+    def lock_file(self) -> Path:
+        """The file whose lock marks the run's one writer (:meth:`writing`)."""
+        return self.root / LOCK_NAME
+
+    def is_empty(self) -> bool:
+        """Whether the directory holds nothing but (perhaps) its lock file."""
+        return not self.root.exists() or all(p.name == LOCK_NAME for p in self.root.iterdir())
+
+    @contextmanager
+    def writing(self, command: str, warn=None) -> Iterator[None]:
+        """Hold the run's writer lock while the block runs (creating the directory).
+
+        The lock is an exclusive ``flock`` on ``.lock`` in the run directory, released by the
+        kernel when the holder exits in any way; the file records the holder's pid, host and
+        command. A second writer is refused; a record left by a holder that died (its pid no
+        longer runs on this host) is taken over, and ``warn`` is called with a line saying so.
+
+        Raises
+        ------
+        RunBusy
+            When another process holds the lock: the message names its pid, host and command.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_file, "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise RunBusy(f"{self.root} is in use: {_holder(fh)}; wait for it to finish "
+                              f"(readers such as biovw sample may run meanwhile)") from None
+            fh.seek(0)
+            left = fh.read().strip()
+            if left and warn is not None:
+                warn(f"warning: taking over the run directory {self.root} from a process that "
+                     f"stopped without releasing it ({_describe(left)})")
+            _rewrite(fh, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                     "command": command}))
+            try:
+                yield
+            finally:
+                if self.lock_file.exists():  # a failed start removes its directory
+                    _rewrite(fh, "")
+
     @contextmanager
     def fresh_start(self) -> Iterator[None]:
         """Create the directory tree of a run that starts from nothing. If the block raises
         before a checkpoint was written and the directory did not exist or was empty, remove
         what it wrote (and the directory it created): a failed start leaves nothing behind."""
-        was_new = not self.root.exists() or not any(self.root.iterdir())
+        was_new = self.is_empty()
         existed = self.root.exists()
         self.make()
         try:
