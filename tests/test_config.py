@@ -105,5 +105,5 @@ def test_a_model_too_large_for_memory_is_refused_in_one_line(tmp_path):
                            "--set", "circuit.hidden=1000000000", "--out", str(tmp_path / "run")],
                           capture_output=True, text=True, cwd=Path(__file__).parents[1])
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip().count("\n") == 0 and "does not fit in memory" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "GiB, more than this machine" in proc.stderr
     assert not (tmp_path / "run").exists()

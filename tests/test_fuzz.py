@@ -274,3 +274,27 @@ def test_damaged_checkpoints_are_refused_in_one_line(examples, tiny_run):
             _clean(result)
 
     check()
+
+
+@_budget(15, 300)
+def test_random_config_bytes_and_absurd_sizes_are_refused_in_one_line(examples):
+    """Config files of random bytes (not UTF-8, not YAML, not a mapping) and model sizes that
+    no machine holds: one line and exit 2, never a traceback, never a run directory."""
+    # small sizes build; sizes in between may fit and take minutes, so they are not drawn
+    sizes = st.one_of(st.integers(1, 64), st.integers(10**7, 10**12))
+
+    @_settings(examples)
+    @given(st.one_of(st.binary(max_size=200), st.none()), sizes)
+    def check(raw, hidden):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "run"
+            if raw is None:
+                config, extra = "circuits/rate_net.yaml", [f"circuit.hidden={hidden}"]
+            else:
+                config, extra = Path(tmp) / "random.yaml", []
+                config.write_bytes(raw)
+            result = _invoke(["train", config, *_sets(TINY + extra), "--out", out, "--dry-run"])
+            _clean(result)
+            assert not out.exists()
+
+    check()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,23 +82,26 @@ def check_fits(n_bytes: float, what: str, option: str) -> None:
     total = physical_memory()
     if total and n_bytes > total:
         raise ConfigError(f"{option}: {what} would need {n_bytes / 2**30:,.1f} GiB, more than "
-                          f"this machine's {total / 2**30:,.1f} GiB")
+                          f"this machine's {total / 2**30:,.1f} GiB; make it smaller")
 
 
 def build_run(cfg: Config, device: torch.device) -> tuple[DataSplits, nn.Module]:
     """Data splits and a freshly initialised model on ``device``, of the kind ``cfg.model``
     names (a :class:`biovw.walkback.WalkbackModel` or an RBM)."""
     data = load_run_data(cfg)
+    kind = MODEL_KINDS[cfg.model]
+    # weights, their gradients and the optimiser's two moments, in float32
+    check_fits(4 * 4 * kind.size(cfg, data.dim), "the model's weights and their training state",
+               "circuit.hidden, circuit.layers or rbm.hidden")
     try:
-        return data, MODEL_KINDS[cfg.model].build(cfg, data).to(device)
+        return data, kind.build(cfg, data).to(device)
     except (MemoryError, RuntimeError) as exc:
         text = str(exc)
         if not isinstance(exc, MemoryError) and "allocate" not in text:
             raise
-        asked = re.search(r"allocate (\d+) bytes", text)
-        size = f" ({int(asked.group(1)) / 2**30:,.0f} GiB for one tensor)" if asked else ""
-        raise ConfigError(f"the model does not fit in memory{size}: make it smaller "
-                          f"(circuit.hidden, circuit.layers or rbm.hidden)") from exc
+        raise ConfigError(f"the model does not fit in memory ({' '.join(text.split())[:160]}): "
+                          f"make it smaller (circuit.hidden, circuit.layers or rbm.hidden)"
+                          ) from exc
 
 
 RESUMABLE_EDITS = ("name", "eval.", "train.log_every", "train.checkpoint_every",

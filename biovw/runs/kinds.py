@@ -24,7 +24,7 @@ from biovw.runs.labels import state_labels
 from biovw.runs.rbm import build_rbm, check_rbm_data, evaluate_rbm, gibbs_samples, train_rbm
 from biovw.runs.rundir import RunDir
 from biovw.runs.train import train
-from biovw.runs.walkback_model import build_model
+from biovw.runs.walkback_model import build_model, model_size
 from biovw.walkback import trajectories
 from biovw.walkback.sampling import start_states
 
@@ -57,6 +57,9 @@ class ModelKind(Protocol):
 
     def build(self, cfg: Config, data: DataSplits) -> nn.Module:
         """A freshly initialised model (on the CPU)."""
+
+    def size(self, cfg: Config, dim: int) -> int:
+        """About how many numbers the model's weights hold, before it is built."""
 
     def describe(self, cfg: Config) -> str:
         """What is built, in a word (``biovw train --dry-run``)."""
@@ -129,6 +132,9 @@ class WalkbackKind:
 
     def build(self, cfg: Config, data: DataSplits) -> nn.Module:
         return build_model(cfg, data.dim)
+
+    def size(self, cfg: Config, dim: int) -> int:
+        return model_size(cfg, dim)
 
     def describe(self, cfg: Config) -> str:
         return cfg.circuit.kind
@@ -218,6 +224,9 @@ class RBMKind:
 
     def build(self, cfg: Config, data: DataSplits) -> nn.Module:
         return build_rbm(cfg, data)
+
+    def size(self, cfg: Config, dim: int) -> int:
+        return dim * cfg.rbm.hidden + dim + cfg.rbm.hidden
 
     def describe(self, cfg: Config) -> str:
         return "RBM"

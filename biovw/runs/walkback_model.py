@@ -42,20 +42,40 @@ def _linear(c: CircuitConfig, rule: RuleConfig, dim: int, num_steps: int, seed: 
     return LinearCircuit(dim, num_steps)
 
 
+def _rate_size(c: CircuitConfig, dim: int, num_steps: int) -> int:
+    return 3 * (dim + c.hidden) ** 2          # W, its feedback matrix and its mask
+
+
+def _mlp_size(c: CircuitConfig, dim: int, num_steps: int) -> int:
+    return (dim + num_steps) * c.hidden + (c.layers - 1) * c.hidden ** 2 + c.hidden * dim
+
+
+def _linear_size(c: CircuitConfig, dim: int, num_steps: int) -> int:
+    return num_steps * (dim * dim + dim)
+
+
 class CircuitKind(NamedTuple):
-    """A registry entry: how to build the circuit, and whether it has recurrent weights (then
-    they learn under the configured rule and ``circuit.freeze`` applies)."""
+    """A registry entry: how to build the circuit, whether it has recurrent weights (then
+    they learn under the configured rule and ``circuit.freeze`` applies), and about how many
+    numbers its weights hold (to refuse what cannot fit before building it)."""
 
     build: Callable[[CircuitConfig, RuleConfig, int, int, int], Circuit]
     recurrent: bool
+    size: Callable[[CircuitConfig, int, int], int]
 
 
 CIRCUITS: dict[str, CircuitKind] = {
-    "rate": CircuitKind(_rate, recurrent=True),
-    "mlp": CircuitKind(_mlp, recurrent=False),
-    "linear": CircuitKind(_linear, recurrent=False),
+    "rate": CircuitKind(_rate, recurrent=True, size=_rate_size),
+    "mlp": CircuitKind(_mlp, recurrent=False, size=_mlp_size),
+    "linear": CircuitKind(_linear, recurrent=False, size=_linear_size),
 }
-"""``circuit.kind`` -> its entry; ``build(circuit section, rule section, dim, K, seed)``."""
+"""``circuit.kind`` -> its entry; ``build(circuit section, rule section, dim, K, seed)``,
+``size(circuit section, dim, K)``."""
+
+
+def model_size(cfg: Config, dim: int) -> int:
+    """About how many numbers the weights of the model ``cfg`` describes hold."""
+    return CIRCUITS[cfg.circuit.kind].size(cfg.circuit, dim, cfg.walkback.num_steps)
 
 
 def check_combination(cfg: Config) -> None:
