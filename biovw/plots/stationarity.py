@@ -1,4 +1,5 @@
-"""Sample quality against the number of extra T=1 steps, with the estimators' noise."""
+"""Sample quality against the number of sampler steps from a start, with the estimators'
+noise."""
 
 from __future__ import annotations
 
@@ -10,12 +11,17 @@ import seaborn as sns
 
 from biovw.plots.figure import save_figure
 
+_STARTS = {"cooldown": "started after the cool-down",
+           "one_mode": "every chain started in one mode or class",
+           "heldout": "started on held-out data"}
+
 _LABELS = {
     "sliced_wasserstein": "sliced W2 to held-out data",
     "mmd": "MMD$^2$ to held-out data",
     "energy_distance": "energy distance to held-out data",
     "near_mode_fraction": "fraction of samples near a mode",
     "min_mode_share": "smallest mode share",
+    "mode_tv": "mode shares: TV distance to held-out data",
     "class_tv": "class shares: TV distance to held-out data",
     "min_class_share": "smallest class share",
 }
@@ -34,6 +40,8 @@ def stationarity_curves(report: dict, path: Path) -> Path:
     """
     steps = report["steps"]
     groups = report["groups"]
+    sampler = report.get("sampler", "the T = 1 chain")
+    start = _STARTS.get(report.get("start", "cooldown"), report.get("start"))
     metrics = list(groups[str(steps[0])])
     sns.set_theme(style="whitegrid")
     cols = min(3, len(metrics))
@@ -58,11 +66,11 @@ def stationarity_curves(report: dict, path: Path) -> Path:
                        lw=0)
         c = report["change"][name]
         mark = "worse" if c["worse"] else "no worse"
-        ax.set(xscale="log", xlabel="extra T=1 steps past the cool-down\n(0 drawn at 0.5)",
+        ax.set(xscale="log", xlabel="sampler steps from the start (0 drawn at 0.5)",
                ylabel=_LABELS.get(name, name),
                title=f"{_LABELS.get(name, name)}\nchange {steps[0]}->{steps[-1]}: "
                      f"{c['diff']:+.3g} [{c['ci_low']:+.3g}, {c['ci_high']:+.3g}] ({mark})")
         ax.title.set_fontsize("small")
     axes[0][0].legend(fontsize="x-small", loc="best")
-    fig.suptitle(report["verdict"], fontsize="medium")
+    fig.suptitle(f"{report['verdict']}\n({sampler}, {start})", fontsize="medium")
     return save_figure(fig, path)
