@@ -93,4 +93,4 @@ def test_stationarity_curves_show_noise_and_verdict(tmp_path, drawn):
     text = drawn[-1]
     assert "no worse than after 0 beyond noise" in text and "sliced W2" in text
     assert "2 groups of 20 chains" in text and "data floor: groups of 20 training" in text
-    assert "extra T=1 steps" in text
+    assert "sampler steps from the start" in text
