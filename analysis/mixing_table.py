@@ -97,7 +97,7 @@ def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int]) -> tuple[str
                                         f"{reliable} of {len(runs)}"]) + " |")
         record["rows"].append({"label": label, "runs": runs})
     first = next(iter(reports.values()))[0]
-    env = environment()
+    env = {**environment(), "torch_threads": 1}  # every report ran with --threads 1
     caption = (f"Mixing of each sampler, {first['n_chains']} chains of {first['n_steps'] - 1:,} "
                f"recorded steps per run, started as the row says: mean ± sd over seeds "
                f"{', '.join(map(str, seeds))}. IAT: integrated autocorrelation time of the "

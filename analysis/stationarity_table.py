@@ -183,7 +183,7 @@ def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int],
             entry["moved"] = dict(zip(map(str, steps), moved, strict=True))
         entry["stationary"] = stationary
         record["settings"].append(entry)
-    env = environment()
+    env = {**environment(), "torch_threads": 1}  # every report ran with --threads 1
     n, g = first["n_chains"], first["n_groups"]
     other = "validation" if split == "test" else "test"
     caption = (f"Sample quality at each number of steps of {sampler} from each start, scored "
