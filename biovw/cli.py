@@ -278,7 +278,7 @@ def train_cmd(config, overrides, seed, device, out, dry_run, progress):
             held.enter_context(_writer(run, "train", parallel.is_main))
             _check_empty(run)  # another start may have begun between the check and the lock
             if parallel.is_main:
-                click.echo(f"training into {run.root}", err=True)
+                click.echo(f"training into {run.root}")
             parallel.barrier()
             model, elapsed = kind.train(cfg, run, model, data, progress=progress,
                                         parallel=parallel)

@@ -153,12 +153,28 @@ class RunDir:
         command. A second writer is refused; a record left by a holder that died (its pid no
         longer runs on this host) is taken over, and ``warn`` is called with a line saying so.
 
+        A directory the lock created is removed again when the block raises before anything
+        but the lock file was written.
+
         Raises
         ------
         RunBusy
             When another process holds the lock: the message names its pid, host and command.
         """
+        created = not self.root.exists()
         self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._locked(command, warn):
+                yield
+        except RunBusy:
+            raise                 # the holder's directory: never removed by a refused writer
+        except BaseException:
+            if created and self.root.exists() and self.is_empty():
+                shutil.rmtree(self.root, ignore_errors=True)  # a refusal leaves nothing behind
+            raise
+
+    @contextmanager
+    def _locked(self, command: str, warn) -> Iterator[None]:
         with open(self.lock_file, "a+") as fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
