@@ -131,6 +131,15 @@ def _threads(fn):
     return wrapper
 
 
+SIMULATE_BACKENDS = ("torch", "brian2")
+"""``biovw simulate --backend`` choices: the keys of :data:`biovw.runs.simulate.BACKENDS`
+(stated here so that the command line starts without importing Brian2; a test checks them)."""
+BRIAN_TARGETS = ("numpy", "cython", "cpp_standalone")
+"""``--target`` choices: :data:`biovw.brian.TARGETS`."""
+BRIAN_RECURRENCES = ("synapses", "matrix")
+"""``--recurrence`` choices: the keys of :data:`biovw.brian.RECURRENCES`."""
+
+
 def _sampler_options(fn):
     """``--sampler`` and ``--cycle-steps``: the chain run after the start (the run's
     ``eval.sampler`` and ``eval.cycle_steps`` by default)."""
@@ -759,16 +768,17 @@ def sweep(config, grid, seeds, overrides, address, cpus_per_trial, gpus_per_tria
 
 @main.command(context_settings=CONTEXT)
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--backend", default="torch", help="torch (the batched sampler) or brian2.")
+@click.option("--backend", type=click.Choice(SIMULATE_BACKENDS), default="torch",
+              help="torch (the batched sampler) or brian2.")
 @click.option("--chains", type=click.IntRange(min=1), default=100, help="Independent chains.")
 @click.option("--steps", type=click.IntRange(min=0), default=1000,
               help="Transitions at T=1 after the cool-down.")
 @click.option("--no-noise", is_flag=True,
               help="Follow the kernel's mean (Gaussian mean, Bernoulli firing probabilities): "
                    "deterministic chains.")
-@click.option("--target", default=None,
-              help="Brian2 code generation: numpy, cython or cpp_standalone [default: numpy].")
-@click.option("--recurrence", default="synapses",
+@click.option("--target", type=click.Choice(BRIAN_TARGETS), default=None,
+              help="Brian2 code generation [default: numpy].")
+@click.option("--recurrence", type=click.Choice(BRIAN_RECURRENCES), default="synapses",
               help="Brian2 recurrent input: synapses (summed variable) or matrix (dense "
                    "product in a function).")
 @click.option("--seed", type=SEED, default=0, help="Seed of the initial states and the noise.")

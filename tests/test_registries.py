@@ -47,3 +47,12 @@ def test_clashing_choices_stop_the_command_line_before_anything_is_written(tmp_p
     assert result.output.strip() == ("error: rule.name 'fa' needs circuit.kind: rate "
                                      "(got 'mlp')")
     assert not out.exists()
+
+
+def test_command_line_choices_of_simulate_are_the_registries():
+    from biovw import brian, cli
+    from biovw.runs.simulate import BACKENDS
+
+    assert cli.SIMULATE_BACKENDS == tuple(BACKENDS)
+    assert cli.BRIAN_TARGETS == tuple(brian.TARGETS)
+    assert cli.BRIAN_RECURRENCES == tuple(brian.RECURRENCES)
