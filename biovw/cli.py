@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import shlex
 import signal
 import sys
 import threading
@@ -830,7 +831,8 @@ def export(run_dir, out):
     _notes(opened)
     written = export_run(opened, out)
     click.echo(f"wrote {', '.join(str(p.relative_to(out)) for p in written)} to {out}; run it "
-               f"with: cd {out} && python simulate_circuit.py --chains 100 --steps 1000")
+               f"with: cd {shlex.quote(str(out))} && python simulate_circuit.py --chains 100 "
+               f"--steps 1000")
 
 
 @main.command(context_settings=CONTEXT)

@@ -252,3 +252,14 @@ def test_bench_measures_torch_and_every_brian2_recurrence():
     for recurrence, rate in size["brian2"]["numpy"].items():
         assert rate > 0
         assert ratios[recurrence] == pytest.approx(rate / size["torch_float32"], rel=1e-2)
+
+
+def test_the_printed_export_command_runs_from_a_path_with_spaces(runs, tmp_path):
+    folder = tmp_path / "my exports" / "circuit one"
+    result = CliRunner().invoke(main, ["export", str(runs["dale"]), "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    command = result.output.strip().split("run it with: ", 1)[1]
+    command = command.replace("--steps 1000", "--steps 3").replace("--chains 100", "--chains 2")
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (folder / "states.npy").is_file()
