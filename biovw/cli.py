@@ -500,47 +500,52 @@ def _names(text: str | None) -> list[str] | None:
               help="Analyse a recording instead of a run: .npy/.npz/.h5 ([T, D] or "
                    "[chains, T, D]) or .nwb (spike times or a TimeSeries).")
 @click.option("--discrete", is_flag=True,
-              help="The trajectory holds integer states ([T] or [chains, T]).")
+              help="[recording] The trajectory holds integer states ([T] or [chains, T]).")
 @click.option("--key", default=None,
-              help="Array of an .npz, dataset of an HDF5 file, or TimeSeries of an NWB file "
-                   "[default: the only one; NWB: the Units table].")
+              help="[recording] Array of an .npz, dataset of an HDF5 file, or TimeSeries of an "
+                   "NWB file [default: the only one; NWB: the Units table].")
 @click.option("--bin-ms", type=float, default=None,
-              help="Bin width for NWB spike times, milliseconds.")
-@click.option("--rates", is_flag=True, help="Binned spikes as rates (spikes/s), not counts.")
+              help="[recording] Bin width for NWB spike times, milliseconds.")
+@click.option("--rates", is_flag=True,
+              help="[recording] Binned spikes as rates (spikes/s), not counts.")
 @click.option("--trials", default=None, is_flag=False, flag_value="trials",
-              help="NWB intervals table whose intervals become separate chains "
+              help="[recording] NWB intervals table whose intervals become separate chains "
                    "(--trials alone: 'trials').")
 @click.option("--condition", default=None,
-              help="Column of the --trials table: one analysis per condition.")
-@click.option("--units", default=None, help="Comma-separated NWB unit ids or array columns.")
+              help="[recording] Column of the --trials table: one analysis per condition.")
+@click.option("--units", default=None,
+              help="[recording] Comma-separated NWB unit ids or array columns.")
 @click.option("--dt", type=float, default=None,
-              help="Seconds per step, for rates per second [default: from the NWB file].")
+              help="[recording] Seconds per step, for rates per second [default: from the NWB "
+                   "file].")
 @click.option("--methods", default=None,
-              help="Estimators: plugin, hkmeans, tur, var [default: plugin,tur,var; plugin "
-                   "for --discrete].")
+              help="[recording] Estimators: plugin, hkmeans, tur, var [default: plugin,tur,var; "
+                   "plugin for --discrete].")
 @click.option("--power", is_flag=True,
-              help="Also estimate the recording length needed to detect the entropy "
+              help="[recording] Also estimate the recording length needed to detect the entropy "
                    "production at 80% power.")
 @click.option("--chains", type=click.IntRange(min=2), default=1000,
-              help="Parallel chains for the kernel-exact estimate.")
+              help="[run] Parallel chains for the kernel-exact estimate.")
 @click.option("--steps", type=click.IntRange(min=10), default=500,
-              help="T=1 transitions per chain that are averaged.")
+              help="[run] T=1 transitions per chain that are averaged.")
 @click.option("--burn-in", type=click.IntRange(min=0), default=200,
-              help="T=1 transitions discarded after the cool-down.")
+              help="[run] T=1 transitions discarded after the cool-down.")
 @click.option("--bins", type=click.IntRange(min=2), default=20,
               help="Grid bins per axis (currents; grid coarse-graining of 2-D data).")
 @click.option("--clusters", type=click.IntRange(min=2), default=50,
               help="k-means states for coarse-graining data of more than 2 dimensions.")
 @click.option("--seed", type=SEED, default=0, help="Analysis seed.")
-@click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@click.option("--device", default="cpu", help="[run] cpu, cuda or cuda:N.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Output folder for --trajectory [default: FILE_analysis beside the file].")
+              help="[recording] Output folder [default: FILE_analysis beside the file].")
 @_threads
 @_guard
 def analyze(run_dir, trajectory, discrete, key, bin_ms, rates, trials, condition, units, dt,
             methods, power, chains, steps, burn_in, bins, clusters, seed, device, out):
-    """Entropy production, probability currents and connectivity of RUN_DIR's stationary
-    chain, or of a recording (--trajectory); writes analysis.json and figures."""
+    """Entropy production, mixing, probability currents and connectivity of RUN_DIR's
+    stationary chain, or of a recording (--trajectory); writes analysis.json and figures.
+
+    Options marked [run] apply to RUN_DIR, [recording] to --trajectory; the others to both."""
     from biovw.runs.analyze import analyze_recording_file
 
 
