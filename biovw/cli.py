@@ -42,6 +42,7 @@ from biovw.runs.analyze import Analysis
 from biovw.runs.build import check_fits
 from biovw.runs.distributed import PeerLost, data_parallel
 from biovw.runs.evaluation import Evaluation
+from biovw.runs.progress import Progress
 from biovw.runs.rundir import save_npy_atomic
 from biovw.runs.stationarity import STARTS
 from biovw.runs.stop import TrainingInterrupted
@@ -405,9 +406,10 @@ def resume(run_dir, steps, device, progress):
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npy file.")
 @click.option("--seed", type=SEED, default=0, help="Sampling seed.")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@click.option("--progress/--no-progress", default=None, help=PROGRESS_HELP)
 @_threads
 @_guard
-def sample(run_dir, n, steps, initial, sampler, cycle_steps, out, seed, device):
+def sample(run_dir, n, steps, initial, sampler, cycle_steps, out, seed, device, progress):
     """Draw N samples from a trained run, STEPS sampler steps past the cool-down or past the
     states of --initial (for an RBM baseline: STEPS block-Gibbs steps, at least 1 after its
     own start)."""
@@ -428,7 +430,8 @@ def sample(run_dir, n, steps, initial, sampler, cycle_steps, out, seed, device):
     n = start.shape[0] if start is not None else (n or 5000)
     check_fits(3 * 4 * n * data.dim, f"{n:,} samples", "--n")  # the chains, output and .npy
     opened.model.eval()
-    samples = opened.kind.sample(cfg, opened.model, data, n, steps, seed, start)
+    with Progress("sample", n, progress, unit="chain") as bar:
+        samples = opened.kind.sample(cfg, opened.model, data, n, steps, seed, start, bar.update)
     save_npy_atomic(Path(out), samples.numpy())
     q = sample_quality(samples, held_out(cfg, data), modes=data.modes,
                        mode_radius=cfg.eval.mode_radius, seed=seed)

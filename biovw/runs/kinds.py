@@ -81,9 +81,10 @@ class ModelKind(Protocol):
         """The chain that ``sample`` runs, in words."""
 
     def sample(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
-               seed: int, initial: Tensor | None = None) -> Tensor:
+               seed: int, initial: Tensor | None = None, progress=None) -> Tensor:
         """``n`` samples, ``steps`` steps past the sampler's start, on the CPU; with
-        ``initial`` ``[n, D]`` the chains start from those states (at T = 1, no cool-down)."""
+        ``initial`` ``[n, D]`` the chains start from those states (at T = 1, no cool-down).
+        ``progress`` is called with the number of chains done after each batch of chains."""
 
     def run_chains(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
                    seed: int, initial: Tensor | None = None) -> tuple[Tensor, int]:
@@ -164,8 +165,8 @@ class WalkbackKind:
         return f"{cfg.eval.sampler} sampler"
 
     def sample(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
-               seed: int, initial: Tensor | None = None) -> Tensor:
-        return draw_samples(cfg, model, n, [steps], seed, initial=initial)[steps]
+               seed: int, initial: Tensor | None = None, progress=None) -> Tensor:
+        return draw_samples(cfg, model, n, [steps], seed, progress, initial=initial)[steps]
 
     def run_chains(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
                    seed: int, initial: Tensor | None = None) -> tuple[Tensor, int]:
@@ -254,11 +255,14 @@ class RBMKind:
         return "block Gibbs sampler"
 
     def sample(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
-               seed: int, initial: Tensor | None = None) -> Tensor:
+               seed: int, initial: Tensor | None = None, progress=None) -> Tensor:
         """Block-Gibbs samples after ``steps`` steps (at least one; none from ``initial``)."""
         gen = torch.Generator(device=model.weight.device).manual_seed(seed)
         done = max(steps, 1) if initial is None else steps
-        return gibbs_samples(model, data, n, [done], gen, initial)[done]
+        samples = gibbs_samples(model, data, n, [done], gen, initial)[done]
+        if progress is not None:
+            progress(n)
+        return samples
 
     def run_chains(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
                    seed: int, initial: Tensor | None = None) -> tuple[Tensor, int]:
