@@ -453,16 +453,12 @@ def mode_shares(samples: Tensor, modes: Tensor, *, radius: float) -> tuple[Tenso
     ValueError
         On invalid inputs, mismatched dimensions or a non-positive radius.
     """
-    if not radius > 0:
-        raise ValueError(f"radius must be positive, got {radius}")
-    xs, ms = _as_pair(samples, modes, ("samples", "modes"))
-    dist = torch.cdist(xs, ms, compute_mode="donot_use_mm_for_euclid_dist")
-    min_dist, nearest = dist.min(dim=1)
-    near = min_dist <= radius
-    counts = torch.bincount(nearest[near], minlength=ms.shape[0]).to(torch.float64)
+    labels = nearest_mode(samples, modes, radius=radius)
+    n_modes = _as_pair(samples, modes, ("samples", "modes"))[1].shape[0]
+    counts = torch.bincount(labels[labels >= 0], minlength=n_modes).to(torch.float64)
     n_near = counts.sum()
     shares = counts / n_near if n_near > 0 else counts
-    return shares, float(n_near.item()) / xs.shape[0]
+    return shares, float(n_near.item()) / labels.shape[0]
 
 
 @dataclass(frozen=True)

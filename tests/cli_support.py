@@ -45,3 +45,24 @@ def load_script(name: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def linear_walkback_model(dim=2, num_steps=4, seed=0):
+    """A linear-Gaussian walk-back model with random maps, offsets and prior (its marginal and
+    its samplers' stationary laws are known in closed form)."""
+    from biovw.config import config_from_dict
+    from biovw.runs import build_model
+
+    cfg = config_from_dict({
+        "circuit": {"kind": "linear"},
+        "walkback": {"num_steps": num_steps, "kappa": 0.5, "sigma": 0.4,
+                     "temperature_factor": 1.5},
+    })
+    model = build_model(cfg, dim)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        model.circuit.matrix.copy_(0.3 * torch.randn(num_steps, dim, dim, generator=gen))
+        model.circuit.offset.copy_(0.5 * torch.randn(num_steps, dim, generator=gen))
+        model.prior.mean.copy_(torch.randn(dim, generator=gen))
+        model.prior.var.copy_(1.0 + torch.rand(dim, generator=gen))
+    return model

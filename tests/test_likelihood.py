@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from cli_support import linear_walkback_model
 
 from biovw.config import config_from_dict
 from biovw.runs import build_model
@@ -11,24 +12,8 @@ from biovw.walkback import estimate_log_likelihood, heat, walkback_log_prob
 from biovw.walkback.analytic import linear_gaussian_log_density
 
 
-def _linear_model(dim=2, num_steps=4, seed=0):
-    cfg = config_from_dict({
-        "circuit": {"kind": "linear"},
-        "walkback": {"num_steps": num_steps, "kappa": 0.5, "sigma": 0.4,
-                     "temperature_factor": 1.5},
-    })
-    model = build_model(cfg, dim)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        model.circuit.matrix.copy_(0.3 * torch.randn(num_steps, dim, dim, generator=gen))
-        model.circuit.offset.copy_(0.5 * torch.randn(num_steps, dim, generator=gen))
-        model.prior.mean.copy_(torch.randn(dim, generator=gen))
-        model.prior.var.copy_(1.0 + torch.rand(dim, generator=gen))
-    return model
-
-
 def test_importance_sampling_converges_to_exact_log_density():
-    model = _linear_model(dim=1, num_steps=4)
+    model = linear_walkback_model(dim=1, num_steps=4)
     x = 1.5 * torch.randn(200, 1, generator=torch.Generator().manual_seed(5))
     exact = linear_gaussian_log_density(model, x).mean().item()
     estimates = {}
@@ -45,7 +30,7 @@ def test_importance_sampling_converges_to_exact_log_density():
 
 
 def test_bound_below_exact_log_density_per_example():
-    model = _linear_model(seed=3)
+    model = linear_walkback_model(seed=3)
     x = torch.randn(100, 2, generator=torch.Generator().manual_seed(1))
     est = estimate_log_likelihood(model, x, 400, torch.Generator().manual_seed(0))
     exact = linear_gaussian_log_density(model, x)
@@ -99,7 +84,7 @@ def test_independent_baseline_matches_a_direct_fit():
 
 def test_ladder_flags_an_unconverged_estimate_whose_gap_shrinks_with_k():
     # 2-D, K = 4: the importance weights have infinite variance, so IS creeps up slowly
-    model = _linear_model(dim=2, num_steps=4)
+    model = linear_walkback_model(dim=2, num_steps=4)
     x = 1.5 * torch.randn(200, 2, generator=torch.Generator().manual_seed(5))
     exact = linear_gaussian_log_density(model, x).mean().item()
     gaps = []

@@ -4,25 +4,10 @@ linear-Gaussian model, and chains started from given states (``--initial``)."""
 import numpy as np
 import pytest
 import torch
+from cli_support import linear_walkback_model
 from scipy.linalg import solve_discrete_lyapunov
 
-from biovw.config import config_from_dict
-from biovw.runs import build_model
 from biovw.walkback import Sampler, sample_chain, trajectories
-
-
-def linear_model(dim=2, num_steps=4, seed=0):
-    cfg = config_from_dict({
-        "circuit": {"kind": "linear"},
-        "walkback": {"num_steps": num_steps, "kappa": 0.5, "sigma": 0.4,
-                     "temperature_factor": 1.5},
-    })
-    model = build_model(cfg, dim)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        model.circuit.matrix.copy_(0.3 * torch.randn(num_steps, dim, dim, generator=gen))
-        model.circuit.offset.copy_(0.5 * torch.randn(num_steps, dim, generator=gen))
-    return model
 
 
 def affine_law(model, steps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -42,7 +27,7 @@ def affine_law(model, steps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("kind,cycle_steps", [("chain", 0), ("cycle", 0), ("cycle", 2)])
 def test_sampler_reaches_the_closed_form_stationary_law(kind, cycle_steps):
-    model = linear_model()
+    model = linear_walkback_model()
     sampler = Sampler(kind, cycle_steps)
     k = sampler.depth(model)
     steps = [0] if kind == "chain" else [*range(k), *reversed(range(k))]
@@ -59,7 +44,7 @@ def test_sampler_reaches_the_closed_form_stationary_law(kind, cycle_steps):
 
 
 def test_initial_states_are_the_start_and_skip_the_cool_down():
-    model = linear_model()
+    model = linear_walkback_model()
     start = torch.randn(7, 2, generator=torch.Generator().manual_seed(2))
     out = sample_chain(model, 0, [0, 3], None, initial=start)
     assert torch.equal(out[0], start)
