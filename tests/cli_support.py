@@ -12,6 +12,8 @@ import torch
 from click.testing import CliRunner
 
 from biovw.cli import main
+from biovw.config import config_from_dict
+from biovw.runs import build_model
 
 TINY_RUN = [
     "train.steps=6", "train.log_every=2", "train.checkpoint_every=3", "train.batch_size=32",
@@ -50,9 +52,6 @@ def load_script(name: str) -> ModuleType:
 def linear_walkback_model(dim=2, num_steps=4, seed=0):
     """A linear-Gaussian walk-back model with random maps, offsets and prior (its marginal and
     its samplers' stationary laws are known in closed form)."""
-    from biovw.config import config_from_dict
-    from biovw.runs import build_model
-
     cfg = config_from_dict({
         "circuit": {"kind": "linear"},
         "walkback": {"num_steps": num_steps, "kappa": 0.5, "sigma": 0.4,
