@@ -58,7 +58,7 @@ def _as_array_chains(chains: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarr
     for c in chains:
         a = np.asarray(c, dtype=np.float64)
         out.append(a[:, None] if a.ndim == 1 else a)
-    if not out or len({c.shape[1] for c in out}) != 1 or any(c.ndim != 2 for c in out):
+    if not out or any(c.ndim != 2 for c in out) or len({c.shape[1] for c in out}) != 1:
         raise ValueError("chains must be a non-empty list of [T_i, D] arrays with the same D")
     return out
 
