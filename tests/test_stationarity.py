@@ -109,12 +109,31 @@ def test_the_default_circuit_is_no_worse_after_10000_steps(tmp_path):
     first ones far past the cool-down. 1,000 chains in 10 groups: 2,000 chains of this circuit
     took 0.33 s per step with one thread on 2 shared cores at load 13, so expect of the order of
     half an hour for the chains there, several times less on a quiet machine."""
-    cfg = load_config("circuits/rate_net.yaml")
+    cfg = load_config("circuits/rate_net.yaml", ["eval.sampler=chain"])
     data, model = build_run(cfg, torch.device("cpu"))
     train(cfg, RunDir(tmp_path / "rate_net"), model, data, progress=False)
     report = check_stationarity(cfg, model, data, 1000, [0, 10, 100, 1000, 10000], seed=0)
     assert report.verdict == "quality after 10,000 steps no worse than after 0 beyond noise", \
         json.dumps(report.change, indent=1)
+
+
+@pytest.mark.slow
+def test_the_default_sampler_reaches_the_data_from_one_mode(tmp_path):
+    """The default job's own sampler (cycles through 15 temperature steps), every chain
+    started in one mode: the mode shares reach the data's spread and at least 99% of samples
+    stay near a mode, while the T = 1 chain leaves no chain out of its mode (about 10 minutes:
+    training, then 30,000 transitions of 1,000 chains)."""
+    cfg = load_config("circuits/rate_net.yaml", ["eval.split=valid"])
+    data, model = build_run(cfg, torch.device("cpu"))
+    train(cfg, RunDir(tmp_path / "rate_net"), model, data, progress=False)
+    cycles = check_stationarity(cfg, model, data, 1000, [0, 10, 1000], seed=0,
+                                start="one_mode")
+    assert cycles.steps_to_data["mode_tv"] is not None, cycles.groups
+    assert cycles.groups["1000"]["near_mode_fraction"]["mean"] >= 0.99
+    assert cycles.moved["1000"] > 0.8
+    chain_cfg = load_config("circuits/rate_net.yaml", ["eval.split=valid", "eval.sampler=chain"])
+    chain = check_stationarity(chain_cfg, model, data, 1000, [0, 1000], seed=0, start="one_mode")
+    assert chain.moved["1000"] == 0.0 and chain.steps_to_data["mode_tv"] is None
 
 
 def test_labelled_images_get_class_shares_from_a_classifier_of_the_training_split():
