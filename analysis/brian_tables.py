@@ -46,7 +46,6 @@ import numpy as np
 import torch
 
 from biovw import brian
-from biovw.circuits.spec import RateSpec
 from biovw.runs import open_run
 from biovw.runs.agreement import (
     CIRCUITS,
@@ -59,6 +58,7 @@ from biovw.runs.agreement import (
 )
 from biovw.runs.bench import BRIAN_SIZES, bench_brian2
 from biovw.runs.simulate import run_spec
+from biovw.spec import RateSpec
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -27,6 +27,7 @@ import torch
 
 from biovw import plots
 from biovw.analysis.mixing import mixing_line
+from biovw.backends import BACKENDS
 from biovw.config import MAX_SEED, ConfigError, config_from_dict, load_config
 from biovw.data import DataError
 from biovw.runs import (
@@ -133,9 +134,8 @@ def _threads(fn):
     return wrapper
 
 
-SIMULATE_BACKENDS = ("torch", "brian2")
-"""``biovw simulate --backend`` choices: the keys of :data:`biovw.runs.simulate.BACKENDS`
-(stated here so that the command line starts without importing Brian2; a test checks them)."""
+SIMULATE_BACKENDS = tuple(BACKENDS)
+"""``biovw simulate --backend`` choices: the keys of :data:`biovw.backends.BACKENDS`."""
 BRIAN_TARGETS = ("numpy", "cython", "cpp_standalone")
 """``--target`` choices: :data:`biovw.brian.TARGETS`."""
 BRIAN_RECURRENCES = ("synapses", "matrix")

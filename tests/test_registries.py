@@ -5,12 +5,12 @@ import pytest
 from click.testing import CliRunner
 
 from biovw.circuits.rate import FREEZE_ROWS, NONLINEARITIES
-from biovw.circuits.spec import NONLINEARITY_NAMES, OPERATOR_KINDS
 from biovw.cli import main
 from biovw.config import CHOICES, ConfigError, config_from_dict
 from biovw.data import DATASETS
 from biovw.rules import RULES
 from biovw.runs import CIRCUITS, MODEL_KINDS, build_model
+from biovw.spec import NONLINEARITY_NAMES, OPERATOR_KINDS
 from biovw.walkback import OPERATORS, SAMPLERS
 
 
@@ -51,8 +51,6 @@ def test_clashing_choices_stop_the_command_line_before_anything_is_written(tmp_p
 
 def test_command_line_choices_of_simulate_are_the_registries():
     from biovw import brian, cli
-    from biovw.runs.simulate import BACKENDS
 
-    assert cli.SIMULATE_BACKENDS == tuple(BACKENDS)
     assert cli.BRIAN_TARGETS == tuple(brian.TARGETS)
     assert cli.BRIAN_RECURRENCES == tuple(brian.RECURRENCES)

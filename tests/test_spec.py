@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from biovw.circuits import RateCircuit, RateSpec, SpecError
-from biovw.circuits.spec import ARRAYS_NAME, JSON_NAME
+from biovw.spec import ARRAYS_NAME, JSON_NAME
 from biovw.walkback import WalkbackModel, operator_and_prior, temperature_schedule
 
 DIM, HIDDEN, K = 3, 9, 4
@@ -85,7 +85,7 @@ def test_float64_description_round_trips_in_float64():
 
 def _numpy_transition(spec: RateSpec, s: np.ndarray, t: int) -> np.ndarray:
     """The kernel's mean (or firing probability) from the description alone, following the
-    equations stated in biovw.circuits.spec: what a second backend has to compute."""
+    equations stated in biovw.spec: what a second backend has to compute."""
     c, o = spec.circuit, spec.operator
     phi = {"tanh": np.tanh, "softplus": lambda x: np.logaddexp(0.0, x),
            "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(x, 0.0)}

@@ -1,6 +1,6 @@
 """Brian2 backend: a trained rate circuit's description run as a Brian2 network.
 
-Imports the circuit description (:mod:`biovw.circuits.spec`), numpy and brian2 only.
+Imports the circuit description (:mod:`biovw.spec`), numpy and brian2 only.
 :func:`simulate` runs chains of the transition operator on a code-generation target
 (:data:`TARGETS`) with the recurrent input computed as :data:`RECURRENCES` says;
 :func:`write_export` writes a description with a standalone Brian2 script beside it.

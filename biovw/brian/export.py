@@ -3,7 +3,7 @@
 :func:`write_export` writes into one folder::
 
     circuit/circuit.json, circuit/circuit.npz   the description (RateSpec.save)
-    rate_spec.py                                 reads it (a copy of biovw/circuits/spec.py)
+    rate_spec.py                                 reads it (a copy of biovw/spec.py)
     brian_rate_network.py                        the network (a copy of biovw/brian/network.py)
     simulate_circuit.py                          the command line (biovw/brian/circuit_script.py)
 
@@ -16,9 +16,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from biovw import spec as description
 from biovw.brian import network
-from biovw.circuits import spec as description
-from biovw.circuits.spec import RateSpec
+from biovw.spec import RateSpec
 
 FILES = {
     "rate_spec.py": description.__file__,

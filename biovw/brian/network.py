@@ -1,11 +1,11 @@
 """A trained rate circuit as a Brian2 network, built from its description alone.
 
 This module imports numpy and brian2 only: it reads a circuit description (an object shaped
-like :class:`biovw.circuits.spec.RateSpec`) by its attributes, so ``biovw export`` ships it
+like :class:`biovw.spec.RateSpec`) by its attributes, so ``biovw export`` ships it
 verbatim beside the description and a short script, and the circuit runs without biovw.
 
 The network runs ``C`` independent chains of the walk-back transition operator. One transition
-of the description's dynamics (see :mod:`biovw.circuits.spec`) takes ``settle_steps``
+of the description's dynamics (see :mod:`biovw.spec`) takes ``settle_steps``
 micro-steps of ``dt`` (milliseconds; ``tau`` likewise):
 
 ``units`` (NeuronGroup, ``C * (D + H)`` rate units: the visible units of every chain, then the
@@ -54,7 +54,7 @@ from brian2.devices.device import reset_device
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from biovw.circuits.spec import RateSpec
+    from biovw.spec import RateSpec
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
 """Brian2 code-generation targets: ``numpy`` (default, no compiler), ``cython`` (runtime,

@@ -16,7 +16,7 @@ from biovw.circuits.dynamics import (
 from biovw.circuits.linear import LinearCircuit
 from biovw.circuits.mlp import MLPCircuit
 from biovw.circuits.rate import RateCircuit
-from biovw.circuits.spec import OperatorSpec, RateCircuitSpec, RateSpec, SpecError
+from biovw.spec import OperatorSpec, RateCircuitSpec, RateSpec, SpecError
 
 __all__ = [
     "Circuit", "DriveParameters", "LinearCircuit", "MLPCircuit", "OperatorSpec", "RateCircuit",

@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import nn
 
-from biovw.circuits.spec import RateCircuitSpec
+from biovw.spec import RateCircuitSpec
 
 
 class Circuit(nn.Module):

@@ -11,7 +11,7 @@ settling, so every output passes through the recurrent weights (hidden -> visibl
 The module holds the parameters, constraints and learning rule; the dynamics are the pure
 functions of :mod:`biovw.circuits.dynamics`, and :meth:`RateCircuit.spec` /
 :meth:`RateCircuit.from_spec` convert to and from the backend-neutral
-:class:`biovw.circuits.spec.RateCircuitSpec`.
+:class:`biovw.spec.RateCircuitSpec`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from biovw.circuits.connectivity import (
     dale_signs,
 )
 from biovw.circuits.dynamics import DriveParameters, RateParameters, transition_output
-from biovw.circuits.spec import RateCircuitSpec
 from biovw.circuits.stepnorm import StepNorm
 from biovw.rules import EXACT, alignment_angle, best_sign_constrained_alignment, rule_class
+from biovw.spec import RateCircuitSpec
 
 
 def _rows(n: int, rows: slice) -> Tensor:

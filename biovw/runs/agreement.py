@@ -19,12 +19,12 @@ import torch
 from scipy import stats
 
 from biovw.analysis import entropy_production_recorded
-from biovw.circuits.spec import RateSpec
 from biovw.config import load_config
 from biovw.runs.build import build_run
 from biovw.runs.rundir import RunDir
 from biovw.runs.simulate import simulate_spec
 from biovw.runs.train import train
+from biovw.spec import RateSpec
 from biovw.walkback import StationaryKernel, WalkbackModel
 
 SMALL = ("train.steps=20", "train.batch_size=64", "circuit.hidden=16", "walkback.num_steps=4",

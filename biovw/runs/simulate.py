@@ -8,18 +8,18 @@ trajectories agree to float precision and with noise their statistics agree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from biovw import brian
+from biovw.backends import BACKENDS
 from biovw.brian.export import write_export
-from biovw.circuits.spec import RateSpec
 from biovw.config import ConfigError
 from biovw.runs.build import OpenedRun
-from biovw.walkback import WalkbackModel, trajectories
+from biovw.spec import RateSpec
+from biovw.walkback import WalkbackModel
 
 
 def run_spec(opened: OpenedRun) -> RateSpec:
@@ -37,31 +37,18 @@ def run_spec(opened: OpenedRun) -> RateSpec:
     return opened.model.spec()
 
 
-def _torch(spec: RateSpec, model: WalkbackModel, initial: torch.Tensor, n_steps: int,
-           noise: bool, target: str | None, recurrence: str,
-           generator: torch.Generator, seed: int, cool: bool) -> np.ndarray:
-    if target is not None:
-        raise ConfigError("--target applies to --backend brian2 only")
-    device = next(model.parameters()).device
-    if device.type != "cpu":
-        generator = torch.Generator(device=device).manual_seed(seed)
-    return trajectories(model, initial.to(device), n_steps, generator, noise,
-                        cool=cool).numpy()
-
-
-def _brian2(spec: RateSpec, model: WalkbackModel, initial: torch.Tensor, n_steps: int,
-            noise: bool, target: str | None, recurrence: str,
-            generator: torch.Generator, seed: int, cool: bool) -> np.ndarray:
-    if next(model.parameters()).device.type != "cpu":
+def _options(backend: str, target: str | None, recurrence: str, device: torch.device | str,
+             generator: torch.Generator) -> dict:
+    """The backend's own keyword options; ``ConfigError`` for an option the other one takes."""
+    if backend == "torch":
+        if target is not None:
+            raise ConfigError("--target applies to --backend brian2 only")
+        return {"generator": generator, "device": device}
+    if torch.device(device).type != "cpu":
         raise ConfigError("--device applies to --backend torch only")
     target = target or "numpy"
     check_target(target)
-    return brian.simulate(spec, initial.numpy(), n_steps, noise=noise, target=target,
-                          recurrence=recurrence, cool_down=cool, seed=seed)
-
-
-BACKENDS: dict[str, Callable[..., np.ndarray]] = {"torch": _torch, "brian2": _brian2}
-"""``--backend`` -> the function that runs the chains."""
+    return {"target": target, "recurrence": recurrence}
 
 
 def check_target(target: str) -> None:
@@ -86,7 +73,7 @@ def simulate_spec(spec: RateSpec, backend: str, n_chains: int, n_steps: int, *,
     spec : RateSpec
         The circuit description.
     backend : str
-        ``torch`` (the batched sampler) or ``brian2`` (a key of :data:`BACKENDS`).
+        ``torch`` (the batched sampler) or ``brian2`` (a key of :data:`biovw.backends.BACKENDS`).
     n_chains, n_steps : int
         Independent chains; transitions at ``T_1`` after the cool-down.
     noise : bool
@@ -123,14 +110,13 @@ def simulate_spec(spec: RateSpec, backend: str, n_chains: int, n_steps: int, *,
     if recurrence not in brian.RECURRENCES:
         raise ConfigError(f"--recurrence must be one of {', '.join(brian.RECURRENCES)}; "
                           f"got {recurrence!r}")
-    model = WalkbackModel.from_spec(spec).double()
     generator = torch.Generator().manual_seed(seed)
+    options = _options(backend, target, recurrence, device, generator)
     with torch.no_grad():
-        start = (model.prior.sample(n_chains, generator).double() if initial is None
-                 else torch.as_tensor(np.asarray(initial, dtype=np.float64)))
-    model = model.to(device)
-    return BACKENDS[backend](spec, model, start, n_steps, noise, target, recurrence,
-                             generator, seed, initial is None)
+        start = (WalkbackModel.from_spec(spec).double().prior.sample(n_chains, generator).numpy()
+                 if initial is None else np.asarray(initial, dtype=np.float64))
+    return BACKENDS[backend].load()(spec, start, n_steps, noise=noise, cool_down=initial is None,
+                                    seed=seed, **options)
 
 
 def export_run(opened: OpenedRun, folder: str | Path) -> list[Path]:

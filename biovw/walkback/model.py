@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from biovw.circuits import Circuit, RateCircuit
-from biovw.circuits.spec import OperatorSpec, RateSpec
+from biovw.spec import OperatorSpec, RateSpec
 from biovw.walkback.operators import BernoulliOperator, GaussianOperator
 from biovw.walkback.prior import BernoulliPrior, GaussianPrior
 

@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from biovw.spec import RateSpec
 from biovw.walkback.model import WalkbackModel
 
 StepFn = Callable[[WalkbackModel, Tensor, "torch.Generator | None", int, bool], Tensor]
@@ -207,6 +209,49 @@ def trajectories(model: WalkbackModel, initial: Tensor, n_steps: int,
         s = sampler.step(model, s, generator, noise)
         states.append(s.cpu())
     return torch.stack(states, 1)
+
+
+def simulate(spec: RateSpec, initial: np.ndarray, n_steps: int, *, noise: bool = True,
+             cool_down: bool = True, seed: int | None = None,
+             generator: torch.Generator | None = None,
+             device: torch.device | str = "cpu") -> np.ndarray:
+    """Run chains of a described circuit with the batched sampler, in float64: the ``torch``
+    backend of :data:`biovw.backends.BACKENDS`.
+
+    Parameters
+    ----------
+    spec : RateSpec
+        The circuit description.
+    initial : ndarray
+        Initial states, [C, D]: prior draws when ``cool_down``, else states at ``T_1``.
+    n_steps : int
+        Transitions at ``T_1`` after the start.
+    noise : bool
+        Draw from the kernel (True) or follow its mean (False; deterministic).
+    cool_down : bool
+        Run the cool-down ``t = K-1, ..., 0`` first.
+    seed : int or None
+        Seed of the noise when no ``generator`` is given (on ``device``).
+    generator : torch.Generator or None
+        The noise's generator, on the CPU (used on the CPU only).
+    device : torch.device or str
+        Where the chains run.
+
+    Returns
+    -------
+    ndarray
+        States ``[C, n_steps + 1, D]`` (float64), the first one the start (cooled down or
+        ``initial``).
+    """
+    device = torch.device(device)
+    model = WalkbackModel.from_spec(spec).double().to(device)
+    if generator is None or device.type != "cpu":
+        generator = torch.Generator(device=device)
+        if seed is not None:
+            generator.manual_seed(seed)
+    start = torch.as_tensor(np.asarray(initial, dtype=np.float64), device=device)
+    with torch.no_grad():
+        return trajectories(model, start, n_steps, generator, noise, cool=cool_down).numpy()
 
 
 def cooling_path(model: WalkbackModel, s: Tensor, generator: torch.Generator | None) -> Tensor:
