@@ -3,7 +3,7 @@
 Usage::
 
     python analysis/brian_tables.py                      # print the three tables
-    python analysis/brian_tables.py --readme README.md   # and write them into the README
+    python analysis/brian_tables.py --page docs/brian2.md   # and write them into the README
     python analysis/brian_tables.py --quick              # a small smoke version (seconds)
 
 Three tables, each between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` with
@@ -66,7 +66,7 @@ if str(HERE) not in sys.path:  # results.py lives beside this script, not in a p
     sys.path.insert(0, str(HERE))
 from results import environment, splice  # noqa: E402
 
-COMMAND = "python analysis/brian_tables.py --readme README.md"
+COMMAND = "python analysis/brian_tables.py --page docs/brian2.md"
 TABLES = ("brian_agreement", "brian_noise", "brian_bench")
 
 
@@ -329,7 +329,7 @@ def make_tables(plan: Plan, root: Path, today: str | None = None,
 
 def main(argv: Sequence[str] | None = None) -> dict[str, str]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--readme", type=Path, default=None,
+    parser.add_argument("--page", "--readme", dest="readme", type=Path, default=None,
                         help="Replace the three tables' marked sections in this file.")
     parser.add_argument("--quick", action="store_true",
                         help="A small smoke version (numpy target, few chains and steps).")

@@ -2,7 +2,7 @@
 number of states x recording length (the sparse regime: many states, few visits each).
 
     python analysis/ep_bias.py [--quick] [--repeats R] [--out docs/results/ep_bias.json]
-                               [--readme README.md] [--render]
+                               [--page docs/entropy-production.md] [--render]
 
 For every chain (reversible controls whose entropy production is exactly zero, and
 irreversible chains with exact values) and length, ``R`` independent recordings are estimated
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer states and lengths")
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--out", type=Path, default=Path("docs/results/ep_bias.json"))
-    parser.add_argument("--readme", type=Path, default=None)
+    parser.add_argument("--page", "--readme", dest="readme", type=Path, default=None)
     parser.add_argument("--render", action="store_true",
                         help="make the table from --out without simulating")
     parser.add_argument("--only", default=None,

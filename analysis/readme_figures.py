@@ -6,10 +6,10 @@ Usage::
 
     biovw train circuits/rate_net.yaml --seed 0 --out runs/figures
     biovw analyze runs/figures --seed 0
-    python analysis/readme_figures.py runs/figures --readme README.md
+    python analysis/readme_figures.py runs/figures --page docs/experiments.md
 
     biovw stationarity runs/mnist --n 1000 --split test
-    python analysis/readme_figures.py runs/mnist --set images --readme README.md
+    python analysis/readme_figures.py runs/mnist --set images --page docs/experiments.md
 
 The run must be finished and analysed (``figures/currents.png``); figures it lacks (for
 example ``entropy_production.png`` of a run trained with ``train.ep_every: 0``) are refused by
@@ -92,7 +92,8 @@ def markdown(run: Path, out: Path, readme: Path,
         link = Path(os.path.relpath((out / name).resolve(), readme.resolve().parent))
         lines += [f"![{caption}]({link.as_posix()})", "", f"*{caption}.*", ""]
     lines.append(f"Figures of one run (config `{config['name']}`, seed {config['seed']}), "
-                 f"copied by `python analysis/readme_figures.py RUN{option} --readme README.md` on "
+                 f"copied by `python analysis/readme_figures.py RUN{option} "
+                 "--page docs/experiments.md` on "
                  f"{datetime.date.today().isoformat()} at commit {env['commit']}.")
     return "\n".join(lines) + "\n"
 
@@ -102,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("run", type=Path, help="A finished, analysed run directory.")
     parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "figures",
                         help="Where the figures are copied [default: docs/figures].")
-    parser.add_argument("--readme", type=Path, default=None,
+    parser.add_argument("--page", "--readme", dest="readme", type=Path, default=None,
                         help="Replace the marked figures section in this file.")
     parser.add_argument("--set", dest="figure_set", choices=sorted(FIGURE_SETS),
                         default="default",

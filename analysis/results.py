@@ -434,7 +434,7 @@ def environment() -> dict:
                                 capture_output=True, text=True, check=True).stdout.strip()
         # the script's own outputs do not count as changes to what made the numbers
         status = ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                  ":!README.md", ":!docs/results", ":!docs/results.md"]
+                  ":!README.md", ":!docs/results", ":!docs/tables.md"]
         dirty = bool(subprocess.run(status, cwd=REPO, capture_output=True,
                                     text=True).stdout.strip())
     except (OSError, subprocess.CalledProcessError):
@@ -534,17 +534,26 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
     return "\n".join(lines) + "\n", record
 
 
-PAGE_INTRO = """# Results
+PAGE_INTRO = """# Every table
 
-Every table of the README's results, with the command that made it. This page is written by
+Every results table, with the command that made it. This page is written by
 `python analysis/results.py page` from the records in `docs/results/` (each results command
-rewrites it after writing its table), so it cannot drift from them; regenerating a table
-means running its command again. The machine: 2 CPU cores, usually shared with other jobs,
-so wall times are upper bounds; compare them only within a table.
+rewrites it after writing its table) and includes each table from its one file there, so it
+cannot drift from them; regenerating a table means running its command again. The machine:
+2 CPU cores, usually shared with other jobs, so wall times are upper bounds; compare them
+only within a table.
 """
 
 
-def _table_section(record: dict, markdown: str) -> list[str]:
+def include(path: Path) -> str:
+    """The line that includes a table's Markdown file into a documentation page when the site
+    is built (``pymdownx.snippets``, paths from the repository root), so that the table is
+    stored once."""
+    path = path.resolve()
+    return f'--8<-- "{path.relative_to(REPO) if path.is_relative_to(REPO) else path}"'
+
+
+def _table_section(record: dict, table: Path) -> list[str]:
     name = record["table"]
     seconds = [n.get("train_seconds") for r in record["rows"] for n in r["per_seed"]]
     seconds = [s for s in seconds if s is not None]
@@ -560,7 +569,7 @@ def _table_section(record: dict, markdown: str) -> list[str]:
             f"torch {env['torch']}, {env['torch_threads']} torch thread(s)",
             f"- training wall time: {sum(seconds) / 60:.0f} min in all over "
             f"{len(seconds)} runs ({min(seconds):.0f}-{max(seconds):.0f} s each)"
-            if seconds else "- training wall time: not recorded", "", markdown.strip(), ""]
+            if seconds else "- training wall time: not recorded", "", include(table), ""]
 
 
 def write_page(tables: Path, page: Path) -> str:
@@ -572,8 +581,7 @@ def write_page(tables: Path, page: Path) -> str:
     for name in sorted(TABLES):
         path = tables / f"{name}.json"
         if path.is_file() and (tables / f"{name}.md").is_file():
-            lines += _table_section(json.loads(path.read_text()),
-                                    (tables / f"{name}.md").read_text())
+            lines += _table_section(json.loads(path.read_text()), tables / f"{name}.md")
     speed = tables / "training_speed.json"
     if speed.is_file():
         sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -581,7 +589,7 @@ def write_page(tables: Path, page: Path) -> str:
 
         record = json.loads(speed.read_text())
         lines += ["## training_speed", "",
-                  "- command: `python analysis/speed_tables.py --readme README.md`",
+                  "- command: `python analysis/speed_tables.py --page docs/performance.md`",
                   f"- made on: {record['date']}", "", speed_markdown(record), ""]
     others = sorted(p for p in tables.glob("*.json")
                     if p.stem not in TABLES and p.stem not in ("training_speed", "ep_bias")
@@ -595,14 +603,14 @@ def write_page(tables: Path, page: Path) -> str:
                   f"{env['torch_threads']} torch thread(s)",
                   f"- chain wall time: {record['seconds'] / 60:.0f} min in all over "
                   f"{record['n_runs']} runs", "",
-                  path.with_suffix(".md").read_text().strip(), ""]
+                  include(path.with_suffix(".md")), ""]
     bias = tables / "ep_bias.json"
     lines += ["## Tables made by other commands", "",
-              "These README tables are written by their own commands and are not repeated here:",
+              "These tables are written by their own commands and are not repeated here:",
               "", "- `brian_agreement`, `brian_noise`, `brian_bench` (Run it in Brian2): "
-              "`python analysis/brian_tables.py --readme README.md`",
-              "- `epbench` (entropy-production benchmark): `biovw epbench --out DIR --readme "
-              "README.md`"]
+              "`python analysis/brian_tables.py --page docs/brian2.md`",
+              "- `epbench` (entropy-production benchmark): `biovw epbench --out DIR --page "
+              "docs/entropy-production.md`"]
     if bias.is_file():
         lines.append(f"- `ep_bias` (the plug-in estimate in the sparse regime): "
                      f"`{json.loads(bias.read_text())['command']}`")
@@ -635,9 +643,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         metavar="SECTION.KEY=VALUE", help="Extra override for every run.")
     parser.add_argument("--page", type=Path, default=None,
                         help="The results page rewritten from the records in --tables "
-                             "[default: results.md beside the --tables folder].")
+                             "[default: tables.md beside the --tables folder].")
     args = parser.parse_args(argv)
-    args.page = args.page or args.tables.parent / "results.md"
+    args.page = args.page or args.tables.parent / "tables.md"
     if args.table == "page":
         write_page(args.tables, args.page)
         return

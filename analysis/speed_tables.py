@@ -3,7 +3,7 @@
 Usage::
 
     python analysis/speed_tables.py                      # print the table
-    python analysis/speed_tables.py --readme README.md   # and write it into the README
+    python analysis/speed_tables.py --page docs/performance.md   # and write it into the README
     python analysis/speed_tables.py --quick              # a small smoke version (seconds)
 
 The table ``training_speed`` (between ``<!-- results:training_speed -->`` markers with
@@ -36,7 +36,7 @@ if str(HERE) not in sys.path:  # results.py lives beside this script, not in a p
     sys.path.insert(0, str(HERE))
 from results import environment, splice  # noqa: E402
 
-COMMAND = "python analysis/speed_tables.py --readme README.md"
+COMMAND = "python analysis/speed_tables.py --page docs/performance.md"
 TABLE = "training_speed"
 
 
@@ -76,7 +76,7 @@ def markdown(record: dict, command: str = COMMAND) -> str:
 
 def main(argv: Sequence[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--readme", type=Path, default=None,
+    parser.add_argument("--page", "--readme", dest="readme", type=Path, default=None,
                         help="Replace the table's marked section in this file.")
     parser.add_argument("--json", type=Path, default=REPO / "docs" / "results" / f"{TABLE}.json",
                         help="Where the numbers behind the table go.")

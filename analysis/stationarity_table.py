@@ -103,7 +103,7 @@ def publish(tables: Path, name: str, markdown: str, record: dict, readme: Path |
     (tables / f"{name}.md").write_text(markdown)
     (tables / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
     print(markdown)
-    write_page(tables, tables.parent / "results.md")
+    write_page(tables, tables.parent / "tables.md")
     if readme is not None and not splice(readme, name, markdown):
         raise SystemExit(f"error: {readme} has no <!-- results:{name} --> markers")
 

@@ -859,7 +859,7 @@ def export(run_dir, out):
 @click.option("--chains", "only", default=None,
               help="Comma-separated chains to run (ring, ising, rotating_ar1, driven_ou, vw) "
                    "[default: all].")
-@click.option("--readme", type=click.Path(dir_okay=False), default=None,
+@click.option("--page", "--readme", "readme", type=click.Path(dir_okay=False), default=None,
               help="Rewrite the block between <!-- results:epbench --> markers of this file.")
 @click.option("--seed", type=SEED, default=0, help="Seed of the simulations.")
 @_guard
@@ -878,7 +878,7 @@ def epbench(out, quick, lengths, repeats, run_dir, vw, only, readme, seed):
                          command=command, progress=lambda line: click.echo(line, err=True))
     plots.power_curves(result.rows, Path(out) / "power.png")
     if readme is not None and not splice_marked(Path(readme), "epbench", result.report + "\n"):
-        raise ConfigError(f"--readme: {readme} has no <!-- results:epbench --> block")
+        raise ConfigError(f"--page: {readme} has no <!-- results:epbench --> block")
     click.echo(result.report)
     click.echo(f"wrote {Path(out) / 'results.json'}, results.csv, report.md and power.png")
 

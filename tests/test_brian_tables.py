@@ -44,8 +44,8 @@ def test_quick_tables_are_spliced_into_the_readme_and_brian2_follows_torch(tmp_p
         start, end = text.index(f"<!-- results:{name} -->\n"), text.index(f"<!-- /results:{name}")
         block = text[start + len(f"<!-- results:{name} -->\n"):end]
         assert block.startswith("| ") and block in printed  # what is printed is what is written
-    assert "These three tables are written by `python analysis/brian_tables.py --readme " \
-           "README.md --quick`" in text
+    assert "These three tables are written by `python analysis/brian_tables.py --page " \
+           "docs/brian2.md --quick`" in text
 
     record = json.loads((tmp_path / "record.json").read_text())
     differences = record["agreement"]["differences"]

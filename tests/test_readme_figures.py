@@ -67,7 +67,7 @@ def test_an_image_run_fills_its_own_markers_and_folder(tmp_path):
     for i, (name, caption) in enumerate(script.IMAGE_FIGURES):
         assert (tmp_path / "docs" / "figures" / "images" / name).read_bytes() == bytes([i]) * 10
         assert f"![{caption}](docs/figures/images/{name})" in text
-    assert "keep" in text and "old" not in text and "--set images --readme" in text
+    assert "keep" in text and "old" not in text and "--set images --page" in text
     with pytest.raises(SystemExit, match="missing stationarity.png.*biovw stationarity"):
         script.main([str(_run(tmp_path / "b", names[:3] + names[4:])), "--set", "images",
                      "--out", str(tmp_path / "figs")])

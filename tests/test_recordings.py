@@ -247,21 +247,6 @@ def test_nwb_script_writes_estimates_per_condition_and_current_plots(tmp_path):
         assert (out / name).is_file()
 
 
-def test_readme_recordings_example_runs(tmp_path, monkeypatch, capsys):
-    import re
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("## Entropy production from recordings", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    path, _ = _driven_sequence_nwb(tmp_path, n_trials=10, length=300)
-    monkeypatch.chdir(tmp_path)
-    path.rename(tmp_path / "session.nwb")
-    exec(compile(code, "README.md", "exec"), {})
-    out = capsys.readouterr().out
-    assert "driven plugin:" in out and "rest tur:" in out and "needs about" in out
-
-
 def test_default_estimators_skip_one_that_cannot_describe_the_data(tmp_path):
     """A deterministic rotation: the VAR(1) fit has singular noise. Among the default
     estimators it is skipped with its reason (the others report); asked for, it is an error."""

@@ -120,8 +120,8 @@ def test_paired_table_differences_and_independent_row(tmp_path, monkeypatch):
     assert not (root / "independent").exists()  # the independent row trains nothing
     text = (tmp_path / "tables" / "paired_test.md").read_text()
     assert "Δ log-lik. vs a (paired)" in text.splitlines()[0]
-    page = (tmp_path / "results.md").read_text()  # the page beside the tables, rewritten
-    assert text.strip() in page
+    page = (tmp_path / "tables.md").read_text()  # the page beside the tables, rewritten
+    assert f'--8<-- "{tmp_path / "tables" / "paired_test.md"}"' in page  # included, not copied
     assert f"`python analysis/results.py paired_test --seeds 0 --set {TINY[0]}" in page
     assert record["date"] in page
 

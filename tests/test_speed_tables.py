@@ -43,7 +43,7 @@ def test_quick_table_is_spliced_into_the_readme_from_the_numbers_it_saves(tmp_pa
         # the ratio is the counted FLOP rate over the matmul rate, both as printed
         assert float(cells[6]) == pytest.approx(float(cells[4]) / float(cells[5]), abs=0.02)
     assert record["environment"]["torch_threads"] == 1
-    assert "python analysis/speed_tables.py --readme README.md --quick" in text
+    assert "python analysis/speed_tables.py --page docs/performance.md --quick" in text
 
 
 def test_a_readme_without_markers_is_refused_before_any_work(tmp_path, capsys):

@@ -66,10 +66,10 @@ def test_the_results_page_shows_the_table_with_its_command(tmp_path):
     tables.mkdir()
     (tables / "stationarity.md").write_text(markdown)
     (tables / "stationarity.json").write_text(json.dumps(record))
-    page = st.write_page(tables, tmp_path / "results.md")
+    page = st.write_page(tables, tmp_path / "tables.md")
     section = page.split("## stationarity", 1)[1]
     assert "`python analysis/stationarity_table.py --seeds 4`" in section
-    assert "over 1 runs" in section and markdown.splitlines()[2] in section
+    assert "over 1 runs" in section and f'--8<-- "{tables / "stationarity.md"}"' in section
 
 
 def test_a_finished_report_is_reused_and_a_missing_run_is_named(tmp_path):
