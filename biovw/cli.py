@@ -48,10 +48,10 @@ from biovw.runs.rundir import save_npy_atomic
 from biovw.runs.stationarity import STARTS
 from biovw.runs.stop import TrainingInterrupted
 from biovw.runs.summary import finish_run, headline, refresh_summary
+from biovw.runs.train import EXIT_DIVERGED
 from biovw.walkback import SAMPLERS
 
 EXIT_ERROR = 2
-EXIT_DIVERGED = 3
 EXIT_PEER_LOST = 4
 EXIT_TRIALS_FAILED = 5
 EXIT_SIGINT = 128 + signal.SIGINT
@@ -866,8 +866,8 @@ def export(run_dir, out):
 def epbench(out, quick, lengths, repeats, run_dir, vw, only, readme, seed):
     """Benchmark entropy-production estimators on chains with exact answers: bias, interval
     coverage, power at alpha 0.05 and time, against the irreversibility package's tests."""
+    from biovw.reports.pages import splice
     from biovw.runs.epbench import run_epbench
-    from biovw.runs.rundir import splice_marked
 
     sizes = _int_list(lengths, "--lengths") or ([1000, 3000] if quick else [1000, 3000, 10000])
     chosen = None if only is None else set(_names(only))
@@ -877,7 +877,7 @@ def epbench(out, quick, lengths, repeats, run_dir, vw, only, readme, seed):
                          chains=chosen, learned=vw, run_dir=run_dir, quick=quick, seed=seed,
                          command=command, progress=lambda line: click.echo(line, err=True))
     plots.power_curves(result.rows, Path(out) / "power.png")
-    if readme is not None and not splice_marked(Path(readme), "epbench", result.report + "\n"):
+    if readme is not None and not splice(Path(readme), "epbench", result.report + "\n"):
         raise ConfigError(f"--page: {readme} has no <!-- results:epbench --> block")
     click.echo(result.report)
     click.echo(f"wrote {Path(out) / 'results.json'}, results.csv, report.md and power.png")
@@ -895,10 +895,11 @@ def bench(out, device, quick):
     estimator, the RBM against scikit-learn, torch against Brian2, the T=1 sampler and the IS
     evaluation against a same-shape matmul, and training against a same-shape matmul."""
     from biovw.runs import bench as benches
+    from biovw.runs.provenance import environment
     from biovw.runs.rundir import write_text_atomic
 
     resolve_device(device)
-    results = {"environment": benches.environment()}
+    results = {"environment": environment()}
     size = 100_000 if quick else 1_000_000
     results["kernel_estimator"] = benches.bench_kernel_estimator(size, device=device)
     k = results["kernel_estimator"]

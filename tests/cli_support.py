@@ -39,8 +39,8 @@ def invoke(args):
 
 
 def load_script(name: str) -> ModuleType:
-    """``analysis/NAME.py`` imported as the module ``NAME`` (registered in ``sys.modules``, where
-    dataclasses look their module up)."""
+    """The exploratory script ``analysis/NAME.py`` imported as the module ``NAME``
+    (registered in ``sys.modules``, where dataclasses look their module up)."""
     path = Path(__file__).resolve().parents[1] / "analysis" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

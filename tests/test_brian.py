@@ -20,8 +20,7 @@ from click.testing import CliRunner
 from biovw import brian
 from biovw.circuits import RateSpec
 from biovw.cli import main
-from biovw.runs import open_run
-from biovw.runs.agreement import (
+from biovw.reports.agreement import (
     CIRCUITS,
     compare_with_noise,
     group_interval,
@@ -30,6 +29,7 @@ from biovw.runs.agreement import (
     state_mean,
     train_small,
 )
+from biovw.runs import open_run
 from biovw.runs.simulate import run_spec, simulate_spec
 from biovw.walkback import WalkbackModel, trajectories
 

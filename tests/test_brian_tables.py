@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,7 @@ TABLES = ("brian_agreement", "brian_noise", "brian_bench")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("brian_tables",
-                                                  REPO / "analysis" / "brian_tables.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("biovw.reports.brian")
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +38,7 @@ def test_quick_tables_are_spliced_into_the_readme_and_brian2_follows_torch(tmp_p
         start, end = text.index(f"<!-- results:{name} -->\n"), text.index(f"<!-- /results:{name}")
         block = text[start + len(f"<!-- results:{name} -->\n"):end]
         assert block.startswith("| ") and block in printed  # what is printed is what is written
-    assert "These three tables are written by `python analysis/brian_tables.py --page " \
+    assert "These three tables are written by `python -m biovw.reports.brian --page " \
            "docs/brian2.md --quick`" in text
 
     record = json.loads((tmp_path / "record.json").read_text())

@@ -13,3 +13,13 @@ def test_import_contracts_are_kept(capsys):
     report = capsys.readouterr().out
     assert code == 0, report
     assert "0 broken" in report
+
+
+def test_no_module_imports_itself_through_a_circle():
+    import grimp
+
+    graph = grimp.build_graph("biovw", include_external_packages=False)
+    circles = sorted((module, imported) for module in graph.modules
+                     for imported in graph.find_modules_directly_imported_by(module)
+                     if graph.chain_exists(importer=imported, imported=module))
+    assert len(graph.modules) > 100 and circles == []

@@ -1,7 +1,8 @@
-"""analysis/mixing_table.py: aggregation over seeds."""
+"""biovw/reports/mixing.py: aggregation over seeds."""
+
+import importlib
 
 import numpy as np
-from cli_support import load_script
 
 
 def _report(iat, switches, upper=1e-4, reliable=True):
@@ -12,7 +13,7 @@ def _report(iat, switches, upper=1e-4, reliable=True):
 
 
 def test_rows_give_mean_and_sd_and_a_bound_when_nothing_switched():
-    mt = load_script("mixing_table")
+    mt = importlib.import_module("biovw.reports.mixing")
     reports = {"moves": [_report(2.0, 0.5), _report(4.0, 0.3, reliable=False)],
                "stuck": [_report(1.5, 0.0, 2e-4), _report(1.5, 0.0, 3e-4)]}
     markdown, record = mt.aggregate(reports, [0, 1])

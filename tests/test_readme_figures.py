@@ -1,9 +1,8 @@
-"""analysis/readme_figures.py copies a run's figures and links them from the README."""
+"""biovw/reports/figures.py copies a run's figures and links them from the README."""
 
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,12 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _script():
-    sys.path.insert(0, str(REPO / "analysis"))
-    spec = importlib.util.spec_from_file_location("readme_figures",
-                                                  REPO / "analysis" / "readme_figures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("biovw.reports.figures")
 
 
 def _run(tmp_path: Path, names) -> Path:

@@ -19,11 +19,7 @@ TINY = ["train.steps=4", "train.batch_size=64", "circuit.hidden=12", "walkback.n
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("results", REPO / "analysis" / "results.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("biovw.reports.results")
 
 
 def _train(out: Path, seed: int) -> None:
@@ -122,7 +118,7 @@ def test_paired_table_differences_and_independent_row(tmp_path, monkeypatch):
     assert "Δ log-lik. vs a (paired)" in text.splitlines()[0]
     page = (tmp_path / "tables.md").read_text()  # the page beside the tables, rewritten
     assert f'--8<-- "{tmp_path / "tables" / "paired_test.md"}"' in page  # included, not copied
-    assert f"`python analysis/results.py paired_test --seeds 0 --set {TINY[0]}" in page
+    assert f"`python -m biovw.reports.results paired_test --seeds 0 --set {TINY[0]}" in page
     assert record["date"] in page
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("speed_tables",
-                                                  REPO / "analysis" / "speed_tables.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("biovw.reports.speed")
 
 
 def test_quick_table_is_spliced_into_the_readme_from_the_numbers_it_saves(tmp_path):
@@ -43,7 +37,7 @@ def test_quick_table_is_spliced_into_the_readme_from_the_numbers_it_saves(tmp_pa
         # the ratio is the counted FLOP rate over the matmul rate, both as printed
         assert float(cells[6]) == pytest.approx(float(cells[4]) / float(cells[5]), abs=0.02)
     assert record["environment"]["torch_threads"] == 1
-    assert "python analysis/speed_tables.py --page docs/performance.md --quick" in text
+    assert "python -m biovw.reports.speed --page docs/performance.md --quick" in text
 
 
 def test_a_readme_without_markers_is_refused_before_any_work(tmp_path, capsys):

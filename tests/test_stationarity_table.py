@@ -1,14 +1,14 @@
-"""analysis/stationarity_table.py: aggregation over seeds and reuse of finished reports."""
+"""biovw/reports/stationarity.py: aggregation over seeds and reuse of finished reports."""
 
+import importlib
 import json
 
 import numpy as np
 import pytest
-from cli_support import load_script
 
 
 def _module():
-    return load_script("stationarity_table")
+    return importlib.import_module("biovw.reports.stationarity")
 
 
 def _report(w2_first, w2_last, worse, floor=0.05):
@@ -61,14 +61,14 @@ def test_share_distances_show_when_they_reached_the_data_and_chains_that_left():
 def test_the_results_page_shows_the_table_with_its_command(tmp_path):
     st = _module()
     markdown, record = st.aggregate({"a": [_report(0.1, 0.1, False)]}, [4])
-    record["command"] = "python analysis/stationarity_table.py --seeds 4"
+    record["command"] = "python -m biovw.reports.stationarity --seeds 4"
     tables = tmp_path / "results"
     tables.mkdir()
     (tables / "stationarity.md").write_text(markdown)
     (tables / "stationarity.json").write_text(json.dumps(record))
     page = st.write_page(tables, tmp_path / "tables.md")
     section = page.split("## stationarity", 1)[1]
-    assert "`python analysis/stationarity_table.py --seeds 4`" in section
+    assert "`python -m biovw.reports.stationarity --seeds 4`" in section
     assert "over 1 runs" in section and f'--8<-- "{tables / "stationarity.md"}"' in section
 
 

@@ -43,7 +43,7 @@ for a pair's total and ``d = a - b`` for its net count.
     time-reversal test of detailed balance, ``(1 + #{surrogate plug-in >= sigma_hat}) /
     (1 + n_surrogates)`` (``p_value``).
 
-    Measured by ``analysis/ep_bias.py`` (simulation over states x length): on uniform random
+    Measured by ``biovw/reports/ep_bias.py`` (simulation over states x length): on uniform random
     states and other reversible chains the mean estimate is zero within its Monte Carlo error
     at every size, where the earlier second-order (Taylor) correction read -0.28 nats/step for
     400 states and 200,000 steps. Away from equilibrium pairs observed in one direction only

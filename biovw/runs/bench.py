@@ -13,8 +13,6 @@ iteration's achieved FLOP rate against a plain matrix product of the settle loop
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 
 import numpy as np
@@ -162,17 +160,7 @@ def bench_brian2(sizes: tuple[tuple[int, int, int], ...] = BRIAN_SIZES,
                        "autapses), tanh, 5 settle steps, Gaussian operator with noise"}
 
 
-__all__ = ["bench_brian2", "bench_kernel_estimator", "bench_rbm", "environment"]
-
-
-def environment() -> dict:
-    """Where the numbers were measured."""
-    return {
-        "python": platform.python_version(), "torch": torch.__version__,
-        "threads": torch.get_num_threads(), "machine": platform.machine(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
+__all__ = ["bench_brian2", "bench_kernel_estimator", "bench_rbm"]
 
 
 TRAINING_SIZES = (256, 1024, 4096)

@@ -19,7 +19,6 @@ import fcntl
 import json
 import math
 import os
-import re
 import shutil
 import socket
 import tempfile
@@ -327,14 +326,3 @@ def save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     with atomic_file(path, "wb") as fh:
         np.savez(fh, **arrays)
 
-
-def splice_marked(path: Path, name: str, markdown: str) -> bool:
-    """Replace the text between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` in
-    ``path`` with ``markdown`` (atomically); False, and nothing written, without the markers."""
-    text = path.read_text()
-    start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    if not pattern.search(text):
-        return False
-    write_text_atomic(path, pattern.sub(lambda _: f"{start}\n{markdown}{end}", text))
-    return True

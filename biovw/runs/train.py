@@ -50,6 +50,10 @@ class TrainingDiverged(RuntimeError):
     """The loss became non-finite or exceeded ``train.divergence_threshold``."""
 
 
+EXIT_DIVERGED = 3
+"""The exit code of a command whose training diverged (the last good state is kept)."""
+
+
 @dataclass
 class TrainState:
     """Everything that changes during training, as saved in a checkpoint."""

@@ -2,9 +2,9 @@
 
 Usage::
 
-    python analysis/speed_tables.py                      # print the table
-    python analysis/speed_tables.py --page docs/performance.md   # and write it into the README
-    python analysis/speed_tables.py --quick              # a small smoke version (seconds)
+    python -m biovw.reports.speed                      # print the table
+    python -m biovw.reports.speed --page docs/performance.md   # and write it into the README
+    python -m biovw.reports.speed --quick              # a small smoke version (seconds)
 
 The table ``training_speed`` (between ``<!-- results:training_speed -->`` markers with
 ``--readme``) holds, per hidden size and rule, what :func:`biovw.runs.bench.bench_training`
@@ -22,21 +22,15 @@ import argparse
 import datetime
 import json
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
+from biovw.reports.pages import TABLES, environment, splice
 from biovw.runs.bench import TRAINING_RULES, TRAINING_SIZES, bench_training
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-if str(HERE) not in sys.path:  # results.py lives beside this script, not in a package
-    sys.path.insert(0, str(HERE))
-from results import environment, splice  # noqa: E402
-
-COMMAND = "python analysis/speed_tables.py --page docs/performance.md"
+COMMAND = "python -m biovw.reports.speed --page docs/performance.md"
 TABLE = "training_speed"
 
 
@@ -78,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--page", "--readme", dest="readme", type=Path, default=None,
                         help="Replace the table's marked section in this file.")
-    parser.add_argument("--json", type=Path, default=REPO / "docs" / "results" / f"{TABLE}.json",
+    parser.add_argument("--json", type=Path, default=TABLES / f"{TABLE}.json",
                         help="Where the numbers behind the table go.")
     parser.add_argument("--quick", action="store_true",
                         help="Hidden 32 and 64 with a 0.2 s budget (a smoke test).")

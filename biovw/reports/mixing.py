@@ -2,15 +2,15 @@
 
 Usage::
 
-    python analysis/mixing_table.py --settings default --samplers chain cycle:15 cycle \\
+    python -m biovw.reports.mixing --settings default --samplers chain cycle:15 cycle \\
         --chains 200 --steps 1000 --readme README.md
 
-For every setting of ``stationarity_table.py``'s list, every sampler and every seed, runs
-``biovw mixing RUN --chains C --steps S --start START --sampler SAMPLER --cycle-steps K`` on the
-finished run of ``analysis/results.py``'s table (``ROOT/TABLE/ROW/seedS``) unless the run holds
-that report, and writes, per row, the mean ± sd over seeds of: the integrated autocorrelation
-time of the top principal component (in sampler steps), effective samples per step, per
-operator transition and per second, split-R-hat, and switches between modes or classes per
+For every setting of :mod:`biovw.reports.stationarity`, every sampler and every seed, runs
+``biovw mixing RUN --chains C --steps S --start START --sampler SAMPLER --cycle-steps K`` on
+the finished run of a :mod:`biovw.reports.results` table (``ROOT/TABLE/ROW/seedS``) unless
+the run holds that report, and writes, per row, the mean ± sd over seeds of: the integrated
+autocorrelation time of the top principal component (in sampler steps), effective samples per
+step, per operator transition and per second, split-R-hat, and switches between modes or classes per
 step (with the largest 95% upper bound over seeds when none was seen), and in how many seeds
 the chains were long enough for Sokal's check (50 IATs). Writes ``TABLES/NAME.{md,json}``
 (``--name``, default ``mixing``), rewrites the results page and, with ``--readme``, the text
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stationarity_table import (  # noqa: E402
+from biovw.reports.pages import REPO, TABLES, environment
+from biovw.reports.stationarity import (
     SETTINGS,
     START_LABELS,
     _sampler,
@@ -39,8 +39,6 @@ from stationarity_table import (  # noqa: E402
     sampler_label,
     samplers_arg,
 )
-
-from results import REPO, environment  # noqa: E402
 
 COLUMNS = (("iat_summary", "IAT (steps)", 3), ("ess_per_step", "eff. samples / step", 4),
            ("ess_per_transition", "eff. samples / transition", 5),
@@ -107,7 +105,7 @@ def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int]) -> tuple[str
                f"split-R-hat of the same summary (rank-normalised); switches between modes "
                f"per sampler step (0: none seen, with the largest 95% upper bound over seeds). "
                f"Sokal's check: seeds whose chains were at least 50 IATs long (else the IAT is "
-               f"a lower bound). Made by `python analysis/mixing_table.py` at commit "
+               f"a lower bound). Made by `python -m biovw.reports.mixing` at commit "
                f"{env['commit']} (torch {env['torch']}).")
     all_runs = [r for rs in reports.values() for r in rs]
     record.update(environment=env, date=datetime.date.today().isoformat(), caption=caption,
@@ -125,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--starts", nargs="+", default=["cooldown"], choices=list(START_LABELS))
     parser.add_argument("--samplers", nargs="+", default=["chain"], type=_sampler)
     parser.add_argument("--name", default="mixing")
-    parser.add_argument("--tables", type=Path, default=REPO / "docs" / "results")
+    parser.add_argument("--tables", type=Path, default=TABLES)
     parser.add_argument("--readme", type=Path, default=None)
     args = parser.parse_args(argv)
     reports: dict[str, list[dict]] = {}
@@ -139,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 reports[label] = [run_mixing(r, args.chains, args.steps, start, sampler, depth)
                                   for r in runs]
     markdown, record = aggregate(reports, args.seeds)
-    record["command"] = (f"python analysis/mixing_table.py --seeds "
+    record["command"] = (f"python -m biovw.reports.mixing --seeds "
                          f"{' '.join(map(str, args.seeds))} --chains {args.chains} --steps "
                          f"{args.steps} --settings {' '.join(args.settings)} --starts "
                          f"{' '.join(args.starts)} --samplers {samplers_arg(args.samplers)} "

@@ -2,13 +2,13 @@
 
 Usage::
 
-    python analysis/stationarity_table.py --root results --readme README.md
-    python analysis/stationarity_table.py --settings default --starts one_mode \\
+    python -m biovw.reports.stationarity --root results --readme README.md
+    python -m biovw.reports.stationarity --settings default --starts one_mode \\
         --samplers chain cycle:10 cycle:15 cycle --split valid --name cycle_depth
 
 For every setting below, every start, every sampler and every seed, runs ``biovw stationarity
 RUN --n N --steps 0,10,100,1000,10000 --groups G --start START --sampler SAMPLER --cycle-steps K
---split SPLIT`` on the finished run of ``analysis/results.py``'s table (``ROOT/TABLE/ROW/
+--split SPLIT`` on the finished run of a :mod:`biovw.reports.results` table (``ROOT/TABLE/ROW/
 seedS``; train it with that script first) unless the run already holds that report. The table
 gives, per row and metric, the metric at each step count (mean over seeds of each run's mean
 over its groups of chains, ± sd over seeds), the data floor (as many training examples scored
@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from biovw.runs.stationarity import report_name  # noqa: E402
-from results import REPO, environment, splice, write_page  # noqa: E402
+from biovw.reports.pages import REPO, TABLES, environment, splice
+from biovw.reports.results import write_page
+from biovw.runs.stationarity import report_name
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def finished_runs(setting: Setting, root: Path, seeds: Sequence[int]) -> list[Pa
     missing = [str(r) for r in runs if not (r / "summary.json").is_file()]
     if missing:
         raise SystemExit(f"error: no finished run at {missing[0]} (train it with "
-                         f"python analysis/results.py {setting.table} --root {root})")
+                         f"python -m biovw.reports.results {setting.table} --root {root})")
     return runs
 
 
@@ -196,7 +196,7 @@ def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int],
                f"mode or class share), and in how many seeds its 95% interval lies entirely on the "
                f"worse side. Within the data's spread: the first step count whose mean share "
                f"distance is at most the floor's mean + 2 sd. Made by "
-               f"`python analysis/stationarity_table.py` at commit "
+               f"`python -m biovw.reports.stationarity` at commit "
                f"{env['commit']} (torch {env['torch']}, {env['torch_threads']} torch thread).")
     all_runs = [r for rs in reports.values() for r in rs]
     record.update(environment=env, date=datetime.date.today().isoformat(), caption=caption,
@@ -221,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="held-out split scored (valid for a selection table)")
     parser.add_argument("--name", default="stationarity",
                         help="table name (docs/results/NAME.md and the README marker)")
-    parser.add_argument("--tables", type=Path, default=REPO / "docs" / "results")
+    parser.add_argument("--tables", type=Path, default=TABLES)
     parser.add_argument("--readme", type=Path, default=None)
     args = parser.parse_args(argv)
     chosen = [s for s in SETTINGS if args.settings is None or s.table in args.settings]
@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     samplers = ("each row's sampler" if len(args.samplers) > 1
                 else sampler_label(*args.samplers[0]))
     markdown, record = aggregate(reports, args.seeds, samplers, args.split)
-    record["command"] = ("python analysis/stationarity_table.py --seeds "
+    record["command"] = ("python -m biovw.reports.stationarity --seeds "
                          f"{' '.join(map(str, args.seeds))} --n {args.n} --groups {args.groups} "
                          f"--steps {' '.join(map(str, args.steps))}"
                          + (f" --settings {' '.join(args.settings)}" if args.settings else "")

@@ -1,7 +1,7 @@
 """How closely the Brian2 backend follows the torch sampler on the same trained circuit.
 
 Shared by the tests (``tests/test_brian.py``) and the README's tables
-(``analysis/brian_tables.py``): small trained circuits of each kind (:data:`CIRCUITS`), the
+(``biovw/reports/brian.py``): small trained circuits of each kind (:data:`CIRCUITS`), the
 noise-off trajectories of both backends from the same initial states
 (:func:`noise_off_pair`), and, with noise, the stationary mean, covariance and kernel-exact
 entropy production of both, each with an interval from the spread over independent groups of

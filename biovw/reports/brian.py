@@ -2,15 +2,15 @@
 
 Usage::
 
-    python analysis/brian_tables.py                      # print the three tables
-    python analysis/brian_tables.py --page docs/brian2.md   # and write them into the README
-    python analysis/brian_tables.py --quick              # a small smoke version (seconds)
+    python -m biovw.reports.brian                      # print the three tables
+    python -m biovw.reports.brian --page docs/brian2.md   # and write them into the README
+    python -m biovw.reports.brian --quick              # a small smoke version (seconds)
 
 Three tables, each between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` with
 ``--readme`` (:func:`results.splice`):
 
 ``brian_agreement``
-    Each circuit of :data:`biovw.runs.agreement.CIRCUITS`, trained small as
+    Each circuit of :data:`biovw.reports.agreement.CIRCUITS`, trained small as
     ``tests/test_brian.py`` trains it, run without noise by the torch sampler and by the Brian2
     network on every target that works here and with each recurrence, from the same initial
     states over the cool-down and 200 transitions of 8 chains (float64): ``max |brian2 -
@@ -18,7 +18,7 @@ Three tables, each between ``<!-- results:NAME -->`` and ``<!-- /results:NAME --
 ``brian_noise``
     The Dale circuit with noise, 600 chains, 250 transitions, the first 50 left out: mean
     state, covariance and kernel-exact entropy production of each backend, with 95% intervals
-    from 25 groups of chains (:func:`biovw.runs.agreement.compare_with_noise`).
+    from 25 groups of chains (:func:`biovw.reports.agreement.compare_with_noise`).
 ``brian_bench``
     :func:`biovw.runs.bench.bench_brian2`: chain steps per second of the torch sampler
     (float32, float64) and of the Brian2 network per target and recurrence, and the ratio of
@@ -35,7 +35,6 @@ import datetime
 import json
 import math
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -46,8 +45,7 @@ import numpy as np
 import torch
 
 from biovw import brian
-from biovw.runs import open_run
-from biovw.runs.agreement import (
+from biovw.reports.agreement import (
     CIRCUITS,
     SMALL,
     NoiseComparison,
@@ -56,17 +54,13 @@ from biovw.runs.agreement import (
     relative_difference,
     train_small,
 )
+from biovw.reports.pages import REPO, environment, splice
+from biovw.runs import open_run
 from biovw.runs.bench import BRIAN_SIZES, bench_brian2
 from biovw.runs.simulate import run_spec
 from biovw.spec import RateSpec
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-if str(HERE) not in sys.path:  # results.py lives beside this script, not in a package
-    sys.path.insert(0, str(HERE))
-from results import environment, splice  # noqa: E402
-
-COMMAND = "python analysis/brian_tables.py --page docs/brian2.md"
+COMMAND = "python -m biovw.reports.brian --page docs/brian2.md"
 TABLES = ("brian_agreement", "brian_noise", "brian_bench")
 
 

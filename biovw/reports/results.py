@@ -3,9 +3,9 @@ evaluate once on the test split, and write mean ± sd over seeds.
 
 Usage::
 
-    python analysis/results.py default            # the default job, seeds 0 1 2
-    python analysis/results.py grad_clip          # selection table (validation split)
-    python analysis/results.py freeze --seeds 0 1 2 --readme README.md
+    python -m biovw.reports.results default            # the default job, seeds 0 1 2
+    python -m biovw.reports.results grad_clip          # selection table (validation split)
+    python -m biovw.reports.results freeze --seeds 0 1 2 --readme README.md
 
 Each run lives in ``ROOT/TABLE/ROW/seedS`` (``ROOT`` is ``results/`` by default) and is
 skipped when already finished, so an interrupted table resumes where it stopped. Runs train
@@ -25,8 +25,6 @@ import argparse
 import datetime
 import json
 import math
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -37,9 +35,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from biovw.runs.rundir import splice_marked
-
-REPO = Path(__file__).resolve().parents[1]
+from biovw.reports import pages
+from biovw.reports.pages import REPO, environment, include, splice
+from biovw.reports.speed import markdown as speed_markdown
+from biovw.runs.train import EXIT_DIVERGED
 
 
 @dataclass(frozen=True)
@@ -199,7 +198,6 @@ TABLES: dict[str, Table] = {
 # ----------------------------------------------------------------------------- running
 
 
-EXIT_DIVERGED = 3
 """``biovw train``'s exit code when training diverged (NaN/inf or a runaway loss)."""
 
 
@@ -424,27 +422,6 @@ def _cell(stats: dict, key: str, digits: int) -> str:
     return text
 
 
-def environment() -> dict:
-    """What the numbers depend on besides the seed: versions, threads, machine, commit."""
-    import numpy
-    import torch
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                                capture_output=True, text=True, check=True).stdout.strip()
-        # the script's own outputs do not count as changes to what made the numbers
-        status = ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                  ":!README.md", ":!docs/results", ":!docs/tables.md"]
-        dirty = bool(subprocess.run(status, cwd=REPO, capture_output=True,
-                                    text=True).stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "unknown", False
-    return {"commit": commit + ("+changes" if dirty else ""), "torch": torch.__version__,
-            "numpy": numpy.__version__, "python": platform.python_version(),
-            "torch_threads": torch.get_num_threads(), "machine": platform.machine(),
-            "cpu_count": os.cpu_count()}
-
-
 def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Sequence[int],
               extra: Sequence[str] = ()) -> tuple[str, dict]:
     """Markdown table (mean ± sd over seeds) and its JSON record.
@@ -528,7 +505,7 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
     lines += ["", f"{table.caption}. Mean ± sd over seeds {', '.join(map(str, seeds))}; "
               f"{split} split, nats/example; {likelihood} (data floor sliced W2 "
               f"{floor_text}).{paired_text}{ais_text}{ep_text}{diverged_text} Made by "
-              f"`python analysis/results.py {name}` at "
+              f"`python -m biovw.reports.results {name}` at "
               f"commit {env['commit']} (torch {env['torch']}, numpy {env['numpy']}, "
               f"{env['torch_threads']} torch threads)."]
     return "\n".join(lines) + "\n", record
@@ -537,7 +514,7 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
 PAGE_INTRO = """# Every table
 
 Every results table, with the command that made it. This page is written by
-`python analysis/results.py page` from the records in `docs/results/` (each results command
+`python -m biovw.reports.results page` from the records in `docs/results/` (each results command
 rewrites it after writing its table) and includes each table from its one file there, so it
 cannot drift from them; regenerating a table means running its command again. The machine:
 2 CPU cores, usually shared with other jobs, so wall times are upper bounds; compare them
@@ -545,19 +522,11 @@ only within a table.
 """
 
 
-def include(path: Path) -> str:
-    """The line that includes a table's Markdown file into a documentation page when the site
-    is built (``pymdownx.snippets``, paths from the repository root), so that the table is
-    stored once."""
-    path = path.resolve()
-    return f'--8<-- "{path.relative_to(REPO) if path.is_relative_to(REPO) else path}"'
-
-
 def _table_section(record: dict, table: Path) -> list[str]:
     name = record["table"]
     seconds = [n.get("train_seconds") for r in record["rows"] for n in r["per_seed"]]
     seconds = [s for s in seconds if s is not None]
-    command = (f"python analysis/results.py {name} --seeds "
+    command = (f"python -m biovw.reports.results {name} --seeds "
                f"{' '.join(map(str, record['seeds']))}"
                + "".join(f" --set {o}" for o in record.get("overrides", [])
                          if o not in TABLES[name].common)
@@ -575,8 +544,8 @@ def _table_section(record: dict, table: Path) -> list[str]:
 def write_page(tables: Path, page: Path) -> str:
     """Write ``page`` (Markdown) from every results record in ``tables``: the tables of this
     script (``TABLE.json`` with its ``TABLE.md``), the training-speed table of
-    ``analysis/speed_tables.py`` and the tables of ``stationarity_table.py`` and
-    ``mixing_table.py``."""
+    ``biovw/reports/speed.py`` and the tables of :mod:`biovw.reports.stationarity` and
+    :mod:`biovw.reports.mixing`."""
     lines = [PAGE_INTRO]
     for name in sorted(TABLES):
         path = tables / f"{name}.json"
@@ -584,17 +553,14 @@ def write_page(tables: Path, page: Path) -> str:
             lines += _table_section(json.loads(path.read_text()), tables / f"{name}.md")
     speed = tables / "training_speed.json"
     if speed.is_file():
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from speed_tables import markdown as speed_markdown
-
         record = json.loads(speed.read_text())
         lines += ["## training_speed", "",
-                  "- command: `python analysis/speed_tables.py --page docs/performance.md`",
+                  "- command: `python -m biovw.reports.speed --page docs/performance.md`",
                   f"- made on: {record['date']}", "", speed_markdown(record), ""]
     others = sorted(p for p in tables.glob("*.json")
                     if p.stem not in TABLES and p.stem not in ("training_speed", "ep_bias")
                     and p.with_suffix(".md").is_file())
-    for path in others:  # stationarity_table.py and mixing_table.py
+    for path in others:  # the stationarity and mixing reports
         record = json.loads(path.read_text())
         env = record["environment"]
         lines += [f"## {path.stem}", "", f"- command: `{record['command']}`",
@@ -608,7 +574,7 @@ def write_page(tables: Path, page: Path) -> str:
     lines += ["## Tables made by other commands", "",
               "These tables are written by their own commands and are not repeated here:",
               "", "- `brian_agreement`, `brian_noise`, `brian_bench` (Run it in Brian2): "
-              "`python analysis/brian_tables.py --page docs/brian2.md`",
+              "`python -m biovw.reports.brian --page docs/brian2.md`",
               "- `epbench` (entropy-production benchmark): `biovw epbench --out DIR --page "
               "docs/entropy-production.md`"]
     if bias.is_file():
@@ -618,15 +584,10 @@ def write_page(tables: Path, page: Path) -> str:
     missing = [n for n in sorted(TABLES) if not (tables / f"{n}.json").is_file()]
     if missing:
         lines += ["## Not run yet", "", ", ".join(f"`{n}`" for n in missing)
-                  + " (each by `python analysis/results.py NAME --readme README.md`).", ""]
+                  + " (each by `python -m biovw.reports.results NAME --readme README.md`).", ""]
     text = "\n".join(line for line in lines if line is not None) + "\n"
     page.write_text(text)
     return text
-
-
-def splice(path: Path, name: str, markdown: str) -> bool:
-    """Replace the text between the table's markers in ``path``; False if there are none."""
-    return splice_marked(path, name, markdown)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -635,7 +596,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="A table to make, or page: only rewrite the results page.")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--root", type=Path, default=REPO / "results")
-    parser.add_argument("--tables", type=Path, default=REPO / "docs" / "results",
+    parser.add_argument("--tables", type=Path, default=pages.TABLES,
                         help="Folder for TABLE.md and TABLE.json (committed with the README).")
     parser.add_argument("--readme", type=Path, default=None,
                         help="Replace this table's marked section in this file.")

@@ -1,7 +1,7 @@
 """Bias and interval coverage of the plug-in entropy production estimators, by simulation over
 number of states x recording length (the sparse regime: many states, few visits each).
 
-    python analysis/ep_bias.py [--quick] [--repeats R] [--out docs/results/ep_bias.json]
+    python -m biovw.reports.ep_bias [--quick] [--repeats R] [--out docs/results/ep_bias.json]
                                [--page docs/entropy-production.md] [--render]
 
 For every chain (reversible controls whose entropy production is exactly zero, and
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         args.out.write_text(json.dumps({"command": command, "rows": rows}, indent=1) + "\n")
     else:
         rows = run(args.quick, args.repeats)
-        command = "python analysis/ep_bias.py" + (" --quick" if args.quick else "") + (
+        command = "python -m biovw.reports.ep_bias" + (" --quick" if args.quick else "") + (
             f" --repeats {args.repeats}" if args.repeats != 100 else "")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"command": command, "rows": rows}, indent=1) + "\n")

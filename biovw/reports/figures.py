@@ -6,10 +6,10 @@ Usage::
 
     biovw train circuits/rate_net.yaml --seed 0 --out runs/figures
     biovw analyze runs/figures --seed 0
-    python analysis/readme_figures.py runs/figures --page docs/experiments.md
+    python -m biovw.reports.figures runs/figures --page docs/experiments.md
 
     biovw stationarity runs/mnist --n 1000 --split test
-    python analysis/readme_figures.py runs/mnist --set images --page docs/experiments.md
+    python -m biovw.reports.figures runs/mnist --set images --page docs/experiments.md
 
 The run must be finished and analysed (``figures/currents.png``); figures it lacks (for
 example ``entropy_production.png`` of a run trained with ``train.ep_every: 0``) are refused by
@@ -23,16 +23,12 @@ import argparse
 import datetime
 import os
 import shutil
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:  # results.py lives beside this script, not in a package
-    sys.path.insert(0, str(HERE))
-from results import environment, splice  # noqa: E402
+from biovw.reports.pages import REPO, environment, splice
 
 FIGURES: tuple[tuple[str, str], ...] = (
     ("samples_vs_data.png", "held-out data and samples of the chain after the cool-down"),
@@ -92,7 +88,7 @@ def markdown(run: Path, out: Path, readme: Path,
         link = Path(os.path.relpath((out / name).resolve(), readme.resolve().parent))
         lines += [f"![{caption}]({link.as_posix()})", "", f"*{caption}.*", ""]
     lines.append(f"Figures of one run (config `{config['name']}`, seed {config['seed']}), "
-                 f"copied by `python analysis/readme_figures.py RUN{option} "
+                 f"copied by `python -m biovw.reports.figures RUN{option} "
                  "--page docs/experiments.md` on "
                  f"{datetime.date.today().isoformat()} at commit {env['commit']}.")
     return "\n".join(lines) + "\n"
@@ -101,7 +97,7 @@ def markdown(run: Path, out: Path, readme: Path,
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="A finished, analysed run directory.")
-    parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "figures",
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "figures",
                         help="Where the figures are copied [default: docs/figures].")
     parser.add_argument("--page", "--readme", dest="readme", type=Path, default=None,
                         help="Replace the marked figures section in this file.")
