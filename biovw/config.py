@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from biovw.spec import RATE_DEFAULTS as _RATE
+
 
 class ConfigError(ValueError):
     """A configuration file or override is invalid; the message names the field."""
@@ -59,21 +61,21 @@ class CircuitConfig:
 
     kind: str = "rate"
     hidden: int = 256
-    # rate circuit
-    nonlinearity: str = "tanh"
-    settle_steps: int = 5
-    dt: float = 1.0
-    tau: float = 2.0
-    dale: bool = True
-    ei_ratio: float = 0.8
-    density: float = 1.0
-    symmetric: bool = False
-    spectral_radius: float = 0.9
-    freeze: str = "none"
+    # rate circuit: the fields of biovw.spec.RateSettings, with its defaults
+    nonlinearity: str = _RATE.nonlinearity
+    settle_steps: int = _RATE.settle_steps
+    dt: float = _RATE.dt
+    tau: float = _RATE.tau
+    dale: bool = _RATE.dale
+    ei_ratio: float = _RATE.ei_ratio
+    density: float = _RATE.density
+    symmetric: bool = _RATE.symmetric
+    spectral_radius: float = _RATE.spectral_radius
+    freeze: str = _RATE.freeze
     # mlp
     layers: int = 2
     # both
-    step_norm: bool = True
+    step_norm: bool = _RATE.step_norm
 
 
 @dataclass

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,62 @@ UNITS = {
 
 class SpecError(ValueError):
     """A file is not a readable circuit description; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class RateSettings:
+    """How a rate circuit is built: its design choices, with their defaults stated once.
+
+    The ``circuit`` section of a config fills it (:meth:`of`) and
+    :class:`biovw.circuits.RateCircuit` takes it; the trained circuit's description
+    (:class:`RateCircuitSpec`) then records what the settings produced.
+
+    Attributes
+    ----------
+    nonlinearity : str
+        Rate function of the hidden units: ``tanh``, ``softplus``, ``relu`` or ``sigmoid``.
+    settle_steps : int
+        Euler micro-steps per transition.
+    dt, tau : float
+        Euler step and time constant (``alpha = dt / tau``).
+    dale : bool
+        Each unit's outgoing weights share one sign (visible and the first ``ei_ratio`` of
+        the hidden units excitatory).
+    ei_ratio : float
+        Share of excitatory hidden units under Dale's law.
+    density : float
+        Probability of each connection (no autapses).
+    symmetric : bool
+        Tie ``W`` to its transpose.
+    spectral_radius : float
+        Spectral radius of the initial ``W``.
+    step_norm : bool
+        Standardise the hidden afferent drive across hidden units at every temperature step.
+    freeze : str
+        Rows of ``W`` held at their initial value: ``none``, ``all``, ``hidden_rows`` or
+        ``readout``.
+    """
+
+    nonlinearity: str = "tanh"
+    settle_steps: int = 5
+    dt: float = 1.0
+    tau: float = 2.0
+    dale: bool = True
+    ei_ratio: float = 0.8
+    density: float = 1.0
+    symmetric: bool = False
+    spectral_radius: float = 0.9
+    step_norm: bool = True
+    freeze: str = "none"
+
+    @classmethod
+    def of(cls, source: object) -> RateSettings:
+        """The settings read off any object with these attributes (a config section)."""
+        return cls(**{f.name: getattr(source, f.name) for f in fields(cls)})
+
+
+RATE_DEFAULTS = RateSettings()
+"""The default rate circuit."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -183,3 +183,23 @@ def test_alignment_reports_each_block_for_rules_with_a_feedback_matrix(rule, dal
     if keys:
         assert {"alignment_angle", "alignment_angle_readout", "alignment_angle_hidden"} <= set(
             angles)
+
+
+def test_the_config_fills_the_one_record_of_rate_settings_and_the_circuit_takes_it():
+    import dataclasses
+
+    from biovw.config import CircuitConfig, load_config
+    from biovw.runs import build_run
+    from biovw.spec import RATE_DEFAULTS, RateSettings
+
+    assert RateSettings.of(CircuitConfig()) == RATE_DEFAULTS  # one set of defaults
+    cfg = load_config("circuits/rate_net.yaml", ["circuit.hidden=8", "circuit.density=0.5",
+                                                 "circuit.nonlinearity=softplus"])
+    _, model = build_run(cfg, torch.device("cpu"))
+    assert model.circuit.settings == RateSettings.of(cfg.circuit)
+    assert model.circuit.settings.density == 0.5 and model.circuit.nonlinearity == "softplus"
+    changed = RateCircuit(2, 8, 3, dale=False)
+    assert changed.settings == dataclasses.replace(RATE_DEFAULTS, dale=False)
+    assert changed.signs is None
+    with pytest.raises(TypeError):
+        RateCircuit(2, 8, 3, dayle=False)

@@ -16,6 +16,8 @@ functions of :mod:`biovw.circuits.dynamics`, and :meth:`RateCircuit.spec` /
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -30,7 +32,7 @@ from biovw.circuits.connectivity import (
 from biovw.circuits.dynamics import DriveParameters, RateParameters, transition_output
 from biovw.circuits.stepnorm import StepNorm
 from biovw.rules import EXACT, alignment_angle, best_sign_constrained_alignment, rule_class
-from biovw.spec import RateCircuitSpec
+from biovw.spec import RATE_DEFAULTS, RateCircuitSpec, RateSettings
 
 
 def _rows(n: int, rows: slice) -> Tensor:
@@ -67,25 +69,14 @@ class RateCircuit(Circuit):
         Number of hidden units.
     num_steps : int
         Number of temperature steps (for per-step normalisation).
-    nonlinearity : str
-        Hidden rate function: ``tanh``, ``softplus``, ``relu`` or ``sigmoid``.
-    settle_steps : int
-        Micro-steps per transition.
-    dt, tau : float
-        Integration step and membrane time constant (alpha = dt / tau).
-    dale : bool
-        Fix the sign of each presynaptic unit (visible units and ``ei_ratio`` of the hidden
-        units excitatory).
-    ei_ratio : float
-        Fraction of excitatory hidden units.
-    density : float
-        Connection probability of the fixed sparsity mask (no autapses in any case).
-    symmetric : bool
-        Tie ``W = W^T``.
-    spectral_radius : float
-        Spectral radius of the initial recurrent weight.
-    step_norm : bool
-        Normalise the afferent drive across hidden units before the per-step gain and shift.
+    settings : RateSettings
+        The circuit's design (:class:`biovw.spec.RateSettings`, defaults
+        :data:`biovw.spec.RATE_DEFAULTS`): rate function, settle steps, ``dt`` and ``tau``,
+        Dale's law and E/I ratio, density, tying, initial spectral radius, drive
+        normalisation, and which part of ``W`` is frozen (``freeze``: a key of
+        :data:`FREEZE_ROWS`; ``hidden_rows`` keeps the synapses onto hidden units fixed while
+        the readout onto the visible units learns, ``readout`` the reverse, controls for how
+        much learning each block of ``W`` matters).
     rule : str
         Learning rule of the recurrent weights (a key of :data:`biovw.rules.RULES`): which
         error the recurrent matrix sends back to its presynaptic units through the unrolled
@@ -93,14 +84,10 @@ class RateCircuit(Circuit):
         chain state, is a sample that carries no gradient), so only ``W`` needs feedback.
     rule_options : dict or None
         Keyword arguments of the rule (e.g. ``scale``, ``match_norm``).
-    freeze : str
-        Which part of ``W`` keeps its initial value (a key of :data:`FREEZE_ROWS`): ``none``;
-        ``all`` (every recurrent weight); ``hidden_rows`` (the synapses onto hidden units, so
-        the recurrence among hidden units and their input from the visible units stay fixed
-        while the readout onto the visible units learns); ``readout`` (the synapses onto the
-        visible units). Controls for how much learning each block of ``W`` matters.
     seed : int
         Seed for the mask, initial weights and feedback matrices.
+    **changes
+        Fields of ``settings`` to change (``RateCircuit(2, 32, 10, dale=False)``).
     """
 
     def __init__(
@@ -108,49 +95,41 @@ class RateCircuit(Circuit):
         dim: int,
         hidden: int,
         num_steps: int,
+        settings: RateSettings = RATE_DEFAULTS,
         *,
-        nonlinearity: str = "tanh",
-        settle_steps: int = 5,
-        dt: float = 1.0,
-        tau: float = 2.0,
-        dale: bool = True,
-        ei_ratio: float = 0.8,
-        density: float = 1.0,
-        symmetric: bool = False,
-        spectral_radius: float = 0.9,
-        step_norm: bool = True,
         rule: str = "backprop",
         rule_options: dict | None = None,
-        freeze: str = "none",
         seed: int = 0,
+        **changes,
     ):
         super().__init__()
+        self.settings = s = dataclasses.replace(settings, **changes)
         gen = torch.Generator().manual_seed(seed)
         n = dim + hidden
         self.dim, self.hidden = dim, hidden
-        self.dt, self.tau = dt, tau
-        self.alpha = dt / tau
-        self.settle_steps = settle_steps
-        self.symmetric = symmetric
-        self.nonlinearity = nonlinearity
-        self.phi = NONLINEARITIES[nonlinearity]
-        signs = dale_signs(dim, hidden, ei_ratio) if dale else None
+        self.dt, self.tau = s.dt, s.tau
+        self.alpha = s.dt / s.tau
+        self.settle_steps = s.settle_steps
+        self.symmetric = s.symmetric
+        self.nonlinearity = s.nonlinearity
+        self.phi = NONLINEARITIES[s.nonlinearity]
+        signs = dale_signs(dim, hidden, s.ei_ratio) if s.dale else None
         self.register_buffer("signs", signs)
-        self.register_buffer("mask", connection_mask(n, density, gen))
-        if freeze not in FREEZE_ROWS:
-            raise ValueError(f"freeze must be one of {', '.join(FREEZE_ROWS)}; got {freeze!r}")
-        self.freeze = freeze
-        initial = balanced_init(self.mask, signs, spectral_radius, symmetric, gen)
-        self.w_raw = nn.Parameter(initial, requires_grad=freeze != "all")
-        frozen = FREEZE_ROWS[freeze](dim, n)
+        self.register_buffer("mask", connection_mask(n, s.density, gen))
+        if s.freeze not in FREEZE_ROWS:
+            raise ValueError(f"freeze must be one of {', '.join(FREEZE_ROWS)}; got {s.freeze!r}")
+        self.freeze = s.freeze
+        initial = balanced_init(self.mask, signs, s.spectral_radius, s.symmetric, gen)
+        self.w_raw = nn.Parameter(initial, requires_grad=s.freeze != "all")
+        frozen = FREEZE_ROWS[s.freeze](dim, n)
         # Frozen rows read from a copy of the initial weight, so no optimiser (weight decay,
         # momentum) can move them; None when nothing or everything is frozen.
-        self.register_buffer("frozen_rows", frozen if freeze not in ("none", "all") else None)
+        self.register_buffer("frozen_rows", frozen if s.freeze not in ("none", "all") else None)
         self.register_buffer("w_initial", initial.clone() if self.frozen_rows is not None
                              else None)
         self.w_in = nn.Parameter(torch.randn(hidden, dim, generator=gen) / dim**0.5)
         self.b_in = nn.Parameter(torch.zeros(hidden))
-        self.drive_norm = StepNorm(num_steps, hidden, normalize=step_norm)
+        self.drive_norm = StepNorm(num_steps, hidden, normalize=s.step_norm)
         self.visible_bias = nn.Parameter(torch.zeros(num_steps, dim))
         self.rule = rule_class(rule).for_recurrent_weight(dim, self.mask, gen,
                                                           **dict(rule_options or {}))

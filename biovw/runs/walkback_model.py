@@ -16,6 +16,7 @@ import torch
 from biovw.circuits import Circuit, LinearCircuit, MLPCircuit, RateCircuit
 from biovw.config import CircuitConfig, Config, ConfigError, RuleConfig
 from biovw.rules import rule_class
+from biovw.spec import RateSettings
 from biovw.walkback import WalkbackModel, operator_and_prior, temperature_schedule
 
 
@@ -26,12 +27,8 @@ def rule_arguments(rule: RuleConfig) -> dict:
 
 
 def _rate(c: CircuitConfig, rule: RuleConfig, dim: int, num_steps: int, seed: int) -> Circuit:
-    return RateCircuit(
-        dim, c.hidden, num_steps, nonlinearity=c.nonlinearity, settle_steps=c.settle_steps,
-        dt=c.dt, tau=c.tau, dale=c.dale, ei_ratio=c.ei_ratio, density=c.density,
-        symmetric=c.symmetric, spectral_radius=c.spectral_radius, step_norm=c.step_norm,
-        freeze=c.freeze, seed=seed, **rule_arguments(rule),
-    )
+    return RateCircuit(dim, c.hidden, num_steps, RateSettings.of(c), seed=seed,
+                       **rule_arguments(rule))
 
 
 def _mlp(c: CircuitConfig, rule: RuleConfig, dim: int, num_steps: int, seed: int) -> Circuit:
