@@ -280,3 +280,21 @@ def test_huge_state_labels_give_the_estimate_of_their_dense_relabelling():
     assert b.value == pytest.approx(a.value, abs=1e-12)
     assert (b.ci_low, b.ci_high) == pytest.approx((a.ci_low, a.ci_high), abs=1e-12)
     assert b.n_states == 2**40 + 1 and a.n_states == 3 and b.n_states_visited == 3
+
+
+def test_the_estimators_share_one_settings_record_and_report_it():
+    from biovw.analysis import ESTIMATOR_DEFAULTS, EstimatorSettings
+    from biovw.analysis.exact_chains import ring_walk
+
+    x = ring_walk(4, 0.6, 0.2).simulate(600, 3, np.random.default_rng(1))
+    by_keyword = entropy_production_discrete(x, seed=3, n_boot=50)
+    assert by_keyword.settings == EstimatorSettings(seed=3, n_boot=50)
+    assert by_keyword.to_dict()["estimator_settings"]["seed"] == 3
+    by_record = entropy_production_discrete(x, settings=EstimatorSettings(seed=3, n_boot=50))
+    assert by_record.to_dict() == by_keyword.to_dict()
+    points = np.random.default_rng(2).normal(size=(500, 2))
+    assert entropy_production_coarse(points, bins=4).settings == ESTIMATOR_DEFAULTS
+    with pytest.raises(ValueError, match="ci"):
+        EstimatorSettings(ci=1.5)
+    with pytest.raises(TypeError):
+        entropy_production_discrete(x, n_bot=3)

@@ -10,8 +10,10 @@ from biovw.analysis.connectivity import (
 )
 from biovw.analysis.currents import CurrentField, pca_project, probability_current_grid
 from biovw.analysis.discrete import (
+    ESTIMATOR_DEFAULTS,
     DiscreteEntropyProduction,
     Discretization,
+    EstimatorSettings,
     discretize,
     entropy_production_coarse,
     entropy_production_discrete,
@@ -46,6 +48,7 @@ from biovw.analysis.tur import entropy_production_tur
 from biovw.analysis.var_model import entropy_production_var
 
 __all__ = [
+    "ESTIMATOR_DEFAULTS", "EstimatorSettings",
     "ConnectivityReport", "CurrentField", "DiscreteEntropyProduction", "Discretization",
     "ESTIMATORS", "EntropyEstimate", "ExactEntropyProduction", "KernelEntropyProduction",
     "MarkovKernel", "Mixing", "SampleSize", "SurrogateTest", "Switching", "asymmetry_index",

@@ -88,17 +88,20 @@ production per step (up to estimation error).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from scipy import sparse
 
 __all__ = [
+    "ESTIMATOR_DEFAULTS",
     "DiscreteEntropyProduction",
     "Discretization",
+    "EstimatorSettings",
     "discretize",
     "entropy_production_coarse",
     "entropy_production_discrete",
@@ -110,6 +113,72 @@ _MAX_BOOT_CELLS = 4_000_000
 _MAX_BLOCKS = 2000
 
 BiasCorrection = Literal["reversal", "taylor", "poisson", "none"] | bool | None
+
+
+@dataclass(frozen=True)
+class EstimatorSettings:
+    """How the discrete estimators correct, resample and report: one record, shared by
+    :func:`entropy_production_discrete` and :func:`entropy_production_coarse` and stored in
+    their results (:attr:`DiscreteEntropyProduction.settings`).
+
+    Attributes
+    ----------
+    bias_correction : bool or {"reversal", "taylor", "poisson", "none"}
+        ``True`` or ``"reversal"``: subtract the plug-in's mean over surrogates whose blocks
+        are reversed in time at random (its expectation under detailed balance, estimated from
+        the data; module documentation); also gives ``p_value``. ``"taylor"``,
+        ``"poisson"``: second-order corrections, which over-correct pairs with few counts.
+        ``False`` or ``"none"``: the plug-in estimate.
+    ci : float
+        Level of the interval, in (0, 1).
+    n_boot : int
+        Number of bootstrap replicates (at least 2).
+    block_length : int, optional
+        Minimum length (transitions) of the blocks: the reversal surrogates reverse blocks,
+        batch means and the bootstrap (with fewer than ``MIN_CHAINS_FOR_CHAIN_BOOTSTRAP``
+        chains) resample them. Blocks end at visits to the most visited state. Default: see
+        ``markov`` of :func:`entropy_production_discrete`; at most a quarter of the longest
+        chain.
+    seed : int
+        Seed of the surrogates, of the bootstrap and of a coarse-graining.
+    interval : {"flip", "bootstrap"}
+        How the interval of the ``"reversal"`` estimate is made: ``"flip"`` takes the law of
+        its quadratic error from the reversal surrogates and adds the batch-means variance of
+        its linear part over chains (ten or more) or blocks; ``"bootstrap"`` resamples chains
+        or blocks, applying the whole estimator to each resample (conservative near zero:
+        resamples repeat transitions). The other corrections always use the bootstrap.
+    n_surrogates : int
+        Number of reversal surrogates.
+
+    Raises
+    ------
+    ValueError
+        For ``ci`` outside (0, 1), ``n_boot`` below 2 or an unknown ``interval``.
+    """
+
+    bias_correction: BiasCorrection = True
+    ci: float = 0.95
+    n_boot: int = 200
+    block_length: int | None = None
+    seed: int = 0
+    interval: Literal["flip", "bootstrap"] = "flip"
+    n_surrogates: int = 200
+
+    def __post_init__(self) -> None:
+        if not 0 < self.ci < 1:
+            raise ValueError("ci must lie in (0, 1)")
+        if self.n_boot < 2:
+            raise ValueError("n_boot must be at least 2")
+        if self.interval not in ("flip", "bootstrap"):
+            raise ValueError(f"unknown interval {self.interval!r}")
+
+    def to_dict(self) -> dict:
+        """The settings as plain types."""
+        return dataclasses.asdict(self)
+
+
+ESTIMATOR_DEFAULTS = EstimatorSettings()
+"""The discrete estimators' default settings."""
 Labels = np.ndarray | Sequence[np.ndarray]
 
 
@@ -175,6 +244,8 @@ class DiscreteEntropyProduction:
     interval : str
         ``"flip"`` (the law of the error from the reversal surrogates plus the batch-means
         variance of its linear part over chains or blocks) or ``"bootstrap"``.
+    settings : EstimatorSettings
+        The settings the estimate was made with.
     """
 
     value: float
@@ -202,6 +273,7 @@ class DiscreteEntropyProduction:
     interval: str = "bootstrap"
     n_blocks: int = 0
     regenerative: bool = False
+    settings: EstimatorSettings = ESTIMATOR_DEFAULTS
 
     def to_dict(self) -> dict:
         """Summary as plain types."""
@@ -231,6 +303,7 @@ class DiscreteEntropyProduction:
             "interval": self.interval,
             "n_blocks": int(self.n_blocks),
             "regenerative": bool(self.regenerative),
+            "estimator_settings": self.settings.to_dict(),
         }
 
 
@@ -624,134 +697,158 @@ def _replicate(rng: np.random.Generator, bl: _Blocks, chain_mode: bool) -> np.nd
     return rng.integers(0, len(bl.length), size=len(bl.length))
 
 
-def _run(
-    traj: Labels,
-    n_states: int | None,
-    bias_correction: BiasCorrection,
-    ci: float,
-    n_boot: int,
-    block_length: int | None,
-    seed: int,
-    coarse_grained: bool,
-    n_surrogates: int = 200,
-    interval: str = "flip",
-    markov: bool = True,
-) -> DiscreteEntropyProduction:
-    if not 0 < ci < 1:
-        raise ValueError("ci must lie in (0, 1)")
-    if n_boot < 2:
-        raise ValueError("n_boot must be at least 2")
-    if interval not in ("flip", "bootstrap"):
-        raise ValueError(f"unknown interval {interval!r}")
-    correction = _resolve_correction(bias_correction)
+class _Estimate(NamedTuple):
+    """An estimate and the deviations its interval is read from."""
+
+    plugin: float
+    value: float
+    bias: float
+    se: float
+    deviations: np.ndarray
+    p_value: float | None
+
+
+def _observed(traj: Labels, n_states: int | None
+              ) -> tuple[_Chains, list[np.ndarray], _Transitions]:
+    """The chains, their state labels and their transition counts, refusing data with too few
+    transitions between states."""
     ch, states = _as_chains(traj, n_states)
-    n_chains = len(ch.lengths)
     if ch.n_states < 2:
         raise ValueError("the trajectory visits a single state: no transitions between "
                          "states to estimate entropy production from")
     if int(ch.lengths.sum()) < 8:
         raise ValueError("need at least 8 transitions to estimate entropy production")
-    tr = _transitions(ch)
-    rng = np.random.default_rng(seed)
-    chain_mode = n_chains >= MIN_CHAINS_FOR_CHAIN_BOOTSTRAP
+    return ch, states, _transitions(ch)
+
+
+def _block_plan(ch: _Chains, tr: _Transitions, states: list[np.ndarray],
+                block_length: int | None, markov: bool) -> tuple[float, int, _Blocks]:
+    """The autocorrelation time of the estimate, the block length and the blocks."""
     plugin0, _ = _estimate(tr.counts[None, :], tr.fwd, tr.bwd, "none")
     tau = _autocorrelation_time(tr, float(plugin0[0]))
     if block_length is None:
         block = _default_block_length(ch, tau, markov)
     else:
         block = int(min(max(1, block_length), int(ch.lengths.max())))
-    bl = _blocks(ch, block, states)
-    if correction != "reversal":
-        interval = "bootstrap"
-    alpha = (1 - ci) / 2
-    p_value = None
-    if correction == "reversal":
-        if chain_mode:
-            units = sparse.csr_matrix((np.ones(len(bl.chain)), (bl.chain, np.arange(
-                len(bl.chain)))))
-        else:
-            units = sparse.identity(len(bl.length), format="csr")
-        point = _reversal(bl.m_b, bl.d_b, bl.length, units if interval == "flip" else None,
-                          n_surrogates, rng)
-        plugin, value, p_value = point.plugin, point.value, point.p_value
-        if interval == "flip":
-            # error = quadratic part (surrogate law) + linear part (Student t, units - 1 df)
-            dof = max(units.shape[0] - 1, 1)
-            draws = 25
-            noise = rng.standard_t(dof, size=(len(point.quad), draws)) * math.sqrt(
-                point.extra_var + point.mc_var)
-            deviations = -(point.quad[:, None] + noise).ravel()
-            se = math.sqrt(float(point.quad.var(ddof=1)) + point.extra_var + point.mc_var)
-        else:
-            per_rep = int(min(n_surrogates, 20))
-            boot = np.empty(n_boot)
-            mc = np.empty(n_boot)
-            for r in range(n_boot):
-                rows = _replicate(rng, bl, chain_mode)
-                rep = _reversal(bl.m_b[rows], bl.d_b[rows], bl.length[rows], None, per_rep, rng)
-                boot[r], mc[r] = rep.value, rep.mc_var
-            spread = float(np.var(boot, ddof=1))
-            sampling = max(spread - float(mc.mean()), 1e-300)
-            shrink = math.sqrt(sampling / spread) if spread > 0 else 1.0
-            inflate = math.sqrt((sampling + point.mc_var) / sampling)
-            deviations = (boot - boot.mean()) * shrink * inflate
-            se = math.sqrt(sampling + point.mc_var)
-        bias = plugin - value
-    else:
-        cov = None
-        per_block = _group_counts(tr.index, bl.block, len(bl.length), len(tr.counts))
-        if correction == "taylor":
-            cov = _batch_covariance(per_block, tr.fwd, tr.bwd)
-        plugin_arr, bias_arr = _estimate(tr.counts[None, :], tr.fwd, tr.bwd, correction, cov)
-        plugin, bias = float(plugin_arr[0]), float(bias_arr[0])
-        value = plugin - bias
-        boot = np.empty(n_boot)
-        for r in range(n_boot):
-            rows = _replicate(rng, bl, chain_mode)
-            counts = np.bincount(rows, minlength=len(bl.length)).astype(np.float64)
-            counts = np.asarray(per_block.T @ counts)[None, :]
-            p_r, b_r = _estimate(counts, tr.fwd, tr.bwd, correction, cov)
-            boot[r] = p_r[0] - b_r[0]
-        # Replicates are centred on the estimate of the resampled world, which carries a
-        # second layer of estimation bias; the interval keeps their spread around ``value``.
-        deviations = boot - boot.mean()
-        se = float(np.std(boot, ddof=1))
-    low, high = value + np.quantile(deviations, [alpha, 1 - alpha])
+    return tau, block, _blocks(ch, block, states)
 
+
+def _reversal_estimate(bl: _Blocks, chain_mode: bool, interval: str,
+                       settings: EstimatorSettings, rng: np.random.Generator) -> _Estimate:
+    """The reversal-corrected estimate, with the flip or bootstrap law of its error."""
+    if chain_mode:
+        units = sparse.csr_matrix((np.ones(len(bl.chain)), (bl.chain, np.arange(
+            len(bl.chain)))))
+    else:
+        units = sparse.identity(len(bl.length), format="csr")
+    point = _reversal(bl.m_b, bl.d_b, bl.length, units if interval == "flip" else None,
+                      settings.n_surrogates, rng)
+    if interval == "flip":
+        # error = quadratic part (surrogate law) + linear part (Student t, units - 1 df)
+        dof = max(units.shape[0] - 1, 1)
+        draws = 25
+        noise = rng.standard_t(dof, size=(len(point.quad), draws)) * math.sqrt(
+            point.extra_var + point.mc_var)
+        deviations = -(point.quad[:, None] + noise).ravel()
+        se = math.sqrt(float(point.quad.var(ddof=1)) + point.extra_var + point.mc_var)
+        return _Estimate(point.plugin, point.value, point.plugin - point.value, se, deviations,
+                         point.p_value)
+    per_rep = int(min(settings.n_surrogates, 20))
+    boot = np.empty(settings.n_boot)
+    mc = np.empty(settings.n_boot)
+    for r in range(settings.n_boot):
+        rows = _replicate(rng, bl, chain_mode)
+        rep = _reversal(bl.m_b[rows], bl.d_b[rows], bl.length[rows], None, per_rep, rng)
+        boot[r], mc[r] = rep.value, rep.mc_var
+    spread = float(np.var(boot, ddof=1))
+    sampling = max(spread - float(mc.mean()), 1e-300)
+    shrink = math.sqrt(sampling / spread) if spread > 0 else 1.0
+    inflate = math.sqrt((sampling + point.mc_var) / sampling)
+    deviations = (boot - boot.mean()) * shrink * inflate
+    return _Estimate(point.plugin, point.value, point.plugin - point.value,
+                     math.sqrt(sampling + point.mc_var), deviations, point.p_value)
+
+
+def _bootstrap_estimate(tr: _Transitions, bl: _Blocks, chain_mode: bool, correction: str,
+                        n_boot: int, rng: np.random.Generator) -> _Estimate:
+    """The plug-in with a Taylor correction (or none) and its bootstrap replicates."""
+    cov = None
+    per_block = _group_counts(tr.index, bl.block, len(bl.length), len(tr.counts))
+    if correction == "taylor":
+        cov = _batch_covariance(per_block, tr.fwd, tr.bwd)
+    plugin_arr, bias_arr = _estimate(tr.counts[None, :], tr.fwd, tr.bwd, correction, cov)
+    plugin, bias = float(plugin_arr[0]), float(bias_arr[0])
+    value = plugin - bias
+    boot = np.empty(n_boot)
+    for r in range(n_boot):
+        rows = _replicate(rng, bl, chain_mode)
+        counts = np.bincount(rows, minlength=len(bl.length)).astype(np.float64)
+        counts = np.asarray(per_block.T @ counts)[None, :]
+        p_r, b_r = _estimate(counts, tr.fwd, tr.bwd, correction, cov)
+        boot[r] = p_r[0] - b_r[0]
+    # Replicates are centred on the estimate of the resampled world, which carries a second
+    # layer of estimation bias; the interval keeps their spread around ``value``.
+    return _Estimate(plugin, value, bias, float(np.std(boot, ddof=1)), boot - boot.mean(), None)
+
+
+def _notes(coarse_grained: bool, n_one_way: int, short_blocks: bool, block: int, tau: float,
+           correction: str, closes_no_cycle: bool) -> list[str]:
+    """What the reader of an estimate should know about it."""
     notes = []
     if coarse_grained:
         notes.append(
             "coarse-grained: estimates a lower bound of the entropy production per step of the "
             "underlying process (data-processing inequality on forward vs reversed pairs)"
         )
-    if tr.n_one_way > 0:
+    if n_one_way > 0:
         notes.append(
-            f"{tr.n_one_way} pair(s) observed in one direction only contribute nothing; if such "
+            f"{n_one_way} pair(s) observed in one direction only contribute nothing; if such "
             "transitions are truly irreversible the entropy production is infinite"
         )
-    if not (markov and bl.regenerative) and block < 5 * tau:
+    if short_blocks:
         notes.append(
             f"blocks of {block} transitions are not long compared with the autocorrelation "
             f"time ({tau:.0f} transitions): the bias correction and interval are unreliable; "
             "record longer or more trials"
         )
-    if correction == "reversal" and high - low <= 1e-12 * max(abs(plugin), 1e-300):
+    if closes_no_cycle:
         notes.append("no block carries a net flux that reversing it could change (the "
                      "observed transitions close no cycle): these data cannot show "
                      "irreversibility, whatever its size")
     if correction in ("poisson", "taylor"):
         notes.append("the Taylor bias corrections over-correct pairs seen a few times (sparse "
                      "regime) and, 'poisson', chains with few cycles; use 'reversal'")
+    return notes
+
+
+def _run(traj: Labels, n_states: int | None, settings: EstimatorSettings,
+         coarse_grained: bool, markov: bool = True) -> DiscreteEntropyProduction:
+    correction = _resolve_correction(settings.bias_correction)
+    ch, states, tr = _observed(traj, n_states)
+    n_chains = len(ch.lengths)
+    rng = np.random.default_rng(settings.seed)
+    chain_mode = n_chains >= MIN_CHAINS_FOR_CHAIN_BOOTSTRAP
+    tau, block, bl = _block_plan(ch, tr, states, settings.block_length, markov)
+    interval = settings.interval if correction == "reversal" else "bootstrap"
+    est = (_reversal_estimate(bl, chain_mode, interval, settings, rng)
+           if correction == "reversal"
+           else _bootstrap_estimate(tr, bl, chain_mode, correction, settings.n_boot, rng))
+    alpha = (1 - settings.ci) / 2
+    low, high = est.value + np.quantile(est.deviations, [alpha, 1 - alpha])
+    notes = _notes(coarse_grained, tr.n_one_way,
+                   not (markov and bl.regenerative) and block < 5 * tau, block, tau, correction,
+                   correction == "reversal" and high - low <= 1e-12 * max(abs(est.plugin),
+                                                                          1e-300))
     return DiscreteEntropyProduction(
-        value=float(value),
+        value=float(est.value),
         ci_low=float(low),
         ci_high=float(high),
-        se=float(se),
-        plugin=float(plugin),
-        bias=float(bias),
+        se=float(est.se),
+        plugin=float(est.plugin),
+        bias=float(est.bias),
         bias_correction=correction,
-        ci=float(ci),
-        n_boot=int(n_boot),
+        ci=float(settings.ci),
+        n_boot=int(settings.n_boot),
         bootstrap="chains" if chain_mode else "blocks",
         block_length=block,
         n_transitions=int(ch.lengths.sum()),
@@ -763,10 +860,11 @@ def _run(
         coarse_grained=coarse_grained,
         lower_bound=coarse_grained,
         note="; ".join(notes),
-        p_value=p_value,
+        p_value=est.p_value,
         interval=interval,
         n_blocks=len(bl.length),
         regenerative=bl.regenerative,
+        settings=settings,
     )
 
 
@@ -774,14 +872,9 @@ def entropy_production_discrete(
     traj: Labels,
     *,
     n_states: int | None = None,
-    bias_correction: BiasCorrection = True,
-    ci: float = 0.95,
-    n_boot: int = 200,
-    block_length: int | None = None,
-    seed: int = 0,
-    interval: Literal["flip", "bootstrap"] = "flip",
-    n_surrogates: int = 200,
     markov: bool = True,
+    settings: EstimatorSettings = ESTIMATOR_DEFAULTS,
+    **changes,
 ) -> DiscreteEntropyProduction:
     """Entropy production per step of a stationary Markov chain from an observed trajectory.
 
@@ -793,39 +886,15 @@ def entropy_production_discrete(
         each chain is assumed stationary.
     n_states : int, optional
         Size of the state space (default: largest label + 1).
-    bias_correction : bool or {"reversal", "taylor", "poisson", "none"}
-        ``True`` or ``"reversal"``: subtract the plug-in's mean over surrogates whose blocks
-        are reversed in time at random (its expectation under detailed balance, estimated from
-        the data; module documentation); also gives ``p_value``. ``"taylor"``,
-        ``"poisson"``: the earlier second-order corrections, which over-correct pairs with few
-        counts. ``False`` or ``"none"``: the plug-in estimate.
-    ci : float
-        Level of the bootstrap interval (percentile interval of the replicates, re-centred on
-        the estimate).
-    n_boot : int
-        Number of bootstrap replicates.
-    block_length : int, optional
-        Minimum length (transitions) of the blocks: the reversal surrogates reverse blocks,
-        batch means and the bootstrap (with fewer than ``MIN_CHAINS_FOR_CHAIN_BOOTSTRAP``
-        chains) resample them. Blocks end at visits to the most visited state. Default: see
-        ``markov``; ``tau`` is the integrated autocorrelation time of the per-transition
-        influence on the estimate; at most a quarter of the longest chain.
-    seed : int
-        Seed of the surrogates and of the bootstrap.
-    interval : {"flip", "bootstrap"}
-        How the interval of the ``"reversal"`` estimate is made: ``"flip"`` (default) takes
-        the law of its quadratic error from the reversal surrogates and adds the batch-means
-        variance of its linear part over chains (ten or more) or blocks; ``"bootstrap"``
-        resamples chains or blocks, applying the whole estimator to each resample
-        (conservative near zero: resamples repeat transitions). The other corrections always
-        use the bootstrap.
-    n_surrogates : int
-        Number of reversal surrogates.
     markov : bool
         Whether the labels are a Markov chain. Then blocks cut at visits to the reference
         state are independent whatever their length, and the default ``block_length`` only
         caps their number at 2000. Set False for labels that lump the states of a finer
         process (they are not Markov): blocks then default to ``max(sqrt(T), 5 tau)``.
+    settings : EstimatorSettings
+        Bias correction, interval, resampling and seed (:class:`EstimatorSettings`).
+    **changes
+        Fields of ``settings`` to change (``seed=3, n_boot=100``).
 
     Returns
     -------
@@ -846,8 +915,7 @@ def entropy_production_discrete(
     targets the divergence between forward and reversed label pairs, which lower-bounds the
     entropy production of the finer process.
     """
-    return _run(traj, n_states, bias_correction, ci, n_boot, block_length, seed, False,
-                n_surrogates, interval, markov)
+    return _run(traj, n_states, dataclasses.replace(settings, **changes), False, markov)
 
 
 def _as_points(x) -> np.ndarray | list[np.ndarray]:
@@ -958,13 +1026,8 @@ def entropy_production_coarse(
     method: Literal["auto", "grid", "kmeans", "patterns"] = "auto",
     bins: int = 10,
     n_clusters: int = 50,
-    bias_correction: BiasCorrection = True,
-    ci: float = 0.95,
-    n_boot: int = 200,
-    block_length: int | None = None,
-    seed: int = 0,
-    interval: Literal["flip", "bootstrap"] = "flip",
-    n_surrogates: int = 200,
+    settings: EstimatorSettings = ESTIMATOR_DEFAULTS,
+    **changes,
 ) -> DiscreteEntropyProduction:
     """Coarse-grained entropy production of a continuous stationary trajectory.
 
@@ -977,10 +1040,11 @@ def entropy_production_coarse(
         Points, shape ``[T, D]`` or ``[chains, T, D]``, or a list of ``[T_i, D]`` chains.
     method, bins, n_clusters
         Passed to :func:`discretize`.
-    bias_correction, ci, n_boot, block_length, interval, n_surrogates
-        Passed to :func:`entropy_production_discrete`.
-    seed : int
-        Seed of the discretisation and of the bootstrap.
+    settings : EstimatorSettings
+        As in :func:`entropy_production_discrete`; its ``seed`` also seeds the
+        discretisation.
+    **changes
+        Fields of ``settings`` to change.
 
     Returns
     -------
@@ -996,6 +1060,6 @@ def entropy_production_coarse(
     estimated here, is a lower bound of the true entropy production per step. Finer bins
     tighten the bound but need longer trajectories.
     """
-    disc = discretize(x, method=method, bins=bins, n_clusters=n_clusters, seed=seed)
-    return _run(disc.labels, disc.n_states, bias_correction, ci, n_boot, block_length, seed, True,
-                n_surrogates, interval, markov=False)
+    settings = dataclasses.replace(settings, **changes)
+    disc = discretize(x, method=method, bins=bins, n_clusters=n_clusters, seed=settings.seed)
+    return _run(disc.labels, disc.n_states, settings, True, markov=False)
