@@ -445,3 +445,22 @@ def test_gibbs_kernel_density_matches_enumerated_matrix():
     with torch.no_grad():
         direct = kernel.log_prob(v[j], v[i], kernel.params(v[i]))
     assert torch.allclose(direct.double(), P[i, j].log(), atol=1e-5)
+
+
+def test_rbm_training_is_one_record_that_the_config_fills():
+    from biovw.baselines import RBMTraining
+    from biovw.config import RBMConfig
+
+    from_config = RBMTraining.of(RBMConfig(method="pcd", k=3, lr=0.01, epochs=2))
+    assert (from_config.method, from_config.k, from_config.lr, from_config.epochs) == (
+        "pcd", 3, 0.01, 2)
+    assert from_config.n_persistent is None and from_config.monitor
+    data = (torch.rand(120, 6, generator=torch.Generator().manual_seed(0)) < 0.4).float()
+    runs = []
+    for how in ({"training": from_config}, {"method": "pcd", "k": 3, "lr": 0.01, "epochs": 2}):
+        rbm = BernoulliRBM(6, 4, seed=0)
+        fit_rbm(rbm, data, generator=torch.Generator().manual_seed(1), **how)
+        runs.append(rbm.weight.clone())
+    assert torch.equal(*runs)
+    with pytest.raises(ValueError, match="method"):
+        RBMTraining(method="gibbs")

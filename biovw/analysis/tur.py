@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -141,54 +142,17 @@ def entropy_production_tur(
     if window < 1 or folds < 2:
         raise ValueError("window must be >= 1 and folds >= 2")
     chains, note = _project(as_chains(x, min_length=window + 1), max_dim)
-    sums = []
-    for c in chains:
-        j = current_basis(c)
-        n_win = len(j) // window
-        sums.append(j[:n_win * window].reshape(n_win, window, -1).sum(axis=1))
-    J = np.concatenate(sums)
-    n_windows = len(J)
-    if n_windows < 4 * folds:
-        raise ValueError(f"too few windows ({n_windows}) for {folds}-fold cross-fitting")
-    # contiguous folds, each cut into the same number of contiguous blocks
-    per_fold = max(1, n_batches // folds)
-    fold = np.arange(n_windows) * folds // n_windows
-    block = fold * per_fold + (np.arange(n_windows) - np.searchsorted(fold, fold)) * per_fold \
-        // np.bincount(fold)[fold]
-    block_sums = np.zeros((folds * per_fold, J.shape[1]))
-    np.add.at(block_sums, block, J)
-    block_fold = np.repeat(np.arange(folds), per_fold)
+    J = _window_currents(chains, window)
+    if len(J) < 4 * folds:
+        raise ValueError(f"too few windows ({len(J)}) for {folds}-fold cross-fitting")
+    split = _split(J, folds, n_batches)
     exact_zero = total_derivatives(chains[0].shape[1])
-    weights = []
-    for f in range(folds):
-        train = J[fold != f]
-        second = np.einsum("ti,tj->ij", train, train) / len(train)
-        ridge = 1e-8 * np.trace(second) / len(second) + 1e-300
-        weights.append((np.linalg.inv(second + ridge * np.eye(len(second))), len(train), second))
-    stat = _held_out(block_sums, block_fold, np.ones((1, len(block_sums))), weights,
-                     exact_zero, n_windows)
-    scores = _window_scores(J, fold, block_sums, block_fold, weights, exact_zero)
-    mean = float(scores.mean())
-    sd = float(scores.std(ddof=1))
-    if not sd > 0 or not math.isfinite(sd):
-        raise ValueError("the held-out current does not fluctuate (the observed coordinates "
-                         "barely move): no uncertainty relation applies")
-    block_means = np.bincount(block, weights=scores) / np.bincount(block)
-    sizes = np.bincount(block).astype(np.float64)
-    n_blocks = len(sizes)
-    se = float(np.sqrt(np.sum(sizes**2 * (block_means - mean) ** 2)
-                       / (n_blocks * (n_blocks - 1))) * n_blocks / sizes.sum())
-    se = max(se, sd / math.sqrt(n_windows) * 1e-3)
-    # p-value: the held-out mean current against block-reversal surrogates (reversal negates
-    # every current of a block; the folds' directions are refitted on each surrogate), exact
-    # for independent blocks under detailed balance -- the t-test on the cross-fitted scores is
-    # not: each fold's direction depends on the other folds' means, which makes the folds'
-    # terms positively correlated when there is no current
-    rng = np.random.default_rng(seed)
-    signs = rng.integers(0, 2, size=(n_surrogates, n_blocks)) * 2.0 - 1.0
-    null = _held_out(block_sums, block_fold, signs, weights, exact_zero, n_windows)
-    p_value = float((1 + np.count_nonzero(null >= stat[0] - 1e-12 * abs(stat[0])))
-                    / (1 + n_surrogates))
+    weights = _fold_weights(J, split.fold, folds)
+    scores = _window_scores(J, split.fold, split.block_sums, split.block_fold, weights,
+                            exact_zero)
+    mean, sd, se = _score_moments(scores, split.block)
+    p_value = _reversal_p_value(split, weights, exact_zero, len(J), n_surrogates, seed)
+    n_blocks = len(split.block_sums)
     quantile = t_quantile(ci, n_blocks - 1)
     ratio = mean / sd
     r_lo, r_hi = (mean - quantile * se) / sd, (mean + quantile * se) / sd
@@ -209,12 +173,90 @@ def entropy_production_tur(
         settings={"window": window, "folds": folds, "max_dim": max_dim,
                   "n_blocks": int(n_blocks), "currents": int(J.shape[1]),
                   "coordinates": int(dim), "n_surrogates": n_surrogates},
-        details={"ratio": ratio, "ratio_ci": [r_lo, r_hi], "n_windows": int(n_windows),
+        details={"ratio": ratio, "ratio_ci": [r_lo, r_hi], "n_windows": int(len(J)),
                  "z": mean / se},
         note="; ".join(filter(None, [note, "lower bound from the best linear current "
                                      "(cross-fitted); 0 at the low end means no current was "
                                      "detected"])),
     )
+
+
+def _window_currents(chains: list[np.ndarray], window: int) -> np.ndarray:
+    """The current basis summed over consecutive windows of ``window`` transitions,
+    ``[windows, currents]``, all chains' windows stacked."""
+    sums = []
+    for c in chains:
+        j = current_basis(c)
+        n_win = len(j) // window
+        sums.append(j[:n_win * window].reshape(n_win, window, -1).sum(axis=1))
+    return np.concatenate(sums)
+
+
+class _Split(NamedTuple):
+    """Windows cut into contiguous folds, each fold into the same number of contiguous
+    blocks: each window's fold and block, each block's summed currents and its fold."""
+
+    fold: np.ndarray
+    block: np.ndarray
+    block_sums: np.ndarray
+    block_fold: np.ndarray
+
+
+def _split(J: np.ndarray, folds: int, n_batches: int) -> _Split:
+    n_windows = len(J)
+    per_fold = max(1, n_batches // folds)
+    fold = np.arange(n_windows) * folds // n_windows
+    block = fold * per_fold + (np.arange(n_windows) - np.searchsorted(fold, fold)) * per_fold \
+        // np.bincount(fold)[fold]
+    block_sums = np.zeros((folds * per_fold, J.shape[1]))
+    np.add.at(block_sums, block, J)
+    return _Split(fold, block, block_sums, np.repeat(np.arange(folds), per_fold))
+
+
+def _fold_weights(J: np.ndarray, fold: np.ndarray, folds: int) -> list[tuple]:
+    """Per fold, from the other folds' windows: the inverse of the (ridged) second moment of
+    the currents, the number of windows and the second moment itself."""
+    weights = []
+    for f in range(folds):
+        train = J[fold != f]
+        second = np.einsum("ti,tj->ij", train, train) / len(train)
+        ridge = 1e-8 * np.trace(second) / len(second) + 1e-300
+        weights.append((np.linalg.inv(second + ridge * np.eye(len(second))), len(train), second))
+    return weights
+
+
+def _score_moments(scores: np.ndarray, block: np.ndarray) -> tuple[float, float, float]:
+    """Mean and sd of the held-out window scores and the batch-means standard error of the
+    mean over blocks."""
+    mean = float(scores.mean())
+    sd = float(scores.std(ddof=1))
+    if not sd > 0 or not math.isfinite(sd):
+        raise ValueError("the held-out current does not fluctuate (the observed coordinates "
+                         "barely move): no uncertainty relation applies")
+    block_means = np.bincount(block, weights=scores) / np.bincount(block)
+    sizes = np.bincount(block).astype(np.float64)
+    n_blocks = len(sizes)
+    se = float(np.sqrt(np.sum(sizes**2 * (block_means - mean) ** 2)
+                       / (n_blocks * (n_blocks - 1))) * n_blocks / sizes.sum())
+    return mean, sd, max(se, sd / math.sqrt(len(scores)) * 1e-3)
+
+
+def _reversal_p_value(split: _Split, weights: list[tuple], exact_zero: np.ndarray,
+                      n_windows: int, n_surrogates: int, seed: int) -> float:
+    """The held-out mean current against block-reversal surrogates.
+
+    Reversal negates every current of a block; the folds' directions are refitted on each
+    surrogate. The test is exact for independent blocks under detailed balance; the t-test on
+    the cross-fitted scores is not: each fold's direction depends on the other folds' means,
+    which makes the folds' terms positively correlated when there is no current.
+    """
+    stat = _held_out(split.block_sums, split.block_fold, np.ones((1, len(split.block_sums))),
+                     weights, exact_zero, n_windows)
+    rng = np.random.default_rng(seed)
+    signs = rng.integers(0, 2, size=(n_surrogates, len(split.block_sums))) * 2.0 - 1.0
+    null = _held_out(split.block_sums, split.block_fold, signs, weights, exact_zero, n_windows)
+    return float((1 + np.count_nonzero(null >= stat[0] - 1e-12 * abs(stat[0])))
+                 / (1 + n_surrogates))
 
 
 def _held_out(block_sums, block_fold, signs, weights, exact_zero, n_windows):

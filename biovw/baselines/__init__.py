@@ -14,11 +14,18 @@ from biovw.baselines.partition import (
     sample_exact,
 )
 from biovw.baselines.rbm import BernoulliRBM, GaussianBernoulliRBM
-from biovw.baselines.training import RBMHistory, fit_rbm, pseudo_log_likelihood
+from biovw.baselines.training import (
+    RBM_TRAINING,
+    RBMHistory,
+    RBMTraining,
+    fit_rbm,
+    pseudo_log_likelihood,
+)
 
 __all__ = [
     "BernoulliRBM", "GaussianBernoulliRBM", "LikelihoodResult", "PartitionEstimate",
-    "RBMHistory", "ais_log_partition", "beta_schedule", "exact_log_partition", "fit_rbm",
+    "RBM_TRAINING", "RBMHistory", "RBMTraining", "ais_log_partition", "beta_schedule",
+    "exact_log_partition", "fit_rbm",
     "log_likelihood", "paper_betas", "pseudo_log_likelihood", "reverse_ais_log_partition",
     "sample_exact", "time_against_sklearn",
 ]

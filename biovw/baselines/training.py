@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -262,23 +262,78 @@ class _BernoulliUpdates:
                 p.add_(vel)
 
 
+@dataclass(frozen=True)
+class RBMTraining:
+    """How :func:`fit_rbm` trains: one record of its settings and their defaults.
+
+    Attributes
+    ----------
+    method : {"cd", "pcd"}
+        Contrastive divergence, or persistent chains (Tieleman 2008).
+    k : int
+        Gibbs steps per update (at least 1).
+    lr : float
+        Learning rate (per batch-mean gradient).
+    epochs : int
+        Passes over the data (at least 0).
+    batch_size : int
+        Examples per update; the last batch of an epoch may be smaller.
+    momentum : float
+    weight_decay : float
+        L2 penalty on the weights.
+    n_persistent : int or None
+        Number of persistent chains for ``"pcd"`` (default ``batch_size``), started at
+        random training examples.
+    monitor : bool
+        Compute reconstruction error, pseudo-likelihood and free-energy gap each epoch (NaN
+        otherwise).
+    monitor_size : int
+        Training examples (a fixed random subset) used for monitoring.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method or ``k``, ``batch_size`` below 1 or ``epochs`` below 0.
+    """
+
+    method: str = "cd"
+    k: int = 1
+    lr: float = 0.05
+    epochs: int = 10
+    batch_size: int = 100
+    momentum: float = 0.5
+    weight_decay: float = 0.0
+    n_persistent: int | None = None
+    monitor: bool = True
+    monitor_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.method not in ("cd", "pcd"):
+            raise ValueError(f"method must be 'cd' or 'pcd', got {self.method!r}")
+        if self.k < 1 or self.epochs < 0 or self.batch_size < 1:
+            raise ValueError("k and batch_size must be >= 1 and epochs >= 0")
+
+    @classmethod
+    def of(cls, source: object) -> RBMTraining:
+        """The settings that ``source`` (a config section) has, the others at their
+        defaults."""
+        return cls(**{f.name: getattr(source, f.name) for f in fields(cls)
+                      if hasattr(source, f.name)})
+
+
+RBM_TRAINING = RBMTraining()
+"""The default training of :func:`fit_rbm`."""
+
+
 def fit_rbm(
     rbm: AnyRBM,
     data: Tensor | np.ndarray,
+    training: RBMTraining = RBM_TRAINING,
     *,
-    method: str = "cd",
-    k: int = 1,
-    lr: float = 0.05,
-    epochs: int = 10,
-    batch_size: int = 100,
-    momentum: float = 0.5,
-    weight_decay: float = 0.0,
     generator: torch.Generator | None = None,
-    n_persistent: int | None = None,
     callback: Callable[[int, AnyRBM, dict], bool | None] | None = None,
     valid_data: Tensor | np.ndarray | None = None,
-    monitor: bool = True,
-    monitor_size: int = 1000,
+    **changes,
 ) -> RBMHistory:
     """Train an RBM in place with CD-k or PCD-k and SGD with momentum.
 
@@ -298,82 +353,69 @@ def fit_rbm(
         Trained in place; data and chains live on its device.
     data : Tensor or ndarray
         Training examples, [n, n_visible].
-    method : {"cd", "pcd"}
-    k : int
-        Gibbs steps per update.
-    lr : float
-        Learning rate (per batch-mean gradient).
-    epochs : int
-    batch_size : int
-        The last batch of an epoch may be smaller.
-    momentum : float
-    weight_decay : float
-        L2 penalty on the weights.
+    training : RBMTraining
+        Method, Gibbs steps, learning rate, epochs, batch size, momentum, weight decay,
+        persistent chains and monitoring (:class:`RBMTraining`).
     generator : torch.Generator or None
         Source of all randomness (on the model's device); None uses torch's global one.
-    n_persistent : int or None
-        Number of persistent chains for ``"pcd"`` (default ``batch_size``), started at
-        random training examples.
     callback : callable or None
         ``callback(epoch, rbm, record)`` after each epoch with that epoch's record; training
         stops when it returns True.
     valid_data : Tensor or ndarray or None
         Held-out examples for the free-energy gap.
-    monitor : bool
-        Compute reconstruction error, pseudo-likelihood and free-energy gap each epoch (NaN
-        otherwise).
-    monitor_size : int
-        Training examples (a fixed random subset) used for monitoring.
+    **changes
+        Fields of ``training`` to change (``epochs=5, lr=0.1``).
 
     Returns
     -------
     RBMHistory
     """
-    if method not in ("cd", "pcd"):
-        raise ValueError(f"method must be 'cd' or 'pcd', got {method!r}")
-    if k < 1 or epochs < 0 or batch_size < 1:
-        raise ValueError("k and batch_size must be >= 1 and epochs >= 0")
+    s = replace(training, **changes)
     w = rbm.weight
     device = w.device
     x = torch.as_tensor(data).to(device=device, dtype=w.dtype)
     valid = None if valid_data is None else torch.as_tensor(valid_data).to(w)
-    n = x.shape[0]
-
-    monitor_idx = torch.randperm(n, generator=generator, device=device)[: min(n, monitor_size)]
-    x_monitor = x[monitor_idx]
-    chains = None
-    if method == "pcd":
-        n_chains = batch_size if n_persistent is None else n_persistent
-        start = torch.randint(n, (n_chains,), generator=generator, device=device)
-        chains = x[start].clone()
-    settings = {"k": k, "lr": lr, "momentum": momentum, "weight_decay": weight_decay}
+    monitor_idx = torch.randperm(len(x), generator=generator, device=device)
+    x_monitor = x[monitor_idx[: min(len(x), s.monitor_size)]]
     recon, pls, gaps, seconds = [], [], [], []
     with torch.no_grad():
-        if isinstance(rbm, BernoulliRBM):
-            update = _BernoulliUpdates(rbm, chains, generator, batch_size=batch_size, **settings)
-        else:
-            update = _Updates(rbm, chains, generator, **settings)
-        for epoch in range(epochs):
-            _sync(device)
-            t0 = time.perf_counter()
-            order = torch.randperm(n, generator=generator, device=device)
-            with torch.inference_mode():  # a little less overhead per operation
-                for batch in x[order].split(batch_size):
-                    update(batch)
-            _sync(device)
-            seconds.append(time.perf_counter() - t0)
-            err, pl, gap = _monitor(rbm, x_monitor, valid) if monitor else (math.nan,) * 3
+        update = _updater(rbm, x, s, generator)
+        for epoch in range(s.epochs):
+            seconds.append(_epoch(update, x, s.batch_size, generator))
+            err, pl, gap = _monitor(rbm, x_monitor, valid) if s.monitor else (math.nan,) * 3
             recon.append(err)
             pls.append(pl)
             gaps.append(gap)
-            if callback is not None:
-                record = {
-                    "epoch": epoch,
-                    "recon_error": err,
-                    "pseudo_loglik": pl,
-                    "free_energy_gap": gap,
-                    "seconds": seconds[-1],
-                }
-                if callback(epoch, rbm, record):
-                    break
-    return RBMHistory(method, k, recon, pls, gaps, seconds)
+            record = {"epoch": epoch, "recon_error": err, "pseudo_loglik": pl,
+                      "free_energy_gap": gap, "seconds": seconds[-1]}
+            if callback is not None and callback(epoch, rbm, record):
+                break
+    return RBMHistory(s.method, s.k, recon, pls, gaps, seconds)
+
+
+def _updater(rbm: AnyRBM, x: Tensor, s: RBMTraining,
+             generator: torch.Generator | None) -> Callable[[Tensor], None]:
+    """The update of one batch, with the persistent chains of ``"pcd"`` (started at random
+    training examples) inside it."""
+    chains = None
+    if s.method == "pcd":
+        n_chains = s.batch_size if s.n_persistent is None else s.n_persistent
+        start = torch.randint(len(x), (n_chains,), generator=generator, device=x.device)
+        chains = x[start].clone()
+    settings = {"k": s.k, "lr": s.lr, "momentum": s.momentum, "weight_decay": s.weight_decay}
+    if isinstance(rbm, BernoulliRBM):
+        return _BernoulliUpdates(rbm, chains, generator, batch_size=s.batch_size, **settings)
+    return _Updates(rbm, chains, generator, **settings)
+
+
+def _epoch(update: Callable[[Tensor], None], x: Tensor, batch_size: int,
+           generator: torch.Generator | None) -> float:
+    """One pass over the reshuffled data; its wall time in seconds."""
+    _sync(x.device)
+    t0 = time.perf_counter()
+    order = torch.randperm(len(x), generator=generator, device=x.device)
+    with torch.inference_mode():  # a little less overhead per operation
+        for batch in x[order].split(batch_size):
+            update(batch)
+    _sync(x.device)
+    return time.perf_counter() - t0

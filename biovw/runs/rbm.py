@@ -17,7 +17,7 @@ from biovw.baselines.partition import (
     reverse_ais_log_partition,
 )
 from biovw.baselines.rbm import AnyRBM, BernoulliRBM, GaussianBernoulliRBM
-from biovw.baselines.training import fit_rbm, pseudo_log_likelihood
+from biovw.baselines.training import RBMTraining, fit_rbm, pseudo_log_likelihood
 from biovw.config import Config, ConfigError
 from biovw.data import DataSplits
 from biovw.runs.checkpoint import save_run_checkpoint
@@ -103,10 +103,8 @@ def train_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits,
         run.write_config(cfg)
         run.metrics.unlink(missing_ok=True)
         try:
-            fit_rbm(rbm, data.train.to(device), method=r.method, k=r.k, lr=r.lr,
-                    epochs=r.epochs, batch_size=r.batch_size, momentum=r.momentum,
-                    weight_decay=r.weight_decay, generator=gen, callback=log_epoch,
-                    valid_data=valid)
+            fit_rbm(rbm, data.train.to(device), RBMTraining.of(r), generator=gen,
+                    callback=log_epoch, valid_data=valid)
         except RuntimeError as exc:  # sampling from non-finite probabilities mid-epoch
             if all(torch.isfinite(p).all() for p in rbm.parameters()):
                 raise
