@@ -206,52 +206,61 @@ def load_data(
     if not isinstance(binarize, (bool, np.bool_)):
         raise DataError(f"data.binarize must be true or false; got {binarize!r}")
     threshold = _check_real("data.threshold", threshold, nonnegative=False)
-
     dataset = DATASETS[name]
+    if dataset.read_split is not None:
+        return _official_split(dataset, name, path, seed, binarize, threshold, valid_fraction)
     image_shape: tuple[int, ...] | None = None
     modes: torch.Tensor | None = None
     if dataset.sample is not None:
         if binarize:
             raise DataError(f"data.binarize is not available for the toy dataset {name!r}")
-        n = _check_int("data.n_samples", n_samples, minimum=1)
-        split_sizes(n, valid_fraction, test_fraction)
-        sigma = toys.TOY_NOISE if noise is None else noise
-        sigma = _check_real("data.noise", sigma, nonnegative=True)
-        generator = torch.Generator().manual_seed(seed)
-        x = dataset.sample(n, sigma, generator)
+        x, modes = _toy(dataset, seed, n_samples, noise, valid_fraction, test_fraction)
         kind = "continuous"
-        if dataset.modes is not None:
-            modes = dataset.modes()
-    elif dataset.read_split is not None:
-        train_all, test, image_shape = dataset.read_split(path)
-        kind = "binary" if binarize else "continuous"
-        pieces = [_binarize(a, threshold) if binarize else a for a in (train_all, test)]
-        train, _, valid = split_examples(torch.from_numpy(np.array(pieces[0])), seed=seed,
-                                         valid_fraction=0.0, test_fraction=valid_fraction)
-        return DataSplits(train=train, valid=valid, test=torch.from_numpy(np.array(pieces[1])),
-                          kind=kind, name=name, image_shape=image_shape, modes=None)
     else:
-        assert dataset.read is not None
-        array, image_shape = dataset.read(path, key)
-        if binarize:
-            array = _binarize(array, threshold)
-            kind = "binary"
-        else:
-            kind = "binary" if dataset.detect_binary and _is_binary(array) else "continuous"
-        x = torch.from_numpy(np.array(array, dtype=np.float32, order="C", copy=True))
-
+        x, kind, image_shape = _read(dataset, path, key, binarize, threshold)
     train, valid, test = split_examples(
         x, seed=seed, valid_fraction=valid_fraction, test_fraction=test_fraction
     )
-    return DataSplits(
-        train=train,
-        valid=valid,
-        test=test,
-        kind=kind,
-        name=name,
-        image_shape=image_shape,
-        modes=modes,
-    )
+    return DataSplits(train=train, valid=valid, test=test, kind=kind, name=name,
+                      image_shape=image_shape, modes=modes)
+
+
+def _toy(dataset: Dataset, seed: int, n_samples: int, noise: float | None,
+         valid_fraction: float, test_fraction: float) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """A toy data set's points, drawn with ``seed``, and its mode centres (or None)."""
+    n = _check_int("data.n_samples", n_samples, minimum=1)
+    split_sizes(n, valid_fraction, test_fraction)
+    sigma = toys.TOY_NOISE if noise is None else noise
+    sigma = _check_real("data.noise", sigma, nonnegative=True)
+    x = dataset.sample(n, sigma, torch.Generator().manual_seed(seed))
+    return x, dataset.modes() if dataset.modes is not None else None
+
+
+def _official_split(dataset: Dataset, name: str, path, seed: int, binarize: bool,
+                    threshold: float, valid_fraction: float) -> DataSplits:
+    """A data set with its own test split: validation examples are drawn from its training
+    split with ``seed``."""
+    train_all, test, image_shape = dataset.read_split(path)
+    kind = "binary" if binarize else "continuous"
+    pieces = [_binarize(a, threshold) if binarize else a for a in (train_all, test)]
+    train, _, valid = split_examples(torch.from_numpy(np.array(pieces[0])), seed=seed,
+                                     valid_fraction=0.0, test_fraction=valid_fraction)
+    return DataSplits(train=train, valid=valid, test=torch.from_numpy(np.array(pieces[1])),
+                      kind=kind, name=name, image_shape=image_shape, modes=None)
+
+
+def _read(dataset: Dataset, path, key: str | None, binarize: bool, threshold: float
+          ) -> tuple[torch.Tensor, str, tuple[int, ...] | None]:
+    """A packaged or user's data set as float32 examples, its kind and its image shape."""
+    assert dataset.read is not None
+    array, image_shape = dataset.read(path, key)
+    if binarize:
+        array = _binarize(array, threshold)
+        kind = "binary"
+    else:
+        kind = "binary" if dataset.detect_binary and _is_binary(array) else "continuous"
+    x = torch.from_numpy(np.array(array, dtype=np.float32, order="C", copy=True))
+    return x, kind, image_shape
 
 
 def load_labels(
