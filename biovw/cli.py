@@ -297,6 +297,24 @@ def train_cmd(config, overrides, seed, device, out, dry_run, progress):
             _finish(cfg, run, model, data, elapsed, cfg.seed, progress)
 
 
+def _analyze_recording(trajectory: str, out: str | None, options, bins: int, clusters: int,
+                       seed: int) -> tuple[Path, list[str]]:
+    """``biovw analyze --trajectory``: the analysis, its current figures and analysis.json in
+    ``out`` (default: FILE_analysis beside the file)."""
+    from biovw.runs.analyze import analyze_recording_file
+
+    run = RunDir(out or Path(trajectory).with_suffix("").as_posix() + "_analysis")
+    recording = analyze_recording_file(trajectory, options, bins=bins, clusters=clusters,
+                                       seed=seed)
+    for name, field in recording.fields.items():
+        suffix = "" if len(recording.fields) == 1 else f"_{name}"
+        plots.current_field(field, run.figures / f"currents{suffix}.png",
+                            f"probability current, {name} ({recording.plane})")
+    path = run.root / "analysis.json"
+    run.write_json(path, recording.result)
+    return path, recording.lines
+
+
 def _analyze_run(opened, chains, steps, burn_in, bins, clusters, seed) -> tuple[Path, list]:
     """``biovw analyze RUN``: write analysis.json and the current figure; the lines to print."""
     run = opened.run
@@ -543,32 +561,22 @@ def _names(text: str | None) -> list[str] | None:
               help="[recording] Output folder [default: FILE_analysis beside the file].")
 @_threads
 @_guard
-def analyze(run_dir, trajectory, discrete, key, bin_ms, rates, trials, condition, units, dt,
-            methods, power, chains, steps, burn_in, bins, clusters, seed, device, out):
+def analyze(run_dir, trajectory, chains, steps, burn_in, bins, clusters, seed, device, out,
+            **recording):
     """Entropy production, mixing, probability currents and connectivity of RUN_DIR's
     stationary chain, or of a recording (--trajectory); writes analysis.json and figures.
 
     Options marked [run] apply to RUN_DIR, [recording] to --trajectory; the others to both."""
-    from biovw.runs.analyze import analyze_recording_file
-
+    from biovw.runs.analyze import RecordingOptions
 
     if (run_dir is None) == (trajectory is None):
         raise ConfigError("give either RUN_DIR or --trajectory FILE")
     if trajectory is not None:
-        run = RunDir(out or Path(trajectory).with_suffix("").as_posix() + "_analysis")
-        recording = analyze_recording_file(
-            trajectory, discrete=discrete, key=key, bin_ms=bin_ms, rates=rates, trials=trials,
-            condition=condition, units=_int_list(units), dt=dt, methods=_names(methods),
-            power=power, bins=bins, clusters=clusters, seed=seed)
-        result, lines = recording.result, recording.lines
-        for name, field in recording.fields.items():
-            suffix = "" if len(recording.fields) == 1 else f"_{name}"
-            plots.current_field(field, run.figures / f"currents{suffix}.png",
-                                f"probability current, {name} ({recording.plane})")
-        path = run.root / "analysis.json"
-        run.write_json(path, result)
+        options = RecordingOptions(**{**recording, "units": _int_list(recording["units"]),
+                                      "methods": _names(recording["methods"])})
+        path, lines = _analyze_recording(trajectory, out, options, bins, clusters, seed)
     else:
-        if discrete:
+        if recording["discrete"]:
             raise ConfigError("--discrete applies to --trajectory only")
         opened = open_run(run_dir, device)
         _notes(opened)

@@ -5,7 +5,7 @@ current fields its figures show)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -222,15 +222,70 @@ class RecordingAnalysis:
     lines: list[str]
 
 
-def analyze_recording_file(path: str | Path, *, discrete: bool = False, key: str | None = None,
-                           bin_ms: float | None = None, rates: bool = False,
-                           trials: str | None = None, condition: str | None = None,
-                           units: list[int] | None = None, dt: float | None = None,
-                           methods: list[str] | None = None, power: bool = False,
-                           bins: int = 20, clusters: int = 50,
-                           seed: int = 0) -> RecordingAnalysis:
+@dataclass(frozen=True)
+class RecordingOptions:
+    """How a recording file is read and what is estimated from it: the ``[recording]``
+    options of ``biovw analyze --trajectory``.
+
+    Attributes
+    ----------
+    discrete : bool
+        The file holds integer states.
+    key : str or None
+        Array of an .npz, dataset of an HDF5 file, or TimeSeries of an NWB file.
+    bin_ms : float or None
+        Bin width of NWB spike times, in milliseconds.
+    rates : bool
+        Binned spikes as rates, not counts.
+    trials, condition : str or None
+        NWB intervals table whose intervals become chains, and its column whose values each
+        get their own analysis.
+    units : tuple of int or None
+        NWB unit ids or array columns to keep.
+    dt : float or None
+        Seconds per step, for rates per second (positive).
+    methods : tuple of str or None
+        Estimators (:data:`biovw.analysis.ESTIMATORS`).
+    power : bool
+        Also estimate the recording length needed to detect the entropy production.
+    """
+
+    discrete: bool = False
+    key: str | None = None
+    bin_ms: float | None = None
+    rates: bool = False
+    trials: str | None = None
+    condition: str | None = None
+    units: tuple[int, ...] | None = None
+    dt: float | None = None
+    methods: tuple[str, ...] | None = None
+    power: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("units", "methods"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, tuple(value))
+
+
+def analyze_recording_file(path: str | Path, options: RecordingOptions = RecordingOptions(), *,
+                           bins: int = 20, clusters: int = 50, seed: int = 0,
+                           **changes) -> RecordingAnalysis:
     """Read a recording (:func:`biovw.data.recordings.read_recording`) and estimate its
     entropy production per condition (:func:`biovw.analysis.report.analyze_recording`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The recording.
+    options : RecordingOptions
+        How it is read and what is estimated.
+    bins, clusters : int
+        Grid bins per axis and k-means states of the coarse-graining.
+    seed : int
+        Seed of the estimators.
+    **changes
+        Fields of ``options`` to change.
 
     Raises
     ------
@@ -239,14 +294,17 @@ def analyze_recording_file(path: str | Path, *, discrete: bool = False, key: str
     DataError
         A file that cannot be read or analysed, named in the message.
     """
-    if dt is not None and not dt > 0:
-        raise ConfigError(f"--dt must be positive, got {dt}")
-    recording = read_recording(path, key=key, discrete=discrete, bin_ms=bin_ms, rates=rates,
-                               trials=trials, condition=condition, units=units)
+    o = replace(options, **changes)
+    if o.dt is not None and not o.dt > 0:
+        raise ConfigError(f"--dt must be positive, got {o.dt}")
+    recording = read_recording(path, key=o.key, discrete=o.discrete, bin_ms=o.bin_ms,
+                               rates=o.rates, trials=o.trials, condition=o.condition,
+                               units=None if o.units is None else list(o.units))
     try:
-        report = analyze_recording(recording.chains, discrete=discrete, dt=dt or recording.dt,
-                                   conditions=recording.conditions, methods=methods,
-                                   power=power, bins=bins, clusters=clusters, seed=seed)
+        report = analyze_recording(recording.chains, discrete=o.discrete,
+                                   dt=o.dt or recording.dt, conditions=recording.conditions,
+                                   methods=None if o.methods is None else list(o.methods),
+                                   power=o.power, bins=bins, clusters=clusters, seed=seed)
     except ValueError as exc:
         raise DataError(f"--trajectory: {' '.join(str(exc).split())}") from exc
     result = {**report.result, "source": recording.source, "units": recording.units}
