@@ -21,7 +21,7 @@ from biovw import brian
 from biovw.circuits import RateSpec
 from biovw.cli import main
 from biovw.reports.agreement import (
-    CIRCUITS,
+    AGREEMENT_CIRCUITS,
     compare_with_noise,
     group_interval,
     noise_off_pair,
@@ -49,11 +49,11 @@ def _one_torch_thread():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """One trained run of each circuit of :data:`CIRCUITS`, by name."""
+    """One trained run of each circuit of :data:`AGREEMENT_CIRCUITS`, by name."""
     root = tmp_path_factory.mktemp("brian_runs")
     with torch.random.fork_rng(devices=[]):
         return {name: train_small(root / name, config, extra)
-                for name, (config, extra) in CIRCUITS.items()}
+                for name, (config, extra) in AGREEMENT_CIRCUITS.items()}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def assert_same_trajectory(spec, target: str, recurrence: str, n_chains: int = 8
     assert relative_difference(states, reference) < RTOL
 
 
-@pytest.mark.parametrize("name", sorted(CIRCUITS))
+@pytest.mark.parametrize("name", sorted(AGREEMENT_CIRCUITS))
 def test_noise_off_brian2_follows_torch_on_numpy(specs, name):
     assert_same_trajectory(specs[name], "numpy", "synapses")
 

@@ -43,7 +43,7 @@ def test_quick_tables_are_spliced_into_the_readme_and_brian2_follows_torch(tmp_p
 
     record = json.loads((tmp_path / "record.json").read_text())
     differences = record["agreement"]["differences"]
-    assert sorted(differences) == sorted(script.CIRCUITS)
+    assert sorted(differences) == sorted(script.AGREEMENT_CIRCUITS)
     for by_column in differences.values():
         assert set(by_column) == {"numpy, synapses", "numpy, matrix"}
         for value in by_column.values():

@@ -1,7 +1,7 @@
 """How closely the Brian2 backend follows the torch sampler on the same trained circuit.
 
 Shared by the tests (``tests/test_brian.py``) and the README's tables
-(``biovw/reports/brian.py``): small trained circuits of each kind (:data:`CIRCUITS`), the
+(``biovw/reports/brian.py``): small trained circuits of each kind (:data:`AGREEMENT_CIRCUITS`), the
 noise-off trajectories of both backends from the same initial states
 (:func:`noise_off_pair`), and, with noise, the stationary mean, covariance and kernel-exact
 entropy production of both, each with an interval from the spread over independent groups of
@@ -31,7 +31,7 @@ SMALL = ("train.steps=20", "train.batch_size=64", "circuit.hidden=16", "walkback
          "data.n_samples=400", "train.log_every=10")
 """Overrides that make a run train in about a second."""
 
-CIRCUITS: dict[str, tuple[str, tuple[str, ...]]] = {
+AGREEMENT_CIRCUITS: dict[str, tuple[str, tuple[str, ...]]] = {
     "dale": ("circuits/rate_net.yaml", ()),
     "sparse": ("circuits/rate_net.yaml", ("circuit.density=0.3",)),
     "tied": ("circuits/rate_net_symmetric.yaml", ()),
@@ -161,6 +161,7 @@ def compare_with_noise(spec: RateSpec, n_chains: int = 600, n_steps: int = 250,
     return NoiseComparison(states, statistics, n_chains, n_steps, burn_in, n_groups, confidence)
 
 
-__all__ = ["CIRCUITS", "SMALL", "NoiseComparison", "compare_with_noise", "entropy_production",
+__all__ = ["AGREEMENT_CIRCUITS", "SMALL", "NoiseComparison", "compare_with_noise",
+           "entropy_production",
            "group_interval", "noise_off_pair", "relative_difference", "state_covariance",
            "state_mean", "train_small"]

@@ -10,7 +10,7 @@ Three tables, each between ``<!-- results:NAME -->`` and ``<!-- /results:NAME --
 ``--readme`` (:func:`results.splice`):
 
 ``brian_agreement``
-    Each circuit of :data:`biovw.reports.agreement.CIRCUITS`, trained small as
+    Each circuit of :data:`biovw.reports.agreement.AGREEMENT_CIRCUITS`, trained small as
     ``tests/test_brian.py`` trains it, run without noise by the torch sampler and by the Brian2
     network on every target that works here and with each recurrence, from the same initial
     states over the cool-down and 200 transitions of 8 chains (float64): ``max |brian2 -
@@ -46,7 +46,7 @@ import torch
 
 from biovw import brian
 from biovw.reports.agreement import (
-    CIRCUITS,
+    AGREEMENT_CIRCUITS,
     SMALL,
     NoiseComparison,
     compare_with_noise,
@@ -68,7 +68,7 @@ TABLES = ("brian_agreement", "brian_noise", "brian_bench")
 class Plan:
     """The sizes of the three tables."""
 
-    circuits: tuple[str, ...] = tuple(CIRCUITS)
+    circuits: tuple[str, ...] = tuple(AGREEMENT_CIRCUITS)
     targets: tuple[str, ...] = brian.TARGETS
     agreement_chains: int = 8
     agreement_steps: int = 200
@@ -90,11 +90,11 @@ QUICK = Plan(targets=("numpy",), agreement_steps=20, noise_chains=60, noise_step
 
 
 def train_circuits(root: Path, names: Sequence[str]) -> dict[str, RateSpec]:
-    """Train each named circuit of :data:`CIRCUITS` small into ``root / name``; their
+    """Train each named circuit of :data:`AGREEMENT_CIRCUITS` small into ``root / name``; their
     descriptions."""
     specs = {}
     for name in names:
-        config, overrides = CIRCUITS[name]
+        config, overrides = AGREEMENT_CIRCUITS[name]
         torch.manual_seed(0)
         folder = train_small(root / name, REPO / config, overrides)
         specs[name] = run_spec(open_run(folder))
