@@ -155,3 +155,23 @@ def test_rungs_reuse_disjoint_blocks_and_ess_has_its_limits():
     assert trajectory_ladder(50, [4, 1]) == [50, 200]
     with pytest.raises(ValueError, match="divide"):
         trajectory_ladder(10, [1, 3, 4])
+
+
+def _increases(mean: float, se: float, n: int = 50) -> torch.Tensor:
+    """Per-example increases with exactly this mean and standard error of the mean."""
+    z = torch.randn(n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    z = (z - z.mean()) / z.std()
+    return mean + z * se * math.sqrt(n)
+
+
+def test_the_verdict_counts_an_increase_only_beyond_its_noise():
+    """A small mean increase whose noise reaches past the tolerance is not convergence: a
+    verdict that ignored the standard error, or subtracted it, would call it converged."""
+    from biovw.walkback import ladder_verdict
+
+    increase, se, converged = ladder_verdict(_increases(0.05, 0.04), tolerance=0.1)
+    assert increase == pytest.approx(0.05) and se == pytest.approx(0.04)
+    assert not converged  # 0.05 + 2 x 0.04 > 0.1
+    assert ladder_verdict(_increases(0.05, 0.02), tolerance=0.1)[2]  # 0.09 <= 0.1
+    assert not ladder_verdict(_increases(0.05, 0.03), tolerance=0.1)[2]  # 0.11 > 0.1
+    assert not ladder_verdict(_increases(0.15, 0.0), tolerance=0.1)[2]

@@ -5,6 +5,7 @@ from biovw.walkback.estimates import (
     effective_sample_size,
     estimate_log_likelihood,
     importance_estimates,
+    ladder_verdict,
     trajectory_ladder,
 )
 from biovw.walkback.kernel import (
@@ -37,7 +38,8 @@ __all__ = [
     "GaussianOperator", "GaussianPrior", "LikelihoodEstimate", "OPERATORS", "Sampler",
     "StationaryKernel", "Trajectory", "WalkbackModel",
     "chain_entropy_production", "cool_down", "cooling_path", "effective_sample_size",
-    "estimate_log_likelihood", "heat", "importance_estimates", "log_weights", "operator_and_prior",
+    "estimate_log_likelihood", "heat", "importance_estimates", "ladder_verdict", "log_weights",
+    "operator_and_prior",
     "sample_chain", "stationary_entropy_production", "temperature_schedule", "trajectories",
     "trajectory_ladder", "walkback_log_prob",
 ]

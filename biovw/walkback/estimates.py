@@ -122,6 +122,28 @@ def effective_sample_size(logw: Tensor) -> Tensor:
     return torch.exp(2 * torch.logsumexp(logw, -1) - torch.logsumexp(2 * logw, -1))
 
 
+def ladder_verdict(increases: Tensor, tolerance: float) -> tuple[float, float, bool]:
+    """Whether more trajectories stopped moving an importance-sampled estimate.
+
+    Parameters
+    ----------
+    increases : Tensor
+        Per example, the estimate at the largest rung minus the estimate at the rung before.
+    tolerance : float
+        Largest accepted increase, nats/example.
+
+    Returns
+    -------
+    increase, increase_se : float
+        The mean increase and its standard error over examples.
+    converged : bool
+        True when the increase is within ``tolerance`` beyond its noise: ``increase + 2 se
+        <= tolerance`` (a noisy small increase does not count).
+    """
+    increase, increase_se = _mean_se(increases)
+    return increase, increase_se, bool(increase + 2 * increase_se <= tolerance)
+
+
 def estimate_log_likelihood(
     model: WalkbackModel,
     x: Tensor,
@@ -172,8 +194,8 @@ def estimate_log_likelihood(
     b, b_se = _mean_se(bound)
     i, i_se = _mean_se(by_rung[k_max])
     if len(rungs) > 1:
-        increase, increase_se = _mean_se(by_rung[k_max] - by_rung[rungs[-2]])
-        converged = bool(increase + 2 * increase_se <= tolerance)
+        increase, increase_se, converged = ladder_verdict(by_rung[k_max] - by_rung[rungs[-2]],
+                                                          tolerance)
     else:
         increase = increase_se = float("nan")
         converged = False
