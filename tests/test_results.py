@@ -66,6 +66,14 @@ def test_table_is_mean_and_sd_over_seeds_of_the_runs_it_made(tmp_path):
     assert text.startswith("before\n<!-- results:default -->\n| setting")
     assert text.endswith("<!-- /results:default -->\nafter\n") and "old" not in text
     assert f"{mean:.3f} ± {sd:.3f}" in text
+    # how far the IS estimate is from converged: the last rung's increase, its SE, the ESS
+    evals = [json.loads((r / "eval.json").read_text())["loglik"]["test"] for r in runs]
+    increase, increase_sd, _ = row["mean_sd"]["increase"]
+    assert increase == pytest.approx(statistics.mean(e["increase"] for e in evals))
+    assert row["mean_sd"]["ess_median"][0] == pytest.approx(
+        statistics.mean(e["ess_median"] for e in evals))
+    se = statistics.mean(e["increase_se"] for e in evals)
+    assert f"{increase:+.3f} ± {increase_sd:.3f} ({se:.3f})" in text
     assert record["environment"]["torch"] and record["seeds"] == [0, 1]
     # finished runs are reused: a second call trains nothing and writes the same table
     stamp = [(r / "summary.json").stat().st_mtime_ns for r in runs]

@@ -287,8 +287,20 @@ def run_numbers(run: Path) -> dict[str, float | None]:
         "snapshot": None if last is None else int(last),
         "floor_w2": (quality.get("data_floor") or {}).get("sliced_wasserstein"),
         "trajectories": _trajectories(s.get("loglik_method")),
+        **_ladder(run, s.get("heldout_split")),
         **_ais(run),
     }
+
+
+def _ladder(run: Path, split: str | None) -> dict[str, float | None]:
+    """How far a run's IS estimate is from converged: the mean increase from the ladder's
+    second-largest rung to its largest, its standard error, and the median effective sample
+    size of the importance weights (eval.json)."""
+    path = run / "eval.json"
+    found = (_read(path).get("loglik") or {}).get(split or "") if path.is_file() else None
+    found = found or {}
+    return {"increase": found.get("increase"), "increase_se": found.get("increase_se"),
+            "ess_median": found.get("ess_median")}
 
 
 def sampler_text(run: Path) -> str:
@@ -396,6 +408,8 @@ COLUMNS = (
     ("bound", "held-out bound", 3),
     ("loglik", "IS log-lik.", 3),
     ("converged", "IS converged", 0),
+    ("increase", "IS increase at the last rung (SE)", 3),
+    ("ess_median", "IS median ESS", 1),
     ("near_mode_pct", "near a mode (%)", 1),
     ("min_share", "smallest mode share", 3),
     ("sliced_w2", "sliced W2", 3),
@@ -410,6 +424,10 @@ def _cell(stats: dict, key: str, digits: int) -> str:
         return "-"
     if key == "converged":
         return f"{round(m * n)}/{n}"
+    if key == "increase":
+        se, _, _ = stats["increase_se"]
+        return (f"{m:+.{digits}f}" + ("" if sd is None else f" ± {sd:.{digits}f}")
+                + ("" if se is None else f" ({se:.{digits}f})"))
     if key == "ep":
         nonzero, _, _ = stats["ep_nonzero"]
         return (f"{m:.{digits}f}" + ("" if sd is None else f" ± {sd:.{digits}f}")
@@ -492,9 +510,12 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
     others = "; ".join(f"{label}: {k:.0f}" for label, k in row_trajectories.items()
                        if k != trajectories)
     likelihood = (f"IS with {trajectories:.0f} trajectories" + (f" ({others})" if others else "")
-                  + " (converged: seeds whose IS ladder "
-                  f"stopped moving); sample quality {snapshot} steps {sampler} past the "
-                  f"cool-down"
+                  + " (converged: seeds whose IS ladder stopped moving, the increase from a "
+                  "quarter of the trajectories to all of them plus 2 of its standard errors "
+                  "within 0.02 nats; the increase column gives that increase over seeds, with "
+                  "the seeds' mean standard error in brackets, and the effective sample size "
+                  "is the median over examples of the importance weights'); sample quality "
+                  f"{snapshot} steps {sampler} past the cool-down"
                   if trajectories else
                   f"log-likelihood from the RBM's log Z (exact or AIS, as the row says); "
                   f"sample quality after {snapshot} Gibbs steps")
