@@ -188,6 +188,8 @@ class RBMConfig:
     weight_decay: float = 0.0
     ais_betas: int = 14500
     ais_runs: int = 100
+    raise_betas: int = 1000
+    raise_runs: int = 10
     gibbs_steps: list[int] = field(default_factory=lambda: [10, 100, 1000])
 
 
@@ -299,6 +301,8 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "rbm.weight_decay": (lambda v: v >= 0, ">= 0"),
     "rbm.ais_betas": (lambda v: v >= 10, ">= 10"),
     "rbm.ais_runs": (lambda v: v >= 2, ">= 2"),
+    "rbm.raise_betas": (lambda v: v >= 1, ">= 1"),
+    "rbm.raise_runs": (lambda v: v >= 1, ">= 1"),
     "rbm.gibbs_steps": (lambda v: len(v) > 0 and all(s >= 1 for s in v),
                         "a non-empty list of step counts >= 1"),
 }

@@ -312,8 +312,16 @@ def test_rbm_config_trains_through_the_same_command(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["model"] == "rbm" and summary["loglik_method"] == "exact log Z"
-    ev = json.loads((out / "eval.json").read_text())["loglik"]["log_partition"]
+    loglik = json.loads((out / "eval.json").read_text())["loglik"]
+    ev = loglik["log_partition"]
     assert abs(ev["ais"]["log_z"] - ev["exact"]) < 0.5
+    # the bracket: RAISE from the held-out data below the exact log-likelihood (within its
+    # noise), forward AIS beside it
+    conservative = loglik["valid_raise"]
+    assert conservative["n_betas"] == 1000 and conservative["n_runs"] == 10
+    assert conservative["mean"] <= loglik["valid"]["mean"] + 3 * conservative["se"]
+    assert loglik["valid"]["mean"] - conservative["mean"] < 1.0
+    assert conservative["bracket"][1] == pytest.approx(loglik["valid_ais"]["mean"])
     result = CliRunner().invoke(main, ["sample", str(out), "--n", "10", "--steps", "3",
                                        "--out", str(tmp_path / "v.npy")])
     assert result.exit_code == 0, result.output

@@ -10,6 +10,7 @@ from biovw.baselines.partition import (
     exact_log_partition,
     log_likelihood,
     paper_betas,
+    raise_log_likelihood,
     reverse_ais_log_partition,
     sample_exact,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "BernoulliRBM", "GaussianBernoulliRBM", "LikelihoodResult", "PartitionEstimate",
     "RBM_TRAINING", "RBMHistory", "RBMTraining", "ais_log_partition", "beta_schedule",
     "exact_log_partition", "fit_rbm",
-    "log_likelihood", "paper_betas", "pseudo_log_likelihood", "reverse_ais_log_partition",
+    "log_likelihood", "paper_betas", "pseudo_log_likelihood", "raise_log_likelihood",
+    "reverse_ais_log_partition",
     "sample_exact", "time_against_sklearn",
 ]
