@@ -182,9 +182,12 @@ def test_an_rbm_scored_by_ais_reports_the_effective_sample_size(tmp_path):
     for seed, (exact, ess) in enumerate([(None, 7.5), (None, 9.5), (63.7, 99.0)]):
         run = tmp_path / f"seed{seed}"
         run.mkdir()
-        (run / "summary.json").write_text(json.dumps({"heldout_loglik": -99.0}))
+        (run / "summary.json").write_text(json.dumps({"heldout_loglik": -99.0,
+                                                      "heldout_split": "test"}))
         part = {"ais": {**ais, "effective_sample_size": ess}, "exact": exact}
-        (run / "eval.json").write_text(json.dumps({"loglik": {"log_partition": part}}))
+        (run / "eval.json").write_text(json.dumps({"loglik": {
+            "log_partition": part, "test": {"mean": -99.0},
+            "test_raise": {"mean": -101.0 - seed}}}))
         runs.append(run)
     numbers = [results.run_numbers(r) for r in runs]
     assert [n["ais_ess"] for n in numbers] == [7.5, 9.5, None]  # exact log Z: no AIS to judge
@@ -194,6 +197,9 @@ def test_an_rbm_scored_by_ais_reports_the_effective_sample_size(tmp_path):
     markdown, _ = results.aggregate("t", table, {"rbm": runs[:2]}, [0, 1])
     assert f"rbm: AIS effective sample size 8.5 ± {np.std([7.5, 9.5], ddof=1):.1f} of 100 " \
            "runs." in markdown
+    assert [n["raise"] for n in numbers] == [-101.0, -102.0, -103.0]
+    assert (f"rbm: RAISE from the held-out examples (conservative) -101.500 ± "
+            f"{np.std([-101.0, -102.0], ddof=1):.3f}.") in markdown
 
 
 def test_rows_scored_with_fewer_trajectories_are_named_in_the_caption(tmp_path):

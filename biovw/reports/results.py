@@ -299,8 +299,10 @@ def _ladder(run: Path, split: str | None) -> dict[str, float | None]:
     path = run / "eval.json"
     found = (_read(path).get("loglik") or {}).get(split or "") if path.is_file() else None
     found = found or {}
+    conservative = (_read(path).get("loglik") or {}).get(f"{split}_raise") if found else None
     return {"increase": found.get("increase"), "increase_se": found.get("increase_se"),
-            "ess_median": found.get("ess_median")}
+            "ess_median": found.get("ess_median"),
+            "raise": (conservative or {}).get("mean")}
 
 
 def sampler_text(run: Path) -> str:
@@ -523,6 +525,10 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
         f" {r['label']}: AIS effective sample size {r['mean_sd']['ais_ess'][0]:.1f} ± "
         f"{r['mean_sd']['ais_ess'][1]:.1f} of {r['mean_sd']['ais_runs'][0]:.0f} runs."
         for r in record["rows"] if (r["mean_sd"].get("ais_ess") or [None])[0] is not None)
+    ais_text += "".join(
+        f" {r['label']}: RAISE from the held-out examples (conservative) "
+        f"{r['mean_sd']['raise'][0]:.3f} ± {r['mean_sd']['raise'][1] or 0:.3f}."
+        for r in record["rows"] if (r["mean_sd"].get("raise") or [None])[0] is not None)
     lines += ["", f"{table.caption}. Mean ± sd over seeds {', '.join(map(str, seeds))}; "
               f"{split} split, nats/example; {likelihood} (data floor sliced W2 "
               f"{floor_text}).{paired_text}{ais_text}{ep_text}{diverged_text} Made by "
