@@ -813,7 +813,7 @@ def simulate(run_dir, backend, chains, steps, no_noise, target, recurrence, seed
     their states at T=1 from the cooled-down chain (or from --initial) on (for analyze
     --trajectory)."""
     from biovw.data import load_states
-    from biovw.runs.simulate import run_spec, simulate_spec
+    from biovw.runs.simulate import prior_draws, run_spec, simulate_spec
 
     if not out.endswith(".npy"):
         raise ConfigError(f"--out must end in .npy, got {out}")
@@ -831,6 +831,11 @@ def simulate(run_dir, backend, chains, steps, no_noise, target, recurrence, seed
     how = backend if backend == "torch" else f"{backend} {target or 'numpy'}, {recurrence}"
     click.echo(f"wrote states {list(states.shape)} ({how}, noise {'off' if no_noise else 'on'}) "
                f"to {out} in {seconds:.1f} s")
+    if start is None:  # the draws from p* it cooled down from, for the exported script
+        drawn = Path(out[: -len(".npy")] + ".start.npy")
+        save_npy_atomic(drawn, prior_draws(spec, chains, seed))
+        click.echo(f"wrote the draws from p* it started from to {drawn}; the exported script "
+                   f"retraces these chains with --start {shlex.quote(str(drawn.resolve()))}")
 
 
 @main.command(context_settings=CONTEXT)

@@ -263,3 +263,28 @@ def test_the_printed_export_command_runs_from_a_path_with_spaces(runs, tmp_path)
     done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (folder / "states.npy").is_file()
+
+
+@pytest.mark.parametrize("backend", ["torch", "brian2"])
+def test_the_exported_script_retraces_simulate_from_the_draws_it_saves(runs, tmp_path, backend):
+    """Same seed, noise off: ``biovw simulate`` saves the draws from p* it cooled down from,
+    and the exported script given them (``--start``) follows the same trajectory to 1e-12."""
+    out = tmp_path / "states.npy"
+    result = CliRunner().invoke(main, ["simulate", str(runs["dale"]), "--backend", backend,
+                                       "--chains", "4", "--steps", "30", "--no-noise",
+                                       "--seed", "5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    start = tmp_path / "states.start.npy"
+    assert f"--start {start.resolve()}" in result.output
+    folder = tmp_path / "export"
+    assert CliRunner().invoke(main, ["export", str(runs["dale"]), "--out",
+                                     str(folder)]).exit_code == 0
+    done = subprocess.run([sys.executable, "simulate_circuit.py", "--start", str(start),
+                           "--steps", "30", "--no-noise", "--seed", "5", "--out",
+                           str(tmp_path / "script.npy")], cwd=folder, capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    ours, script = np.load(out), np.load(tmp_path / "script.npy")
+    assert ours.shape == script.shape == (4, 31, ours.shape[-1])
+    assert np.abs(ours - script).max() <= 1e-12 * np.abs(ours).max()
+    assert np.ptp(ours[:, -1]) > 0

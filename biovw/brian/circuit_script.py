@@ -8,10 +8,12 @@ network; its docstring states the equations). Needs brian2 and numpy only::
     python simulate_circuit.py --chains 100 --steps 1000 --out states.npy
     python simulate_circuit.py --no-noise --target cpp_standalone --out states.npy
 
-Each chain starts from a draw of the prior p* and cools down through the temperature schedule,
-or starts at T = 1 from the rows of ``--initial FILE.npy`` (as ``biovw sample`` and ``biovw
-simulate`` do with the same flag); it then runs ``--steps`` transitions at T = 1, and the
-states from the start at T = 1 on are saved as an array [chains, steps + 1, D].
+Each chain starts from a draw of the prior p* and cools down through the temperature schedule
+(``--start FILE.npy`` gives the draws: ``biovw simulate`` saves its own beside its output, so
+that this script retraces its chains), or starts at T = 1 from the rows of ``--initial
+FILE.npy`` (as ``biovw sample`` and ``biovw simulate`` do with the same flag); it then runs
+``--steps`` transitions at T = 1, and the states from the start at T = 1 on are saved as an
+array [chains, steps + 1, D].
 """
 
 from __future__ import annotations
@@ -49,11 +51,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of p* draws and noise")
     parser.add_argument("--initial", help=".npy of states [chains, D] to start from at T = 1, "
                                           "with no cool-down (instead of draws from p*)")
+    parser.add_argument("--start", help=".npy of draws from p* [chains, D] to cool down from "
+                                        "(biovw simulate saves its own as OUT.start.npy)")
     parser.add_argument("--out", default="states.npy", help="output .npy")
     args = parser.parse_args()
+    if args.start and args.initial:
+        parser.error("give --start (cooled down) or --initial (at T = 1), not both")
     spec = RateSpec.load(HERE / "circuit")
-    initial = (np.load(args.initial) if args.initial
-               else prior_draws(spec, args.chains, args.seed))
+    given = args.initial or args.start
+    initial = np.load(given) if given else prior_draws(spec, args.chains, args.seed)
     states = simulate(spec, initial, args.steps, noise=not args.no_noise, target=args.target,
                       recurrence=args.recurrence, cool_down=args.initial is None,
                       seed=args.seed)

@@ -60,6 +60,14 @@ def check_target(target: str) -> None:
         raise ConfigError(f"--target {target} is not available here: {reason}")
 
 
+def prior_draws(spec: RateSpec, n_chains: int, seed: int) -> np.ndarray:
+    """The draws from p* that :func:`simulate_spec` cools down from with this seed,
+    ``[n_chains, D]`` float64 (torch's generator on the CPU, for every backend and device)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        return WalkbackModel.from_spec(spec).double().prior.sample(n_chains, generator).numpy()
+
+
 def simulate_spec(spec: RateSpec, backend: str, n_chains: int, n_steps: int, *,
                   noise: bool = True, target: str | None = None,
                   recurrence: str = "synapses", seed: int = 0,
