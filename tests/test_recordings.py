@@ -269,3 +269,29 @@ def test_default_estimators_skip_one_that_cannot_describe_the_data(tmp_path):
     chosen = CliRunner().invoke(main, ["analyze", "--trajectory", str(path), "--methods", "var",
                                        "--out", str(tmp_path / "var_only")])
     assert chosen.exit_code == 2 and "VAR(1)" in chosen.output
+
+
+def test_one_way_transitions_are_named_on_the_terminal_and_withhold_the_sample_size(tmp_path):
+    """Four units fire in a strict cycle A -> B -> C -> D -> A: every observed transition is
+    one-way, so the plug-in sees none of the irreversibility (its value is 0 while the true
+    entropy production is unbounded). The terminal says so with the count and gives no
+    recording length for it; the current-based estimator detects the cycle."""
+    states = np.arange(2000) % 4
+    spikes = _sequence_spikes(states, 4)
+    path = _nwb(tmp_path / "cycle.nwb", spikes=spikes)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["analyze", "--trajectory", str(path), "--bin-ms", "10",
+                                       "--methods", "plugin,tur", "--power", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    analysis = json.loads((out / "analysis.json").read_text())
+    condition = analysis["conditions"]["all"]
+    one_way = condition["entropy_production"]["plugin"]["details"]["n_one_way_pairs"]
+    assert one_way >= 4  # the cycle's four transitions, and binning's extra patterns
+    warning = [line for line in result.output.splitlines() if line.startswith("warning [plugin]")]
+    assert len(warning) == 1
+    assert f"{one_way} observed transitions between states were never seen in reverse" in (
+        warning[0])
+    assert "plugin: no sample size" in result.output
+    assert condition["power"]["plugin"]["withheld"].startswith(f"{one_way} observed")
+    assert "withheld" not in condition["power"]["tur"]
+    assert condition["entropy_production"]["tur"]["p_value"] < 0.05

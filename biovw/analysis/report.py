@@ -133,8 +133,7 @@ def analyze_recording(
             entry["skipped"] = skipped
         entry["mixing"] = recording_mixing(group, discrete, dt)
         if power:
-            entry["power"] = {m: required_length(_best(recs)).to_dict()
-                              for m, recs in found.items()}
+            entry["power"] = {m: _sample_size(m, _best(recs)) for m, recs in found.items()}
         result["conditions"][name] = entry
     fields: dict[str, CurrentField] = {}
     if not discrete:
@@ -179,6 +178,29 @@ def _best(records: list[EntropyEstimate]) -> EntropyEstimate:
     return max(records, key=lambda r: r.value)
 
 
+def blind_spot(estimate: EntropyEstimate) -> str | None:
+    """What an estimate cannot see, in one line, or None: transition pairs observed in one
+    direction only, which the plug-in leaves out (their true contribution is unbounded)."""
+    one_way = int((estimate.details or {}).get("n_one_way_pairs") or 0)
+    if one_way == 0:
+        return None
+    pairs = int(estimate.details.get("n_pairs") or 0)
+    return (f"{one_way} observed transitions between states were never seen in reverse "
+            f"({pairs} pairs were seen both ways); the estimate leaves them out, so it cannot "
+            "see the irreversibility they carry (unbounded if they are truly one-way): read a "
+            "current-based estimator (tur, var)")
+
+
+def _sample_size(method: str, estimate: EntropyEstimate) -> dict:
+    """The recording length that detects ``estimate``, withheld (with the reason) when the
+    estimate cannot see part of the irreversibility."""
+    size = required_length(estimate).to_dict()
+    why = blind_spot(estimate)
+    if why is not None:
+        size.update(withheld=why, message=f"{method}: no sample size: {why}")
+    return size
+
+
 def summary_lines(report: RecordingReport) -> list[str]:
     """One line per condition and estimate (and per sample-size estimate)."""
     lines = []
@@ -195,6 +217,9 @@ def summary_lines(report: RecordingReport) -> list[str]:
                 lines.append(f"{prefix}entropy production [{method}{level}]{bound}: "
                              f"{r.value:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}] nats/step"
                              f"{per_s}{p}")
+                why = blind_spot(r)
+                if why is not None:
+                    lines.append(f"{prefix}warning [{method}{level}]: {why}")
         for method, why in report.result["conditions"][name].get("skipped", {}).items():
             lines.append(f"{prefix}entropy production [{method}]: skipped ({why})")
         mixing = report.result["conditions"][name].get("mixing", {})
