@@ -295,3 +295,18 @@ def test_one_way_transitions_are_named_on_the_terminal_and_withhold_the_sample_s
     assert condition["power"]["plugin"]["withheld"].startswith(f"{one_way} observed")
     assert "withheld" not in condition["power"]["tur"]
     assert condition["entropy_production"]["tur"]["p_value"] < 0.05
+
+
+def test_an_interval_and_a_p_value_that_point_different_ways_are_explained():
+    from biovw.analysis.record import EntropyEstimate
+    from biovw.analysis.report import disagreement
+
+    both = EntropyEstimate("plugin", 0.01, 0.002, 0.02, 0.004, p_value=0.01)
+    assert disagreement(both) is None  # rejects, and the interval excludes 0
+    neither = EntropyEstimate("plugin", 0.0, -0.01, 0.01, 0.005, p_value=0.4)
+    assert disagreement(neither) is None
+    split = disagreement(EntropyEstimate("plugin", 0.004, -0.001, 0.01, 0.003, p_value=0.03))
+    assert split.startswith("p = 0.03 < 0.05 while the 95% interval holds 0")
+    other = disagreement(EntropyEstimate("tur", 0.004, 0.001, 0.01, 0.003, p_value=0.2))
+    assert other.startswith("p = 0.2 >= 0.05 while the 95% interval excludes 0")
+    assert disagreement(EntropyEstimate("var", 0.004, -0.001, 0.01, 0.003)) is None

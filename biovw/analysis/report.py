@@ -191,6 +191,23 @@ def blind_spot(estimate: EntropyEstimate) -> str | None:
             "current-based estimator (tur, var)")
 
 
+def disagreement(estimate: EntropyEstimate, alpha: float = 0.05) -> str | None:
+    """One line when the estimate's p-value and its interval point different ways (the test
+    rejects detailed balance and the interval holds 0, or the reverse), else None. The two
+    come from different procedures (the interval from the estimate's error law, the p-value
+    from time-reversal surrogates of the statistic), and near the detection limit they can
+    disagree; the line says so instead of leaving the reader to pick one."""
+    if estimate.p_value is None:
+        return None
+    rejects, excludes = estimate.p_value < alpha, estimate.ci_low > 0
+    if rejects == excludes:
+        return None
+    return (f"p = {estimate.p_value:.3g} {'<' if rejects else '>='} {alpha:g} while the "
+            f"{estimate.ci:.0%} interval {'holds' if rejects else 'excludes'} 0: the test "
+            "(time-reversal surrogates) and the interval (the estimate's error law) disagree "
+            "near the detection limit; read it as weak evidence either way")
+
+
 def _sample_size(method: str, estimate: EntropyEstimate) -> dict:
     """The recording length that detects ``estimate``, withheld (with the reason) when the
     estimate cannot see part of the irreversibility."""
@@ -220,6 +237,9 @@ def summary_lines(report: RecordingReport) -> list[str]:
                 why = blind_spot(r)
                 if why is not None:
                     lines.append(f"{prefix}warning [{method}{level}]: {why}")
+                split = disagreement(r)
+                if split is not None:
+                    lines.append(f"{prefix}note [{method}{level}]: {split}")
         for method, why in report.result["conditions"][name].get("skipped", {}).items():
             lines.append(f"{prefix}entropy production [{method}]: skipped ({why})")
         mixing = report.result["conditions"][name].get("mixing", {})
