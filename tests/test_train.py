@@ -41,3 +41,24 @@ def test_both_update_modes_lower_the_loss(tmp_path, online):
     train(cfg, run, model, data, progress=False)
     losses = [m["loss"] for m in run.read_metrics()]
     assert losses[-1] < losses[0] - 0.5
+
+
+def test_a_fresh_start_never_overwrites_a_trained_run(tmp_path):
+    """Running the API example twice into one folder is refused, as the command line refuses
+    a non-empty --out; resume=True continues it."""
+    from pathlib import Path
+
+    from biovw.config import ConfigError, load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "circuits" / "rate_net.yaml",
+                      ["train.steps=3", "circuit.hidden=8", "data.n_samples=300"])
+    data, model = build_run(cfg, torch.device("cpu"))
+    run = RunDir(tmp_path / "api-demo")
+    train(cfg, run, model, data, progress=False)
+    before = run.checkpoint.read_bytes()
+    data, model = build_run(cfg, torch.device("cpu"))
+    with pytest.raises(ConfigError, match="already holds a trained run"):
+        train(cfg, run, model, data, progress=False)
+    assert run.checkpoint.read_bytes() == before
+    state = train(cfg, run, model, data, progress=False, resume=True)
+    assert state.step == 3

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
-from biovw.config import Config
+from biovw.config import Config, ConfigError
 from biovw.data import DataSplits
 from biovw.runs.checkpoint import load_run_checkpoint, save_checkpoint, save_run_checkpoint
 from biovw.runs.distributed import SINGLE, DataParallel, PeerLost
@@ -251,10 +251,16 @@ def train(
     PeerLost
         When another process of a data-parallel job stopped; its message names the command
         that continues the run.
+    ConfigError
+        When a fresh start (``resume=False``) would write into a run that holds a checkpoint:
+        the library follows the command line's rule and never overwrites a run.
     """
     parallel.check_batch(cfg.train.batch_size)
     check_tensorboard(cfg)
     writes = parallel.is_main
+    if writes and not resume and run.has_checkpoint:
+        raise ConfigError(f"{run.root} already holds a trained run; continue it with "
+                          f"resume=True (biovw resume {run.root}) or train into a new folder")
     state = new_state(cfg, model, data)
     if resume:
         payload, path, _ = load_run_checkpoint(run, next(model.parameters()).device)
