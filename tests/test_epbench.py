@@ -88,6 +88,10 @@ def test_epbench_command(tmp_path):
     assert result.exit_code == 0, result.output
     payload = json.loads((out / "results.json").read_text())
     assert payload["repeats"] == 3 and payload["lengths"] == [500]
+    from importlib.metadata import version
+
+    peer = f"irreversibility {version('irreversibility')}"  # named, with its version
+    assert payload["peer"] == peer and f"The peer package: {peer}." in readme.read_text()
     assert {r["chain"] for r in payload["rows"]} == {"ring"}
     for name in ("results.csv", "report.md", "power.png"):
         assert (out / name).is_file()

@@ -291,6 +291,17 @@ def _peer(name: str, obs: Observation) -> float | None:
     raise ValueError(f"unknown peer test {name!r}")
 
 
+def peer_package() -> str:
+    """The peer package's name and installed version (``irreversibility 1.2.3``), or its name
+    with ``not installed``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"irreversibility {version('irreversibility')}"
+    except PackageNotFoundError:
+        return "irreversibility (not installed)"
+
+
 def peers_available() -> bool:
     """Whether the ``irreversibility`` package can be imported."""
     try:
@@ -501,10 +512,12 @@ def markdown_report(rows: list[dict], command: str, alpha: float = 0.05) -> str:
         rate, name = max(found)
         return f"{rate:.2f} {name}"
 
-    lines = ["**Detection** of broken detailed balance at alpha = 0.05: share of recordings "
+    peer = peer_package()
+    lines = [f"The peer package: {peer}.", "",
+             "**Detection** of broken detailed balance at alpha = 0.05: share of recordings "
              "rejected by the most powerful test whose false-positive rate on the matching "
              "reversible control (same observation, same length) is at most 0.10 (ours), by the "
-             "package's most powerful test whatever its false-positive rate (package), and "
+             "peer package's most powerful test whatever its false-positive rate (package), and "
              "the size-adjusted power of each side's best test (threshold set on the control's "
              "p-values to reject exactly 5% of them):", "",
              "| chain / setting | exact nats/step | length | ours (valid tests) | package | "
@@ -548,7 +561,7 @@ def markdown_report(rows: list[dict], command: str, alpha: float = 0.05) -> str:
         return _fmt(float(np.nanmedian([r["seconds"] for r in rows
                                         if r["estimator"] == p and r["length"] == longest])), 2)
 
-    lines += ["", "Seconds per test (median, one thread) of the package at "
+    lines += ["", f"Seconds per test (median, one thread) of {peer} at "
               f"{longest:,} steps: " + ", ".join(f"{p} {peer_seconds(p)}" for p in peers) + ".",
               "", f"{repeats} recordings per cell. Made by `{command}`."]
     return "\n".join(lines)

@@ -113,7 +113,8 @@ def run_epbench(out: str | Path, *, lengths: Sequence[int], repeats: int,
             bench.power_check(case, estimator, 3000, repeats, seed)
             for case in cases if case.setting == "full" and not case.control
             and case.chain in CHECKED_CHAINS for estimator in CHECKED_ESTIMATORS]
-    meta = {"command": command, "lengths": list(lengths), "repeats": repeats, "threads": 1,
+    meta = {"command": command, "peer": bench.peer_package(), "lengths": list(lengths),
+            "repeats": repeats, "threads": 1,
             "seconds": round(time.perf_counter() - started, 1),
             "chains": {c.chain: c.description for c in cases}}
     return BenchmarkResult(rows, bench.save_results(out, rows, checks, meta))
