@@ -433,3 +433,18 @@ def test_figures_label_their_axes_counts_and_lines(drawn, tiny_run):
     keys = [a for a in fig.axes[0].get_children() if type(a).__name__ == "QuiverKey"]
     assert len(keys) == 1 and "current |J|" in keys[0].text.get_text()
     assert "transitions" in _texts(fig) and "$x_1$" in _texts(fig)
+
+
+def test_random_bytes_and_foreign_objects_get_different_messages(tmp_path):
+    import os
+
+    from biovw.runs.checkpoint import CheckpointError, load_checkpoint
+
+    noise = tmp_path / "noise.pt"
+    noise.write_bytes(os.urandom(4096))
+    with pytest.raises(CheckpointError, match="corrupt, truncated or not a torch file"):
+        load_checkpoint(noise)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"when": __import__("datetime").date(2026, 1, 1)}, foreign)
+    with pytest.raises(CheckpointError, match="objects other than tensors"):
+        load_checkpoint(foreign)

@@ -206,7 +206,8 @@ def _apply_edits(run: RunDir, cfg: Config, step: int) -> tuple[Config, list[str]
         raise CheckpointError(
             f"{run.config} does not match {run.checkpoint}: {key} is {new[key]!r} in "
             f"config.yaml but {old[key]!r} in the checkpoint{more}; a checkpoint continues only "
-            f"under its own configuration: undo the edit, or start a new run with "
+            f"under its own configuration: if config.yaml was edited, undo the edit; if the "
+            f"checkpoint came from another run, put this run's back; or start a new run with "
             f"biovw train {run.config} --out NEW_DIR"
         )
     return saved, [f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed]

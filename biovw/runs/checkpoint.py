@@ -68,6 +68,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "global" not in str(exc):  # bytes that are no pickle at all
+            raise CheckpointError(f"cannot read checkpoint {path}: the file is corrupt, "
+                                  "truncated or not a torch file") from exc
         raise CheckpointError(f"cannot read checkpoint {path}: it holds objects other than "
                               "tensors and plain containers, which biovw never loads") from exc
     except Exception as exc:  # corrupt, truncated or foreign file
