@@ -24,6 +24,8 @@ def drawn(monkeypatch):
             parts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
             if ax.get_legend() is not None:
                 parts += [t.get_text() for t in ax.get_legend().get_texts()]
+        for legend in fig.legends:
+            parts += [t.get_text() for t in legend.get_texts()]
         texts.append("\n".join(p for p in parts if p))
         return real(fig, path)
 
@@ -55,7 +57,7 @@ def test_walk_figure_in_the_plane_has_paths_and_legend(tmp_path, drawn):
                            reference=rng.normal(size=(50, 2))))
     text = drawn[-1]
     for label in ("heating: data -> noise", "cooling: p* -> sample", "held-out data (n = 50)",
-                  "sample at T_1", "(data units)", "K = 5"):
+                  "sample at $T_1$", "(data units)", "$K$ = 5"):
         assert label in text
 
 

@@ -104,8 +104,8 @@ def chain_over_time(snapshots: dict[int, np.ndarray], image_shape, path: Path, *
     ``reference`` (held-out) data in grey."""
     sns.set_theme(style="white")
     keys = sorted(snapshots)
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.9 * len(keys), 4.6), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.9 * len(keys), 5.0), squeeze=False,
+                             layout="constrained")
     clouds = [*snapshots.values(), *([] if reference is None else [reference])]
     lim = None if image_shape is not None else _limits(*clouds)
     for ax, k in zip(axes[0], keys, strict=True):
@@ -122,7 +122,8 @@ def chain_over_time(snapshots: dict[int, np.ndarray], image_shape, path: Path, *
         if ax is not axes[0][0]:
             ax.set_ylabel("")
     if image_shape is None:
-        axes[0][0].legend(loc="lower left", fontsize="small", markerscale=4, framealpha=0.9)
+        fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=2,
+                   fontsize="small", markerscale=4, frameon=False)
     return save_figure(fig, path)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 from matplotlib.lines import Line2D
 
@@ -30,10 +31,23 @@ def loss_curve(metrics: list[dict], path: Path, key: str = "loss",
     if held:
         ax.plot(held_steps, held, lw=1.2, color="tab:orange", marker="o", ms=2.5,
                 label="held-out batch (validation split)")
+    _log_scale(ax, [*values, *held])
     ax.set(xlabel=xlabel, ylabel=ylabel,
-           title=f"training: {ylabel.split(' (')[0]}, logged at {len(steps)} {xlabel}s")
-    ax.legend(fontsize="small")
+           title=f"training: {ylabel.split(' (')[0]}, {len(steps)} logged points")
+    ax.legend(fontsize="small", loc="upper right")
     return save_figure(fig, path)
+
+
+def _log_scale(ax: plt.Axes, values: list[float]) -> None:
+    """A log y axis, so that the late iterations are not flattened by the first ones; symlog
+    (linear within 1 of zero) when some value is not positive."""
+    finite = [v for v in values if v is not None and np.isfinite(v)]
+    if not finite:
+        return
+    if min(finite) > 0:
+        ax.set_yscale("log")
+    else:
+        ax.set_yscale("symlog", linthresh=1.0)
 
 
 # A wide faint band for all of W (which the hidden block dominates, so the two often

@@ -10,7 +10,7 @@ import numpy as np
 import seaborn as sns
 
 from biovw.plots.figure import save_figure
-from biovw.plots.samples import AXES, _limits, _show_tiles, _tile
+from biovw.plots.samples import AXES, _show_tiles, _tile
 
 MAX_COLUMNS = 11
 """Images shown per row; longer schedules show evenly spaced steps, always the first and
@@ -49,9 +49,9 @@ def _image_rows(heating: np.ndarray, cooling: np.ndarray, temperatures: Sequence
 def _plane(heating: np.ndarray, cooling: np.ndarray, temperatures: Sequence[float],
            reference: np.ndarray | None, path: Path) -> Path:
     sns.set_theme(style="white")
-    fig, ax = plt.subplots(figsize=(6.4, 6.0), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(6.4, 7.0), layout="constrained")
     clouds = [heating.reshape(-1, heating.shape[-1]), cooling.reshape(-1, cooling.shape[-1])]
-    lim = _limits(*clouds, *([] if reference is None else [reference]))
+    lim = _span(*clouds, *([] if reference is None else [reference]))
     if reference is not None:
         ax.scatter(reference[:, 0], reference[:, 1], s=3, color="0.75", linewidths=0,
                    rasterized=True, label=f"held-out data (n = {len(reference):,})")
@@ -65,13 +65,22 @@ def _plane(heating: np.ndarray, cooling: np.ndarray, temperatures: Sequence[floa
     ax.scatter(cooling[0, :, 0], cooling[0, :, 1], marker="X", s=50, color="tab:blue",
                edgecolor="k", zorder=3, label="start of cooling (draw of p*)")
     ax.scatter(cooling[-1, :, 0], cooling[-1, :, 1], marker="*", s=110, color="gold",
-               edgecolor="k", zorder=3, label="sample at T_1")
+               edgecolor="k", zorder=3, label="sample at $T_1$")
     first = f" (first two of {heating.shape[-1]} dimensions)" if heating.shape[-1] > 2 else ""
     ax.set(xlim=lim, ylim=lim, aspect="equal", xlabel=AXES[0] + first, ylabel=AXES[1],
-           title=f"walk-back paths, K = {len(temperatures)} steps, "
-                 f"T_1 = {temperatures[0]:.3g} .. T_K = {temperatures[-1]:.3g}")
-    ax.legend(loc="lower left", fontsize="small", framealpha=0.9)
+           title=f"walk-back paths, $K$ = {len(temperatures)} steps, "
+                 f"$T_1$ = {temperatures[0]:.3g} .. $T_K$ = {temperatures[-1]:.3g}")
+    fig.legend(loc="outside lower center", ncol=2, fontsize="small", frameon=False)
     return save_figure(fig, path)
+
+
+def _span(*clouds: np.ndarray) -> tuple[float, float]:
+    """Limits that hold every finite point of the paths and the data (a common square)."""
+    values = np.concatenate([c[:, :2].ravel() for c in clouds])
+    values = values[np.isfinite(values)]
+    lo, hi = (values.min(), values.max()) if values.size else (-1.0, 1.0)
+    pad = 0.05 * (hi - lo + 1e-9)
+    return float(lo - pad), float(hi + pad)
 
 
 def _timeline(heating: np.ndarray, cooling: np.ndarray, temperatures: Sequence[float],
@@ -88,9 +97,9 @@ def _timeline(heating: np.ndarray, cooling: np.ndarray, temperatures: Sequence[f
                 label="heating: data -> noise" if i == 0 else None)
         ax.plot(steps[::-1], cooling[:, i, 0], "-s", ms=3, color="tab:blue", lw=0.9,
                 alpha=0.8, label="cooling: p* -> sample" if i == 0 else None)
-    ax.set(xlabel="temperature step t (T_t grows with t)", ylabel=AXES[0],
-           title=f"walk-back paths, K = {k} steps, T_1 = {temperatures[0]:.3g} .. "
-                 f"T_K = {temperatures[-1]:.3g}")
+    ax.set(xlabel="temperature step $t$ ($T_t$ grows with $t$)", ylabel=AXES[0],
+           title=f"walk-back paths, $K$ = {k} steps, $T_1$ = {temperatures[0]:.3g} .. "
+                 f"$T_K$ = {temperatures[-1]:.3g}")
     ax.legend(loc="best", fontsize="small", framealpha=0.9)
     if reference is not None:
         finite = reference[np.isfinite(reference[:, 0]), 0]

@@ -1,0 +1,71 @@
+"""The run figures a lab meeting sees: a log-scale loss, legends outside the data, mathtext
+subscripts and axes that hold the walk-back paths. Each figure is drawn from synthetic
+inputs and inspected before it is written."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from biovw.plots import samples, training, walk
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures the plotting functions would save, instead of saving them."""
+    figures = []
+
+    def keep(fig, path):
+        figures.append(fig)
+        return path
+
+    for module in (samples, training, walk):
+        monkeypatch.setattr(module, "save_figure", keep)
+    return figures
+
+
+def _metrics(values):
+    return [{"step": 10 * (i + 1), "loss": v, "heldout_loss": v * 1.1}
+            for i, v in enumerate(values)]
+
+
+def test_the_loss_is_on_a_log_scale_and_counts_its_logged_points(drawn, tmp_path):
+    training.loss_curve(_metrics(np.geomspace(40, 0.3, 90)), tmp_path / "loss.png")
+    ax = drawn[-1].axes[0]
+    assert ax.get_yscale() == "log"
+    assert ax.get_title() == "training: negative bound, 90 logged points"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "training batch", "held-out batch (validation split)"]
+    training.loss_curve(_metrics(np.linspace(5, -2, 30)), tmp_path / "loss2.png")
+    assert drawn[-1].axes[0].get_yscale() == "symlog"  # a bound above zero still shows
+
+
+def test_the_walk_back_paths_stay_inside_the_axes_and_the_legend_outside(drawn, tmp_path):
+    rng = np.random.default_rng(0)
+    heating = np.cumsum(rng.normal(size=(21, 5, 2)), axis=0)  # wanders far from the data
+    cooling = rng.normal(scale=4, size=(21, 5, 2))
+    reference = rng.normal(scale=0.3, size=(200, 2))
+    walk.walk_figure(heating, cooling, list(np.geomspace(1, 146, 20)), None,
+                     tmp_path / "walk.png", reference=reference)
+    fig = drawn[-1]
+    ax = fig.axes[0]
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    points = np.concatenate([heating.reshape(-1, 2), cooling.reshape(-1, 2)])
+    assert (points[:, 0] >= x0).all() and (points[:, 0] <= x1).all()
+    assert (points[:, 1] >= y0).all() and (points[:, 1] <= y1).all()
+    assert ax.get_legend() is None and len(fig.legends) == 1
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "sample at $T_1$" in labels and "T_1" not in ax.get_title().replace("$T_1$", "")
+
+
+def test_the_chain_over_time_keeps_its_legend_off_the_samples(drawn, tmp_path):
+    rng = np.random.default_rng(1)
+    snapshots = {k: rng.normal(size=(300, 2)) for k in (0, 10, 100)}
+    samples.chain_over_time(snapshots, None, tmp_path / "chain.png",
+                            reference=rng.normal(size=(100, 2)))
+    fig = drawn[-1]
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "held-out data (n = 100)", "samples (n = 300)"]
+    assert [ax.get_title() for ax in fig.axes] == [
+        "after 0 extra steps", "after 10 extra steps", "after 100 extra steps"]
