@@ -107,9 +107,11 @@ def main(argv: list[str] | None = None) -> None:
     summary = {**report.result, "source": recording.source, "units": recording.units}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
     estimates_figure(rows, args.out / "entropy_production.png")
+    scale = plots.arrow_scale(report.fields.values())  # one key across the conditions
     for cond, field in report.fields.items():
         plots.current_field(field, args.out / f"currents_{cond}.png",
-                            f"probability current, {cond} ({report.result['plane']})")
+                            f"probability current, {cond} ({report.result['plane']})",
+                            scale=scale)
     for row in rows:
         print(f"{row['condition']:>12} {row['estimator']:<12} {row['value']:.4g} "
               f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}] nats/bin, p = {row['p_value']}")

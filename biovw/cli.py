@@ -306,10 +306,11 @@ def _analyze_recording(trajectory: str, out: str | None, options, bins: int, clu
     run = RunDir(out or Path(trajectory).with_suffix("").as_posix() + "_analysis")
     recording = analyze_recording_file(trajectory, options, bins=bins, clusters=clusters,
                                        seed=seed)
+    scale = plots.arrow_scale(recording.fields.values())  # one key across the conditions
     for name, field in recording.fields.items():
         suffix = "" if len(recording.fields) == 1 else f"_{name}"
         plots.current_field(field, run.figures / f"currents{suffix}.png",
-                            f"probability current, {name} ({recording.plane})")
+                            f"probability current, {name} ({recording.plane})", scale=scale)
     path = run.root / "analysis.json"
     run.write_json(path, recording.result)
     return path, recording.lines

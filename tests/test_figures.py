@@ -69,3 +69,51 @@ def test_the_chain_over_time_keeps_its_legend_off_the_samples(drawn, tmp_path):
         "held-out data (n = 100)", "samples (n = 300)"]
     assert [ax.get_title() for ax in fig.axes] == [
         "after 0 extra steps", "after 10 extra steps", "after 100 extra steps"]
+
+
+def _ar(A, rng, n=20000, chains=8):
+    x = np.zeros((chains, n, 2))
+    for t in range(1, n):
+        x[:, t] = x[:, t - 1] @ A.T + rng.normal(size=(chains, 2))
+    return x
+
+
+def test_current_arrows_mark_only_bins_whose_current_differs_from_zero():
+    """Under detailed balance (a symmetric AR(1)) about 5% of well-visited bins pass the
+    test, within binomial noise; with a rotation (a non-normal drift) nearly all do."""
+    from biovw.analysis import probability_current_grid
+
+    rng = np.random.default_rng(0)
+    symmetric = np.array([[0.8, 0.1], [0.1, 0.5]])
+    passed = []
+    for _ in range(4):
+        field = probability_current_grid(_ar(symmetric, rng), bins=12)
+        visited = field.counts >= 30
+        passed += list(field.significant()[visited])
+    rate, n = float(np.mean(passed)), len(passed)
+    assert rate <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / n)
+    angle = 0.4
+    rotation = 0.8 * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    field = probability_current_grid(_ar(rotation, rng), bins=12)
+    visited = field.counts >= 30
+    assert field.significant()[visited].mean() > 0.8
+
+
+def test_the_conditions_of_one_recording_share_one_arrow_key(drawn, tmp_path, monkeypatch):
+    from biovw.analysis import probability_current_grid
+    from biovw.plots import currents
+
+    monkeypatch.setattr(currents, "save_figure", lambda fig, path: drawn.append(fig) or path)
+    rng = np.random.default_rng(2)
+    rotation = 0.8 * np.array([[0.9, -0.44], [0.44, 0.9]])
+    strong = probability_current_grid(_ar(rotation, rng, n=5000), bins=10)
+    weak = probability_current_grid(_ar(rotation * 0.5, rng, n=5000), bins=10)
+    scale = currents.arrow_scale([strong, weak])
+    assert scale == currents.arrow_scale([strong])  # the larger field sets the key
+    for field in (strong, weak):
+        currents.current_field(field, tmp_path / "c.png", scale=scale)
+    quivers = [c for fig in drawn[-2:] for c in fig.axes[0].collections if hasattr(c, "U")]
+    widths = [f.x_edges[1] - f.x_edges[0] for f in (strong, weak)]
+    assert len(quivers) == 2  # an arrow one bin long stands for ``scale`` in both figures
+    assert [q.scale * w for q, w in zip(quivers, widths, strict=True)] == pytest.approx(
+        [scale, scale])

@@ -16,11 +16,21 @@ A stationary current is divergence-free, so its rotation shows up as circulation
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 __all__ = ["CurrentField", "pca_project", "probability_current_grid"]
+
+
+CURRENT_BLOCKS = 20
+"""Contiguous blocks of the points whose per-block currents give each bin's standard error."""
+SIGNIFICANT_Z = math.sqrt(2 * stats.f.ppf(0.95, 2, CURRENT_BLOCKS - 1))
+"""A bin's current differs from zero at the 5% level beyond it: the squared current over its
+batch-means variance, summed over the two components, is twice an F(2, blocks - 1) variable
+under zero current."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,9 @@ class CurrentField:
         Number ``N`` of interior points (inside the bounds or not).
     dt : float
         Time between samples.
+    current_se : ndarray
+        Standard error of each component of ``current``, shape ``[bins, bins, 2]``, by batch
+        means over :data:`CURRENT_BLOCKS` contiguous blocks of the interior points.
     """
 
     x_edges: np.ndarray
@@ -61,6 +74,17 @@ class CurrentField:
     counts: np.ndarray
     n_points: int
     dt: float
+    current_se: np.ndarray | None = None
+
+    def significant(self, z: float = SIGNIFICANT_Z) -> np.ndarray:
+        """Bins whose current differs from zero: ``(J_x / se_x)^2 + (J_y / se_y)^2 > z^2``
+        (by default at the 5% level, :data:`SIGNIFICANT_Z`); all False without standard
+        errors."""
+        if self.current_se is None:
+            return np.zeros(self.counts.shape, dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(self.current_se > 0, self.current / self.current_se, 0.0)
+        return (ratio ** 2).sum(-1) > z * z
 
     @property
     def bin_area(self) -> float:
@@ -184,6 +208,8 @@ def probability_current_grid(
          for d in range(2)],
         axis=-1,
     ) * norm
+    current_se = _batch_se(index, velocity[inside], size, CURRENT_BLOCKS).reshape(
+        bins, bins, 2) * norm
     x_centers = (x_edges[:-1] + x_edges[1:]) / 2
     y_centers = (y_edges[:-1] + y_edges[1:]) / 2
     curl = (np.gradient(current[..., 1], x_centers, axis=0)
@@ -199,7 +225,19 @@ def probability_current_grid(
         counts=counts.astype(np.int64),
         n_points=int(n_points),
         dt=float(dt),
+        current_se=current_se,
     )
+
+
+def _batch_se(index: np.ndarray, velocity: np.ndarray, size: int, blocks: int) -> np.ndarray:
+    """Standard error of each bin's summed velocity, ``[size, 2]``: the points cut into
+    ``blocks`` contiguous blocks, the variance of the blocks' sums times their number."""
+    blocks = max(2, min(blocks, len(index)))
+    block = np.arange(len(index)) * blocks // max(len(index), 1)
+    sums = np.zeros((blocks, size, 2))
+    for d in range(2):
+        np.add.at(sums[:, :, d], (block, index), velocity[:, d])
+    return np.sqrt(blocks * sums.var(axis=0, ddof=1))
 
 
 def pca_project(

@@ -6,7 +6,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from biovw.plots.comparison import comparison_figure  # noqa: E402
-from biovw.plots.currents import current_field, reliable_arrows  # noqa: E402
+from biovw.plots.currents import arrow_scale, current_field, reliable_arrows  # noqa: E402
 from biovw.plots.epbench import power_curves  # noqa: E402
 from biovw.plots.figure import close_all  # noqa: E402
 from biovw.plots.samples import chain_over_time, evaluation_figures, samples_vs_data  # noqa: E402
@@ -16,7 +16,8 @@ from biovw.plots.training import alignment_curves, loss_curve, training_figures 
 from biovw.plots.walk import walk_figure  # noqa: E402
 
 __all__ = [
-    "alignment_curves", "chain_over_time", "close_all", "comparison_figure", "current_field",
+    "alignment_curves", "arrow_scale", "chain_over_time", "close_all", "comparison_figure",
+    "current_field",
     "evaluation_figures", "loss_curve", "power_curves", "reliable_arrows", "samples_vs_data",
     "stationarity_curves", "sweep_figure", "training_figures", "walk_figure",
 ]
