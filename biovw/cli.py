@@ -871,7 +871,7 @@ def export(run_dir, out):
                    "small rate circuit].")
 @click.option("--vw/--no-vw", default=True, help="Include a learned VW kernel.")
 @click.option("--chains", "only", default=None,
-              help="Comma-separated chains to run (ring, ising, rotating_ar1, driven_ou, vw) "
+              help="Comma-separated chains to run (ring, ising, rotating_ar1, driven_ou, iid, vw) "
                    "[default: all].")
 @click.option("--page", "--readme", "readme", type=click.Path(dir_okay=False), default=None,
               help="Rewrite the block between <!-- results:epbench --> markers of this file.")

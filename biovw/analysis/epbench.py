@@ -62,9 +62,9 @@ from biovw.analysis.surrogates import surrogate_test
 from biovw.analysis.tur import entropy_production_tur
 from biovw.analysis.var_model import entropy_production_var
 
-__all__ = ["BenchCase", "Observation", "default_cases", "markdown_report", "power_check",
-           "reversed_blocks_control", "run_benchmark", "save_results", "size_adjusted_power",
-           "summarize"]
+__all__ = ["BenchCase", "Observation", "calibration", "default_cases", "markdown_report",
+           "power_check", "reversed_blocks_control", "run_benchmark", "save_results",
+           "size_adjusted_power", "summarize"]
 
 OURS = ("plugin", "hkmeans", "tur", "var", "surrogate")
 PEERS = ("perm_patterns", "ramsey", "pomeau", "gaspard", "detailed_balance")
@@ -234,7 +234,68 @@ def default_cases() -> list[BenchCase]:
     ou = driven_ou((1.0, 3.0), 0.8, dt=0.1)
     cases += _gaussian_cases("driven_ou", ou, ou.reversible_twin(),
                              "two OU units at temperatures 1 and 3, coupling 0.8, dt 0.1")
-    return cases
+    return cases + [_iid_control()]
+
+
+def _iid_control() -> BenchCase:
+    """Independent draws from 6 states of unequal weight: reversible (every pair flux is
+    ``pi_i pi_j`` both ways), a control for calibration only."""
+    weights = np.array([0.3, 0.2, 0.15, 0.15, 0.1, 0.1])
+    angle = 2 * np.pi * np.arange(6) / 6
+    chain = FiniteChain(np.tile(weights, (6, 1)),
+                        np.stack([np.cos(angle), np.sin(angle)], 1), "iid")
+    return BenchCase("iid", "full", True, 0.0, 0.0, _finite(chain, None, 1, chain.coords),
+                     description="independent draws from 6 states of weights 0.3 .. 0.1")
+
+
+CONTROL_KINDS = {"ring": "reversible discrete chains", "ising": "reversible discrete chains",
+                 "rotating_ar1": "reversible Gaussian (symmetric AR(1), OU)",
+                 "driven_ou": "reversible Gaussian (symmetric AR(1), OU)",
+                 "iid": "independent draws", "vw": "learned kernel, reversed blocks"}
+"""Chain -> the kind of reversible recording its control is, for the calibration table."""
+
+
+def calibration(rows: list[dict], alpha: float = 0.05) -> dict[str, dict[str, dict]]:
+    """Share of reversible control recordings with ``p < alpha``, per estimator and kind of
+    control (:data:`CONTROL_KINDS`), pooled over settings and lengths, and ``all``: with the
+    number of recordings and whether the share is within ``alpha`` plus two binomial
+    standard errors (calibrated)."""
+    pooled: dict[str, dict[str, list[bool]]] = {}
+    for r in rows:
+        if not r["control"]:
+            continue
+        rejects = [p < alpha for p in r["p_values"] if p is not None]
+        kind = CONTROL_KINDS.get(r["chain"], r["chain"])
+        for key in (kind, "all"):
+            pooled.setdefault(r["estimator"], {}).setdefault(key, []).extend(rejects)
+    table: dict[str, dict[str, dict]] = {}
+    for name, kinds in pooled.items():
+        table[name] = {}
+        for kind, rejects in kinds.items():
+            n = len(rejects)
+            rate = float(np.mean(rejects)) if n else math.nan
+            limit = alpha + 2 * math.sqrt(alpha * (1 - alpha) / max(n, 1))
+            table[name][kind] = {"rate": rate, "n": n, "limit": limit,
+                                 "calibrated": bool(n and rate <= limit)}
+    return table
+
+
+def _calibration_lines(rows: list[dict], alpha: float) -> list[str]:
+    table = calibration(rows, alpha)
+    kinds = list(dict.fromkeys(k for t in table.values() for k in t if k != "all"))
+    lines = ["", f"**Calibration** on the reversible controls (exact value 0): share of "
+             f"recordings with p < {alpha:g}, pooled over settings and lengths (n recordings); "
+             f"calibrated where the share of all controls is at most {alpha:g} plus two "
+             "binomial standard errors:", "",
+             "| estimator | " + " | ".join(kinds) + " | all | calibrated |",
+             "|" + " --- |" * (len(kinds) + 3)]
+    for name, by_kind in table.items():
+        cells = [("-" if k not in by_kind else
+                  f"{by_kind[k]['rate']:.2f} (n = {by_kind[k]['n']})") for k in kinds]
+        every = by_kind["all"]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {every['rate']:.2f} "
+                     f"(n = {every['n']}) | {'yes' if every['calibrated'] else 'no'} |")
+    return lines
 
 
 def _ours(name: str, obs: Observation, case: BenchCase, seed: int) -> EntropyEstimate | None:
@@ -561,6 +622,7 @@ def markdown_report(rows: list[dict], command: str, alpha: float = 0.05) -> str:
         return _fmt(float(np.nanmedian([r["seconds"] for r in rows
                                         if r["estimator"] == p and r["length"] == longest])), 2)
 
+    lines += _calibration_lines(rows, alpha)
     lines += ["", f"Seconds per test (median, one thread) of {peer} at "
               f"{longest:,} steps: " + ", ".join(f"{p} {peer_seconds(p)}" for p in peers) + ".",
               "", f"{repeats} recordings per cell. Made by `{command}`."]
