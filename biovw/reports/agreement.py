@@ -1,6 +1,6 @@
 """How closely the Brian2 backend follows the torch sampler on the same trained circuit.
 
-Shared by the tests (``tests/test_brian.py``) and the README's tables
+Shared by the tests (``tests/test_brian.py``) and the Brian2 page's tables
 (``biovw/reports/brian.py``): small trained circuits of each kind (:data:`AGREEMENT_CIRCUITS`), the
 noise-off trajectories of both backends from the same initial states
 (:func:`noise_off_pair`), and, with noise, the stationary mean, covariance and kernel-exact

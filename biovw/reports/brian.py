@@ -1,9 +1,9 @@
-"""The README's Brian2 tables ("Run it in Brian2"): agreement, noise statistics and speed.
+"""The Brian2 page's tables: agreement, noise statistics and speed.
 
 Usage::
 
     python -m biovw.reports.brian                      # print the three tables
-    python -m biovw.reports.brian --page docs/brian2.md   # and write them into the README
+    python -m biovw.reports.brian --page docs/brian2.md   # and write them into that page
     python -m biovw.reports.brian --quick              # a small smoke version (seconds)
 
 Three tables, each between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` with

@@ -1,4 +1,4 @@
-"""The README's figures: those of one finished run, copied to ``docs/figures`` and shown
+"""The experiments page's figures: those of one finished run, copied to ``docs/figures`` and shown
 between ``<!-- results:figures -->`` markers (``--set images``: an image run's figures, copied
 to ``docs/figures/images`` and shown between ``<!-- results:figures_images -->`` markers).
 
@@ -63,7 +63,7 @@ FIGURE_SETS: dict[str, tuple[str, str, tuple[tuple[str, str], ...], str]] = {
     "images": ("figures_images", "images", IMAGE_FIGURES, "run biovw stationarity RUN "
                                                           "first"),
 }
-"""``--set``: the README marker, the folder under ``--out``, the figures and how to make the
+"""``--set``: the page marker, the folder under ``--out``, the figures and how to make the
 ones a run lacks."""
 
 
@@ -79,7 +79,7 @@ def copy_figures(run: Path, out: Path, figures: tuple[tuple[str, str], ...] = FI
 
 def markdown(run: Path, out: Path, readme: Path,
              figures: tuple[tuple[str, str], ...] = FIGURES, figure_set: str = "default") -> str:
-    """The README section: each figure with its caption, then where they come from."""
+    """The page section: each figure with its caption, then where they come from."""
     config = yaml.safe_load((run / "config.yaml").read_text())
     env = environment()
     lines = []

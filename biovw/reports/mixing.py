@@ -3,7 +3,7 @@
 Usage::
 
     python -m biovw.reports.mixing --settings default --samplers chain cycle:15 cycle \\
-        --chains 200 --steps 1000 --readme README.md
+        --chains 200 --steps 1000
 
 For every setting of :mod:`biovw.reports.stationarity`, every sampler and every seed, runs
 ``biovw mixing RUN --chains C --steps S --start START --sampler SAMPLER --cycle-steps K`` on

@@ -1,11 +1,11 @@
-"""The README's results tables, made by one command: train every row over several seeds,
+"""The results tables, made by one command: train every row over several seeds,
 evaluate once on the test split, and write mean ± sd over seeds.
 
 Usage::
 
     python -m biovw.reports.results default            # the default job, seeds 0 1 2
     python -m biovw.reports.results grad_clip          # selection table (validation split)
-    python -m biovw.reports.results freeze --seeds 0 1 2 --readme README.md
+    python -m biovw.reports.results default --readme README.md   # the headline block
 
 Each run lives in ``ROOT/TABLE/ROW/seedS`` (``ROOT`` is ``results/`` by default) and is
 skipped when already finished, so an interrupted table resumes where it stopped. Runs train
@@ -611,7 +611,7 @@ def write_page(tables: Path, page: Path) -> str:
     missing = [n for n in sorted(TABLES) if not (tables / f"{n}.json").is_file()]
     if missing:
         lines += ["## Not run yet", "", ", ".join(f"`{n}`" for n in missing)
-                  + " (each by `python -m biovw.reports.results NAME --readme README.md`).", ""]
+                  + " (each by `python -m biovw.reports.results NAME`).", ""]
     text = "\n".join(line for line in lines if line is not None) + "\n"
     page.write_text(text)
     return text
@@ -624,7 +624,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--root", type=Path, default=REPO / "results")
     parser.add_argument("--tables", type=Path, default=pages.TABLES,
-                        help="Folder for TABLE.md and TABLE.json (committed with the README).")
+                        help="Folder for TABLE.md and TABLE.json (included into the pages).")
     parser.add_argument("--readme", type=Path, default=None,
                         help="Replace this table's marked section in this file.")
     parser.add_argument("--set", dest="extra", action="append", default=[],

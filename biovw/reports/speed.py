@@ -1,9 +1,9 @@
-"""The README's training-speed table: ``biovw bench``'s training entry, as Markdown.
+"""The performance page's training-speed table: ``biovw bench``'s training entry, as Markdown.
 
 Usage::
 
     python -m biovw.reports.speed                      # print the table
-    python -m biovw.reports.speed --page docs/performance.md   # and write it into the README
+    python -m biovw.reports.speed --page docs/performance.md   # and write it into that page
     python -m biovw.reports.speed --quick              # a small smoke version (seconds)
 
 The table ``training_speed`` (between ``<!-- results:training_speed -->`` markers with

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m biovw.reports.stationarity --root results --readme README.md
+    python -m biovw.reports.stationarity --root results
     python -m biovw.reports.stationarity --settings default --starts one_mode \\
         --samplers chain cycle:10 cycle:15 cycle --split valid --name cycle_depth
 
@@ -220,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--split", choices=["valid", "test"], default="test",
                         help="held-out split scored (valid for a selection table)")
     parser.add_argument("--name", default="stationarity",
-                        help="table name (docs/results/NAME.md and the README marker)")
+                        help="table name (docs/results/NAME.md, included into the pages)")
     parser.add_argument("--tables", type=Path, default=TABLES)
     parser.add_argument("--readme", type=Path, default=None)
     args = parser.parse_args(argv)
