@@ -34,6 +34,7 @@ __all__ = [
     "LinearGaussianChain",
     "driven_ou",
     "gaussian_pair_divergence",
+    "irreversible_family",
     "kinetic_ising",
     "metropolis_chain",
     "ring_walk",
@@ -256,6 +257,24 @@ def rotating_ar1(angle: float, radius: float, noise: float = 1.0) -> LinearGauss
     c, s = math.cos(angle), math.sin(angle)
     M = radius * np.array([[c, -s], [s, c]])
     return LinearGaussianChain(M, noise**2 * np.eye(2), f"rotating_ar1({angle:g})")
+
+
+def irreversible_family(decay: float, drive: float, dim: int = 2) -> LinearGaussianChain:
+    """``x' = (decay I + drive A) x + xi`` with ``A`` the rotation generator of each pair of
+    coordinates and ``xi ~ N(0, (1 - decay^2 - drive^2) I)``: the stationary law is ``N(0,
+    I)`` for every ``drive``, so the antisymmetric part changes the dynamics and its entropy
+    production but not what the chain samples (the discrete-time form of an irreversible
+    Langevin sampler). ``drive = 0`` is reversible; needs ``decay^2 + drive^2 < 1`` and an
+    even ``dim``.
+    """
+    if dim < 2 or dim % 2:
+        raise ValueError(f"dim must be even and at least 2, got {dim}")
+    if not decay**2 + drive**2 < 1:
+        raise ValueError("needs decay^2 + drive^2 < 1 (a stationary chain)")
+    A = np.kron(np.eye(dim // 2), np.array([[0.0, -1.0], [1.0, 0.0]]))
+    M = decay * np.eye(dim) + drive * A
+    return LinearGaussianChain(M, (1 - decay**2 - drive**2) * np.eye(dim),
+                               f"irreversible({decay:g}, {drive:g})")
 
 
 def driven_ou(temperatures: tuple[float, float], coupling: float = 0.5, stiffness: float = 1.0,

@@ -31,9 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import special, stats
+from scipy.linalg import solve_discrete_lyapunov
 
 __all__ = [
-    "IAT_METHODS", "RELIABLE_LENGTH", "Mixing", "Switching", "exact_iat", "exact_switching_rate",
+    "IAT_METHODS", "RELIABLE_LENGTH", "Mixing", "Switching", "exact_iat", "exact_iat_linear",
+    "exact_switching_rate",
     "integrated_autocorrelation_time", "mixing_diagnostics", "mixing_line", "split_rhat",
     "switching_rate",
 ]
@@ -530,6 +532,17 @@ def exact_iat(P: np.ndarray, f: np.ndarray) -> float:
     Z = np.linalg.inv(np.eye(n) - P + np.outer(np.ones(n), pi))
     var = pi @ g ** 2
     return float(1.0 + 2.0 * (pi * g) @ ((Z - np.eye(n)) @ g) / var)
+
+
+def exact_iat_linear(M: np.ndarray, Q: np.ndarray, u: np.ndarray) -> float:
+    """Exact IAT of ``u . x_t`` for the stationary linear Gaussian chain ``x' = M x + xi``,
+    ``xi ~ N(0, Q)``: ``1 + 2 u M (I - M)^{-1} C u / (u C u)``, with ``C`` the stationary
+    covariance (the lag-``k`` covariance is ``M^k C``)."""
+    M = np.asarray(M, dtype=np.float64)
+    u = np.asarray(u, dtype=np.float64)
+    C = solve_discrete_lyapunov(M, np.asarray(Q, dtype=np.float64))
+    ahead = M @ np.linalg.solve(np.eye(len(M)) - M, C)
+    return float(1.0 + 2.0 * (u @ ahead @ u) / (u @ C @ u))
 
 
 def exact_switching_rate(P: np.ndarray, labels: np.ndarray) -> float:
