@@ -10,7 +10,7 @@ a probability current. For each drive the table gives the exact entropy producti
 exact integrated autocorrelation time of ``x_1`` beside their estimates from simulated chains
 (the VAR(1) estimator with its interval, Sokal's windowed IAT), and how far the chains'
 covariance is from ``I``. Writes ``docs/results/irreversibility.{md,json}``, which the
-sampling page includes.
+sampling page includes, and rewrites the page of every table.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from biovw.analysis import entropy_production_var
 from biovw.analysis.exact_chains import irreversible_family
 from biovw.analysis.mixing import exact_iat_linear, integrated_autocorrelation_time
 from biovw.reports.pages import TABLES, environment
+from biovw.reports.results import write_page
 
 COMMAND = "python -m biovw.reports.irreversibility"
 NAME = "irreversibility"
@@ -89,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> str:
     args.tables.mkdir(parents=True, exist_ok=True)
     (args.tables / f"{NAME}.md").write_text(text)
     (args.tables / f"{NAME}.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_page(args.tables, args.tables.parent / "tables.md")
     print(text)
     return text
 

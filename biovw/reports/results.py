@@ -568,6 +568,21 @@ def _table_section(record: dict, table: Path) -> list[str]:
             if seconds else "- training wall time: not recorded", "", include(table), ""]
 
 
+def _other_section(path: Path) -> list[str]:
+    """The page's section of a table another report wrote (its record and its include)."""
+    record = json.loads(path.read_text())
+    env = record["environment"]
+    lines = [f"## {path.stem}", "", f"- command: `{record['command']}`"]
+    if "seeds" in record:
+        lines.append(f"- seeds: {', '.join(map(str, record['seeds']))}")
+    lines.append(f"- made on: {record['date']}, commit {env['commit']}, torch {env['torch']}, "
+                 f"{env['torch_threads']} torch thread(s)")
+    if "seconds" in record:
+        lines.append(f"- chain wall time: {record['seconds'] / 60:.0f} min in all over "
+                     f"{record['n_runs']} runs")
+    return [*lines, "", include(path.with_suffix(".md")), ""]
+
+
 def write_page(tables: Path, page: Path) -> str:
     """Write ``page`` (Markdown) from every results record in ``tables``: the tables of this
     script (``TABLE.json`` with its ``TABLE.md``), the training-speed table of
@@ -587,16 +602,8 @@ def write_page(tables: Path, page: Path) -> str:
     others = sorted(p for p in tables.glob("*.json")
                     if p.stem not in TABLES and p.stem not in ("training_speed", "ep_bias")
                     and p.with_suffix(".md").is_file())
-    for path in others:  # the stationarity and mixing reports
-        record = json.loads(path.read_text())
-        env = record["environment"]
-        lines += [f"## {path.stem}", "", f"- command: `{record['command']}`",
-                  f"- seeds: {', '.join(map(str, record['seeds']))}",
-                  f"- made on: {record['date']}, commit {env['commit']}, torch {env['torch']}, "
-                  f"{env['torch_threads']} torch thread(s)",
-                  f"- chain wall time: {record['seconds'] / 60:.0f} min in all over "
-                  f"{record['n_runs']} runs", "",
-                  include(path.with_suffix(".md")), ""]
+    for path in others:  # the stationarity, mixing and irreversibility reports
+        lines += _other_section(path)
     bias = tables / "ep_bias.json"
     lines += ["## Tables made by other commands", "",
               "These tables are written by their own commands and are not repeated here:",
