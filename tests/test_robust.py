@@ -424,8 +424,14 @@ def test_figures_label_their_axes_counts_and_lines(drawn, tiny_run):
         assert "(data units)" in text and "n = 40" in text and "valid data (n = 30)" in text
 
     rng = np.random.default_rng(1)
-    field = probability_current_grid(np.cumsum(rng.normal(size=(5, 400, 2)), 1) * 0.05,
-                                     bins=6)
+    walk = np.cumsum(rng.normal(size=(5, 400, 2)), 1) * 0.05  # no current: no arrow
+    plots.current_field(probability_current_grid(walk, bins=6), tiny_run / "c.png", "current")
+    assert "no bin's current differs from 0" in _texts(drawn[-1])
+    x = np.zeros((5, 2000, 2))
+    turn = 0.8 * np.array([[0.9, -0.44], [0.44, 0.9]])
+    for t in range(1, 2000):
+        x[:, t] = x[:, t - 1] @ turn.T + rng.normal(size=(5, 2))
+    field = probability_current_grid(x, bins=6)
     plots.current_field(field, tiny_run / "figures" / "currents.png", "current")
     fig = drawn[-1]
     colorbars = [ax.get_ylabel() for ax in fig.axes[2:]]

@@ -77,6 +77,9 @@ def current_field(field, path: Path, title: str = "probability current",
         axes[0].quiverkey(arrows, 0.08, 1.035, scale,
                           f"current |J| = {scale:g} (density x displacement per step)",
                           labelpos="E", coordinates="axes", fontproperties={"size": 8})
+    else:
+        axes[0].text(0.02, 1.035, "no bin's current differs from 0 at the 5% level",
+                     transform=axes[0].transAxes, fontsize=8)
     lim = float(np.nanmax(np.abs(field.curl))) or 1.0
     curl = axes[1].imshow(field.curl.T, origin="lower", extent=extent, cmap="coolwarm",
                           vmin=-lim, vmax=lim, aspect="auto")
