@@ -10,20 +10,6 @@ import pytest
 from biovw.plots import samples, training, walk
 
 
-@pytest.fixture
-def drawn(monkeypatch):
-    """The figures the plotting functions would save, instead of saving them."""
-    figures = []
-
-    def keep(fig, path):
-        figures.append(fig)
-        return path
-
-    for module in (samples, training, walk):
-        monkeypatch.setattr(module, "save_figure", keep)
-    return figures
-
-
 def _metrics(values):
     return [{"step": 10 * (i + 1), "loss": v, "heldout_loss": v * 1.1}
             for i, v in enumerate(values)]
@@ -99,11 +85,10 @@ def test_current_arrows_mark_only_bins_whose_current_differs_from_zero():
     assert field.significant()[visited].mean() > 0.8
 
 
-def test_the_conditions_of_one_recording_share_one_arrow_key(drawn, tmp_path, monkeypatch):
+def test_the_conditions_of_one_recording_share_one_arrow_key(drawn, tmp_path):
     from biovw.analysis import probability_current_grid
     from biovw.plots import currents
 
-    monkeypatch.setattr(currents, "save_figure", lambda fig, path: drawn.append(fig) or path)
     rng = np.random.default_rng(2)
     rotation = 0.8 * np.array([[0.9, -0.44], [0.44, 0.9]])
     strong = probability_current_grid(_ar(rotation, rng, n=5000), bins=10)

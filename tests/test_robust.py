@@ -366,23 +366,6 @@ def test_compare_of_mixed_held_out_data_suggests_the_flag(tiny_run, tmp_path):
 # ------------------------------------------------------------------------- 7. figures
 
 
-@pytest.fixture
-def drawn(monkeypatch):
-    """The matplotlib figures the plotting functions draw (instead of saving them)."""
-    figures = []
-
-    def keep(fig, path):
-        figures.append(fig)
-        return path
-
-    for module in ("samples", "training", "currents"):
-        monkeypatch.setattr(f"biovw.plots.{module}.save_figure", keep)
-    yield figures
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
-
-
 def _texts(fig) -> str:
     """Every title, axis label, legend entry, colour-bar label and free text of a figure."""
     parts = []
