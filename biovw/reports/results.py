@@ -297,12 +297,12 @@ def _ladder(run: Path, split: str | None) -> dict[str, float | None]:
     second-largest rung to its largest, its standard error, and the median effective sample
     size of the importance weights (eval.json)."""
     path = run / "eval.json"
-    found = (_read(path).get("loglik") or {}).get(split or "") if path.is_file() else None
-    found = found or {}
-    conservative = (_read(path).get("loglik") or {}).get(f"{split}_raise") if found else None
+    loglik = (_read(path).get("loglik") or {}) if path.is_file() else {}
+    found = loglik.get(split or "") or {}
+    conservative = loglik.get(f"{split}_raise") or {}
     return {"increase": found.get("increase"), "increase_se": found.get("increase_se"),
             "ess_median": found.get("ess_median"),
-            "raise": (conservative or {}).get("mean")}
+            "raise": conservative.get("mean")}
 
 
 def sampler_text(run: Path) -> str:

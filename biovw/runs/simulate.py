@@ -63,7 +63,10 @@ def check_target(target: str) -> None:
 def prior_draws(spec: RateSpec, n_chains: int, seed: int) -> np.ndarray:
     """The draws from p* that :func:`simulate_spec` cools down from with this seed,
     ``[n_chains, D]`` float64 (torch's generator on the CPU, for every backend and device)."""
-    generator = torch.Generator().manual_seed(seed)
+    return _prior_sample(spec, n_chains, torch.Generator().manual_seed(seed))
+
+
+def _prior_sample(spec: RateSpec, n_chains: int, generator: torch.Generator) -> np.ndarray:
     with torch.no_grad():
         return WalkbackModel.from_spec(spec).double().prior.sample(n_chains, generator).numpy()
 
@@ -120,9 +123,8 @@ def simulate_spec(spec: RateSpec, backend: str, n_chains: int, n_steps: int, *,
                           f"got {recurrence!r}")
     generator = torch.Generator().manual_seed(seed)
     options = _options(backend, target, recurrence, device, generator)
-    with torch.no_grad():
-        start = (WalkbackModel.from_spec(spec).double().prior.sample(n_chains, generator).numpy()
-                 if initial is None else np.asarray(initial, dtype=np.float64))
+    start = (_prior_sample(spec, n_chains, generator) if initial is None
+             else np.asarray(initial, dtype=np.float64))
     return BACKENDS[backend].load()(spec, start, n_steps, noise=noise, cool_down=initial is None,
                                     seed=seed, **options)
 
