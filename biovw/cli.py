@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import importlib
 import json
 import shlex
 import signal
@@ -25,7 +26,6 @@ from pathlib import Path
 import click
 import torch
 
-from biovw import plots
 from biovw.analysis.mixing import mixing_line
 from biovw.backends import BACKENDS
 from biovw.config import MAX_SEED, ConfigError, config_from_dict, load_config
@@ -50,6 +50,20 @@ from biovw.runs.stop import TrainingInterrupted
 from biovw.runs.summary import finish_run, headline, refresh_summary
 from biovw.runs.train import EXIT_DIVERGED
 from biovw.walkback import SAMPLERS
+
+
+class _LazyModule:
+    """A module imported at its first use: the figures' libraries (matplotlib, seaborn, scipy's
+    statistics) take over a second to import, and most commands draw nothing."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+plots = _LazyModule("biovw.plots")
 
 EXIT_ERROR = 2
 EXIT_PEER_LOST = 4

@@ -1,7 +1,6 @@
 """Symmetric Boltzmann baselines: RBMs trained with CD/PCD, their exact and AIS partition
 functions and log-likelihoods, and a timing comparison with scikit-learn."""
 
-from biovw.baselines.compare_sklearn import time_against_sklearn
 from biovw.baselines.partition import (
     LikelihoodResult,
     PartitionEstimate,
@@ -31,3 +30,11 @@ __all__ = [
     "reverse_ais_log_partition",
     "sample_exact", "time_against_sklearn",
 ]
+
+
+def __getattr__(name: str):
+    # scikit-learn takes about half a second to import; only the timing comparison needs it
+    if name == "time_against_sklearn":
+        from biovw.baselines.compare_sklearn import time_against_sklearn
+        return time_against_sklearn
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
