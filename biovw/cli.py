@@ -27,6 +27,7 @@ import click
 import torch
 
 from biovw.analysis.mixing import mixing_line
+from biovw.analysis.power import duration_text
 from biovw.backends import BACKENDS
 from biovw.config import MAX_SEED, ConfigError, config_from_dict, load_config
 from biovw.data import DataError
@@ -285,6 +286,7 @@ def train_cmd(config, overrides, seed, device, out, dry_run, progress):
             n_params = sum(p.numel() for p in model.parameters())
             kind = MODEL_KINDS[cfg.model]
             _check_parallel(kind, cfg, parallel)
+            seconds = kind.seconds_per_iteration(cfg, model, data) * kind.iterations(cfg)
             if dry_run:
                 threads = torch.get_num_threads()
                 if parallel.is_main:
@@ -293,7 +295,9 @@ def train_cmd(config, overrides, seed, device, out, dry_run, progress):
                                f"{data.dim}; {kind.describe(cfg)} with {n_params} parameters "
                                f"on {dev} ({threads} thread{'s' * (threads != 1)}"
                                f"{_processes(parallel)}); {kind.iterations_key} = "
-                               f"{kind.iterations(cfg)}")
+                               f"{kind.iterations(cfg)}; training about "
+                               f"{duration_text(seconds)} (from timed updates)")
+                    _warn_if_long(seconds, kind)
                 return
             default = Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
             run = RunDir(parallel.share(str(out or default)))
@@ -303,12 +307,25 @@ def train_cmd(config, overrides, seed, device, out, dry_run, progress):
             held.enter_context(_writer(run, "train", parallel.is_main))
             _check_empty(run)  # another start may have begun between the check and the lock
             if parallel.is_main:
-                click.echo(f"training into {run.root}")
+                click.echo(f"training into {run.root} (about {duration_text(seconds)})")
+                _warn_if_long(seconds, kind)
             parallel.barrier()
             model, elapsed = kind.train(cfg, run, model, data, progress=progress,
                                         parallel=parallel)
         if parallel.is_main:  # after every process has left the process group
             _finish(cfg, run, model, data, elapsed, cfg.seed, progress)
+
+
+LONG_TRAINING = 3600.0
+"""Seconds of estimated training above which ``biovw train`` warns before it starts."""
+
+
+def _warn_if_long(seconds: float, kind) -> None:
+    """One warning line when the estimated training time exceeds :data:`LONG_TRAINING`."""
+    if seconds > LONG_TRAINING:
+        click.echo(f"warning: training will take about {duration_text(seconds)} (from timed "
+                   f"updates); lower {kind.iterations_key} for a shorter run",
+                   err=True)
 
 
 def _analyze_recording(trajectory: str, out: str | None, options, bins: int, clusters: int,

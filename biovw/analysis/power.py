@@ -25,7 +25,7 @@ from scipy import stats
 
 from biovw.analysis.record import EntropyEstimate
 
-__all__ = ["SampleSize", "required_length"]
+__all__ = ["SampleSize", "duration_text", "required_length"]
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def required_length(estimate: EntropyEstimate, *, power: float = 0.8,
     else:
         length = f"{transitions:,.0f} transitions"
         if seconds is not None:
-            length += f" ({_duration(seconds)})"
+            length += f" ({duration_text(seconds)})"
         message = (f"{estimate.method}: detecting {target:.3g} nats/step ({based_on}) at "
                    f"{power:.0%} power, one-sided alpha {alpha}, needs about {length}; the "
                    f"pilot has {n:,}")
@@ -114,9 +114,11 @@ def required_length(estimate: EntropyEstimate, *, power: float = 0.8,
                       message)
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.3g} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.3g} min"
-    return f"{seconds / 3600:.3g} h"
+def duration_text(seconds: float) -> str:
+    """``seconds`` in words a reader takes in at once: ``42 s``, ``3.5 min``, ``7.2 h``,
+    ``12 days`` or ``3.2e+07 years``."""
+    for unit, size, below in (("s", 1, 120), ("min", 60, 7200), ("h", 3600, 3 * 86400),
+                              ("days", 86400, 730 * 86400)):
+        if seconds < below:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds / (365.25 * 86400):.3g} years"

@@ -21,9 +21,16 @@ from biovw.runs.analyze import Analysis, analyze_model, analyze_rbm
 from biovw.runs.distributed import SINGLE, DataParallel
 from biovw.runs.evaluation import Evaluation, draw_samples, evaluate_run, run_sampler
 from biovw.runs.labels import state_labels
-from biovw.runs.rbm import build_rbm, check_rbm_data, evaluate_rbm, gibbs_samples, train_rbm
+from biovw.runs.rbm import (
+    build_rbm,
+    check_rbm_data,
+    evaluate_rbm,
+    gibbs_samples,
+    seconds_per_epoch,
+    train_rbm,
+)
 from biovw.runs.rundir import RunDir
-from biovw.runs.train import train
+from biovw.runs.train import seconds_per_iteration, train
 from biovw.runs.walkback_model import build_model, model_size
 from biovw.walkback import trajectories
 from biovw.walkback.sampling import start_states
@@ -63,6 +70,10 @@ class ModelKind(Protocol):
 
     def describe(self, cfg: Config) -> str:
         """What is built, in a word (``biovw train --dry-run``)."""
+
+    def seconds_per_iteration(self, cfg: Config, model: nn.Module, data: DataSplits) -> float:
+        """Wall seconds of one training iteration (or epoch), timed on a copy of ``model``
+        without touching it or any generator a run uses."""
 
     def train(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, *,
               resume: bool = False, progress: bool | None = None,
@@ -139,6 +150,9 @@ class WalkbackKind:
 
     def describe(self, cfg: Config) -> str:
         return cfg.circuit.kind
+
+    def seconds_per_iteration(self, cfg: Config, model: nn.Module, data: DataSplits) -> float:
+        return seconds_per_iteration(cfg, model, data)
 
     def train(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, *,
               resume: bool = False, progress: bool | None = None,
@@ -231,6 +245,9 @@ class RBMKind:
 
     def describe(self, cfg: Config) -> str:
         return "RBM"
+
+    def seconds_per_iteration(self, cfg: Config, model: nn.Module, data: DataSplits) -> float:
+        return seconds_per_epoch(cfg, model, data)
 
     def train(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, *,
               resume: bool = False, progress: bool | None = None,

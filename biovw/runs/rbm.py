@@ -4,6 +4,9 @@ samples, eval.json), so that ``biovw compare`` can put both side by side."""
 
 from __future__ import annotations
 
+import copy
+import functools
+import math
 import time
 
 import torch
@@ -32,7 +35,7 @@ from biovw.runs.evaluation import (
 from biovw.runs.progress import Progress
 from biovw.runs.rundir import RunDir
 from biovw.runs.stop import TrainingInterrupted, stop_requests
-from biovw.runs.train import TrainingDiverged
+from biovw.runs.train import TrainingDiverged, synced_time
 
 
 def check_rbm_data(cfg: Config, data: DataSplits) -> None:
@@ -66,6 +69,29 @@ def heldout_monitor(rbm: AnyRBM, x: torch.Tensor) -> dict[str, float]:
     if isinstance(rbm, BernoulliRBM):
         out["heldout_pseudo_loglik"] = pseudo_log_likelihood(rbm, x).mean().item()
     return out
+
+
+def seconds_per_epoch(cfg: Config, rbm: AnyRBM, data: DataSplits, batches: int = 5) -> float:
+    """About the wall seconds of one training epoch, timed on a copy of ``rbm`` with a
+    generator of its own: up to ``batches`` minibatches of updates (after one warm-up
+    minibatch), scaled to the training split's number of minibatches, plus the epoch's
+    monitor (the held-out monitor, counted twice: :func:`fit_rbm`'s own monitor of the
+    training examples does about as much work)."""
+    size, device = cfg.rbm.batch_size, rbm.weight.device
+    x = data.train[: min(len(data.train), (batches + 1) * size)].to(device)
+    copied = copy.deepcopy(rbm)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        gen = torch.Generator(device=device).manual_seed(cfg.seed)
+        fit = functools.partial(fit_rbm, copied, training=RBMTraining.of(cfg.rbm),
+                                generator=gen, epochs=1, monitor=False)
+        fit(x[:size])  # warm-up
+        started = synced_time(device)
+        fit(x[size:] if len(x) > size else x)
+        updates = synced_time(device) - started
+        heldout_monitor(copied, data.valid[:1000].to(device))
+        monitor = synced_time(device) - started - updates
+    timed = max(1, math.ceil((len(x) - size) / size)) if len(x) > size else 1
+    return updates * math.ceil(len(data.train) / size) / timed + 2 * monitor
 
 
 def train_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits,

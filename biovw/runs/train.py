@@ -185,6 +185,29 @@ def train_iteration(cfg: Config, state: TrainState, x: torch.Tensor,
     }
 
 
+def seconds_per_iteration(cfg: Config, model: WalkbackModel, data: DataSplits) -> float:
+    """Wall seconds of one training iteration at the largest number of temperature steps,
+    timed on a copy of ``model`` (after one warm-up iteration) with generators of its own:
+    the model, its run and torch's global generators are left as they were."""
+    state = new_state(cfg, copy.deepcopy(model), data)
+    state.step = cfg.train.steps  # the last iteration walks the most temperature steps
+    device = next(model.parameters()).device
+    x = data.train[:cfg.train.batch_size].to(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
+            matmul_precision(cfg.train.matmul_precision):
+        train_iteration(cfg, state, x)
+        started = synced_time(device)
+        train_iteration(cfg, state, x)
+        return synced_time(device) - started
+
+
+def synced_time(device: torch.device) -> float:
+    """``time.perf_counter()`` once the device's queued work is done."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
 def refit_prior(model: WalkbackModel, data: DataSplits, generator: torch.Generator,
                 max_examples: int = 5000) -> None:
     """Refit p* by moment matching to the last heating states of the training data."""
