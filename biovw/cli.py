@@ -53,6 +53,23 @@ from biovw.runs.train import EXIT_DIVERGED
 from biovw.walkback import SAMPLERS
 
 
+class BinCount(click.ParamType):
+    """``auto`` or a whole number of bins per axis of at least 2."""
+
+    name = "auto|N"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            count = int(value)
+        except ValueError:
+            count = 0
+        if count < 2:
+            self.fail(f"{value!r} is neither auto nor a whole number of at least 2", param, ctx)
+        return count
+
+
 class _LazyModule:
     """A module imported at its first use: the figures' libraries (matplotlib, seaborn, scipy's
     statistics) take over a second to import, and most commands draw nothing."""
@@ -328,15 +345,16 @@ def _warn_if_long(seconds: float, kind) -> None:
                    err=True)
 
 
-def _analyze_recording(trajectory: str, out: str | None, options, bins: int, clusters: int,
+def _analyze_recording(trajectory: str, out: str | None, options, bins: int,
+                       current_bins: int | str, clusters: int,
                        seed: int) -> tuple[Path, list[str]]:
     """``biovw analyze --trajectory``: the analysis, its current figures and analysis.json in
     ``out`` (default: FILE_analysis beside the file)."""
     from biovw.runs.analyze import analyze_recording_file
 
     run = RunDir(out or Path(trajectory).with_suffix("").as_posix() + "_analysis")
-    recording = analyze_recording_file(trajectory, options, bins=bins, clusters=clusters,
-                                       seed=seed)
+    recording = analyze_recording_file(trajectory, options, bins=bins,
+                                       current_bins=current_bins, clusters=clusters, seed=seed)
     scale = plots.arrow_scale(recording.fields.values())  # one key across the conditions
     for name, field in recording.fields.items():
         suffix = "" if len(recording.fields) == 1 else f"_{name}"
@@ -347,11 +365,13 @@ def _analyze_recording(trajectory: str, out: str | None, options, bins: int, clu
     return path, recording.lines
 
 
-def _analyze_run(opened, chains, steps, burn_in, bins, clusters, seed) -> tuple[Path, list]:
+def _analyze_run(opened, chains, steps, burn_in, bins, current_bins, clusters,
+                 seed) -> tuple[Path, list]:
     """``biovw analyze RUN``: write analysis.json and the current figure; the lines to print."""
     run = opened.run
     analysis = opened.kind.analyze(opened.cfg, opened.model, opened.data, n_chains=chains,
                                    n_steps=steps, burn_in=burn_in, bins=bins,
+                                   current_bins=current_bins,
                                    n_clusters=clusters, seed=seed)
     result = {**analysis.result, "source": str(run.root)}
     _draw_currents(analysis, run.figures)
@@ -584,7 +604,10 @@ def _names(text: str | None) -> list[str] | None:
 @click.option("--burn-in", type=click.IntRange(min=0), default=200,
               help="[run] T=1 transitions discarded after the cool-down.")
 @click.option("--bins", type=click.IntRange(min=2), default=20,
-              help="Grid bins per axis (currents; grid coarse-graining of 2-D data).")
+              help="Grid bins per axis of the coarse-grained estimate of 2-D data.")
+@click.option("--current-bins", type=BinCount(), default="auto",
+              help="Grid bins per axis of the current figure, or auto: the width of a bin is "
+                   "the chain's median one-step displacement.")
 @click.option("--clusters", type=click.IntRange(min=2), default=50,
               help="k-means states for coarse-graining data of more than 2 dimensions.")
 @click.option("--seed", type=SEED, default=0, help="Analysis seed.")
@@ -593,8 +616,8 @@ def _names(text: str | None) -> list[str] | None:
               help="[recording] Output folder [default: FILE_analysis beside the file].")
 @_threads
 @_guard
-def analyze(run_dir, trajectory, chains, steps, burn_in, bins, clusters, seed, device, out,
-            **recording):
+def analyze(run_dir, trajectory, chains, steps, burn_in, bins, current_bins, clusters, seed,
+            device, out, **recording):
     """Entropy production, mixing, probability currents and connectivity of RUN_DIR's
     stationary chain, or of a recording (--trajectory); writes analysis.json and figures.
 
@@ -606,7 +629,8 @@ def analyze(run_dir, trajectory, chains, steps, burn_in, bins, clusters, seed, d
     if trajectory is not None:
         options = RecordingOptions(**{**recording, "units": _int_list(recording["units"]),
                                       "methods": _names(recording["methods"])})
-        path, lines = _analyze_recording(trajectory, out, options, bins, clusters, seed)
+        path, lines = _analyze_recording(trajectory, out, options, bins, current_bins,
+                                         clusters, seed)
     else:
         if recording["discrete"]:
             raise ConfigError("--discrete applies to --trajectory only")
@@ -614,7 +638,8 @@ def analyze(run_dir, trajectory, chains, steps, burn_in, bins, clusters, seed, d
         _notes(opened)
         opened.model.eval()
         with _writer(opened.run, "analyze"):
-            path, lines = _analyze_run(opened, chains, steps, burn_in, bins, clusters, seed)
+            path, lines = _analyze_run(opened, chains, steps, burn_in, bins, current_bins,
+                                       clusters, seed)
     for line in lines:
         click.echo(line)
     click.echo(f"wrote {path}")

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from scipy.linalg import solve_discrete_lyapunov
 
-from biovw.analysis.currents import CurrentField, pca_project, probability_current_grid
+from biovw.analysis.currents import (
+    AUTO_BINS,
+    SIGNIFICANT_Z,
+    CurrentField,
+    current_bins,
+    pca_project,
+    probability_current_grid,
+)
 from biovw.analysis.models import LinearGaussianKernel
 
 S = 0.5
@@ -163,3 +170,56 @@ def test_pca_project_recovers_plane():
     assert field.n_points == 3 * 3998
     with pytest.raises(ValueError):
         pca_project(x, n_components=7)
+
+
+# ------------------------------------------------------------ bins from the data's scale
+
+
+def test_auto_bins_are_the_extent_over_the_closed_form_median_step():
+    """For x' = M x + s xi the one-step displacement is Gaussian with covariance
+    (M - I) C (M - I)^T + s^2 I, so its median absolute value per axis is 0.6745 of that
+    axis's sd: the auto grid's bins are the data's extent over it."""
+    M, s = rotation(math.radians(25), 0.97), 0.1
+    traj = simulate_ar1(M, s, 400, 200, 3)
+    cov = solve_discrete_lyapunov(M, s**2 * np.eye(2))
+    step_cov = (M - np.eye(2)) @ cov @ (M - np.eye(2)).T + s**2 * np.eye(2)
+    median_step = 0.6745 * np.sqrt(np.diag(step_cov))
+    extent = np.ptp(traj.reshape(-1, 2), axis=0)
+    expected = float(np.median(extent / median_step))
+    assert AUTO_BINS[0] < expected < AUTO_BINS[1]
+    assert abs(current_bins(traj) - expected) <= 0.03 * expected + 1
+    assert probability_current_grid(traj, bins="auto").counts.shape == (current_bins(traj),) * 2
+
+
+def test_auto_bins_resolve_tight_clusters_that_twenty_bins_lump_together():
+    """Nine clusters of sd 0.05 one unit apart, each circulating (the mixture's layout): with
+    the auto grid every cluster covers at least 5 x 5 visited bins with a significant current;
+    twenty bins over the same extent give each cluster at most 4 x 4."""
+    rng = np.random.default_rng(0)
+    M, sd = rotation(math.radians(30), 0.9), 0.05
+    centres = np.array([[i, j] for i in range(3) for j in range(3)], dtype=float)
+    c = centres[np.arange(900) % 9]
+    x = c + sd * rng.standard_normal(c.shape)
+    traj = np.empty((900, 300, 2))
+    for t in range(300):
+        traj[:, t] = x
+        x = c + (x - c) @ M.T + sd * math.sqrt(1 - 0.81) * rng.standard_normal(c.shape)
+
+    def significant_per_cluster(bins):
+        field = probability_current_grid(traj, bins=bins)
+        z = np.sqrt(((field.current / np.where(field.current_se > 0, field.current_se,
+                                                np.inf)) ** 2).sum(-1))
+        ok = (field.counts >= 20) & (z > SIGNIFICANT_Z)
+        gx, gy = np.meshgrid(field.x_centers, field.y_centers, indexing="ij")
+        nearest = np.argmin(np.hypot(gx[..., None] - centres[:, 0],
+                                     gy[..., None] - centres[:, 1]), axis=-1)
+        return np.bincount(nearest[ok], minlength=9)
+
+    fine, coarse = significant_per_cluster("auto"), significant_per_cluster(20)
+    assert fine.min() >= 25 and coarse.max() <= 16, (fine, coarse)
+
+
+@pytest.mark.parametrize("bins", [1, 0, "many", 2.5])
+def test_a_bin_count_other_than_auto_or_a_whole_number_is_refused(bins):
+    with pytest.raises(ValueError, match="bins must be 'auto' or an integer"):
+        probability_current_grid(np.zeros((5, 2)), bins=bins)

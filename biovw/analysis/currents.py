@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["CurrentField", "pca_project", "probability_current_grid"]
+__all__ = ["AUTO_BINS", "CurrentField", "current_bins", "pca_project", "probability_current_grid"]
 
 
 CURRENT_BLOCKS = 20
@@ -147,10 +147,45 @@ def _as_trajectories(traj) -> list[np.ndarray]:
     return chains
 
 
+AUTO_BINS = (8, 60)
+"""Fewest and most bins per axis that :func:`current_bins` chooses."""
+
+
+def current_bins(traj: np.ndarray, min_visits: int = 50) -> int:
+    """Bins per axis for the probability current of a 2-D trajectory, from the data's scale.
+
+    A bin's current is the mean velocity of the points in it, so a bin much narrower than one
+    step of the chain resolves nothing that the chain does, and one much wider averages the
+    circulation inside a cluster away. The width is therefore the median absolute one-step
+    displacement along each axis (the chain's own resolution), giving ``range / width`` bins
+    per axis (the median over the two axes), at most as many as leave ``min_visits`` points per
+    bin on average over the grid, and within :data:`AUTO_BINS`.
+
+    Parameters
+    ----------
+    traj : array_like or list of arrays
+        Positions, as for :func:`probability_current_grid`.
+    min_visits : int
+        Mean number of points per bin that the grid keeps at least.
+
+    Returns
+    -------
+    int
+    """
+    chains = _as_trajectories(traj)
+    pooled = np.concatenate(chains)
+    extent = pooled.max(axis=0) - pooled.min(axis=0)
+    step = np.median(np.abs(np.concatenate([np.diff(c, axis=0) for c in chains])), axis=0)
+    ratio = np.where(step > 0, extent / np.where(step > 0, step, 1.0), AUTO_BINS[0])
+    by_data = int(np.sqrt(len(pooled) / min_visits))
+    return int(np.clip(round(float(np.median(ratio))), AUTO_BINS[0],
+                       max(AUTO_BINS[0], min(AUTO_BINS[1], by_data))))
+
+
 def probability_current_grid(
     traj: np.ndarray,
     *,
-    bins: int = 20,
+    bins: int | str = 20,
     bounds: tuple[tuple[float, float], tuple[float, float]] | None = None,
     dt: float = 1.0,
 ) -> CurrentField:
@@ -162,8 +197,8 @@ def probability_current_grid(
         Positions, shape ``[T, 2]`` or ``[chains, T, 2]``, or a list of ``[T_i, 2]`` chains
         (assumed stationary). Higher-dimensional data can be projected first with
         :func:`pca_project`.
-    bins : int
-        Bins per axis.
+    bins : int or "auto"
+        Bins per axis, or ``"auto"``: chosen from the data's scale by :func:`current_bins`.
     bounds : ((xmin, xmax), (ymin, ymax)), optional
         Extent of the grid; default the range of the data. Points outside are left out of the
         bins but still counted in ``N``.
@@ -176,8 +211,10 @@ def probability_current_grid(
         Density, current (midpoint estimator over interior time points), curl and counts.
     """
     chains = _as_trajectories(traj)
-    if bins < 2:
-        raise ValueError("bins must be at least 2")
+    if bins == "auto":
+        bins = current_bins(chains)
+    if not isinstance(bins, int | np.integer) or bins < 2:
+        raise ValueError(f"bins must be 'auto' or an integer of at least 2, got {bins!r}")
     if dt <= 0:
         raise ValueError("dt must be positive")
     if bounds is None:

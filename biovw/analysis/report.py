@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from biovw.analysis.currents import CurrentField, pca_project, probability_current_grid
+from biovw.analysis.currents import current_bins as current_bins_of
 from biovw.analysis.estimators import estimate_entropy_production
 from biovw.analysis.mixing import mixing_diagnostics, mixing_line
 from biovw.analysis.power import required_length
@@ -66,6 +67,7 @@ def analyze_recording(
     methods: Sequence[str] | None = None,
     power: bool = False,
     bins: int = 20,
+    current_bins: int | str = "auto",
     clusters: int = 50,
     seed: int = 0,
     **options,
@@ -88,7 +90,10 @@ def analyze_recording(
     power : bool
         Add the recording length needed to detect each estimate at 80% power.
     bins : int
-        Grid bins per axis (plug-in on 1-2-D data, and the current field).
+        Grid bins per axis of the plug-in on 1-2-D data.
+    current_bins : int or "auto"
+        Grid bins per axis of the current fields (one grid for every condition; ``"auto"``:
+        :func:`biovw.analysis.currents.current_bins` of the pooled conditions).
     clusters : int
         k-means states of the plug-in for data of more than two dimensions.
     seed : int
@@ -141,11 +146,14 @@ def analyze_recording(
         if planes:
             pooled = np.concatenate([c for cs in planes.values() for c in cs])
             bounds = tuple(zip(pooled.min(0).tolist(), pooled.max(0).tolist(), strict=True))
+            every = [c for cs in planes.values() for c in cs if len(c) >= 3]
+            if current_bins == "auto" and every:
+                current_bins = current_bins_of(every)
             for name, plane_chains in planes.items():
                 usable = [c for c in plane_chains if len(c) >= 3]
                 if usable:
-                    fields[name] = probability_current_grid(usable, bins=bins, bounds=bounds,
-                                                            dt=dt or 1.0)
+                    fields[name] = probability_current_grid(
+                        usable, bins=current_bins, bounds=bounds, dt=dt or 1.0)
                     result["conditions"][name]["currents"] = fields[name].to_dict()
             result["plane"] = label
     return RecordingReport(result, fields, estimates)

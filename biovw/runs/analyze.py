@@ -70,21 +70,25 @@ def _plane(x: np.ndarray) -> tuple[np.ndarray, str]:
     return np.asarray(projected).reshape(*x.shape[:-1], 2), "top-2 PCA plane"
 
 
-def _currents(x: np.ndarray, bins: int, title: str) -> tuple[dict, CurrentField, str]:
-    """Summary, field and figure title of the probability current of ``x``."""
+def _currents(x: np.ndarray, bins: int | str, title: str) -> tuple[dict, CurrentField, str]:
+    """Summary, field and figure title of the probability current of ``x`` (``bins`` per
+    axis, or ``"auto"``: :func:`biovw.analysis.currents.current_bins`)."""
     plane, label = _plane(x)
     field = probability_current_grid(plane, bins=bins)
-    return {**field.to_dict(), "plane": label, "bins": bins}, field, f"{title} ({label})"
+    return ({**field.to_dict(), "plane": label, "bins_rule": bins if bins == "auto" else "given"},
+            field, f"{title} ({label})")
 
 
 def analyze_model(model: WalkbackModel, *, n_chains: int = 1000, n_steps: int = 500,
                   burn_in: int = 200, record_chains: int = 200, bins: int = 20,
-                  n_clusters: int = 50, seed: int = 0,
+                  current_bins: int | str = "auto", n_clusters: int = 50, seed: int = 0,
                   labels: StateLabels | None = None) -> Analysis:
     """Analyse the stationary chain of a trained model (T = 1, after the cool-down).
 
     ``labels`` (modes or classes of states) adds the switching rate to the mixing
-    diagnostics.
+    diagnostics. ``bins`` sets the grid of the coarse-grained estimate, ``current_bins`` that
+    of the current field (``"auto"``: from the chain's step length,
+    :func:`biovw.analysis.currents.current_bins`).
 
     Returns
     -------
@@ -114,7 +118,7 @@ def analyze_model(model: WalkbackModel, *, n_chains: int = 1000, n_steps: int = 
         traj, model.binary, bins, n_clusters, seed)
     field = title = None
     if dim >= 2:
-        result["currents"], field, title = _currents(traj, bins,
+        result["currents"], field, title = _currents(traj, current_bins,
                                                      "stationary probability current")
     spec = model.circuit.spec()
     if spec is not None:
@@ -128,8 +132,8 @@ def analyze_model(model: WalkbackModel, *, n_chains: int = 1000, n_steps: int = 
 
 def analyze_rbm(rbm: BernoulliRBM, data: DataSplits, *, n_chains: int = 1000,
                 n_steps: int = 500, burn_in: int = 1000, record_chains: int = 200,
-                bins: int = 20, n_clusters: int = 50, seed: int = 0,
-                labels: StateLabels | None = None) -> Analysis:
+                bins: int = 20, current_bins: int | str = "auto", n_clusters: int = 50,
+                seed: int = 0, labels: StateLabels | None = None) -> Analysis:
     """Analyse a Bernoulli RBM's visible-marginal Gibbs chain, which obeys detailed balance:
     every estimate should be zero within its interval (a check of the estimators)."""
     device = rbm.weight.device
@@ -149,7 +153,8 @@ def analyze_rbm(rbm: BernoulliRBM, data: DataSplits, *, n_chains: int = 1000,
     result["mixing"] = _mixing(traj, seconds, labels)
     result["entropy_production"]["coarse_grained"] = _coarse_grained(
         traj, True, bins, n_clusters, seed)
-    result["currents"], field, title = _currents(traj, bins, "Gibbs chain probability current")
+    result["currents"], field, title = _currents(traj, current_bins,
+                                                 "Gibbs chain probability current")
     result["seconds"] = round(time.perf_counter() - started, 3)
     return Analysis(result, field, title, _axes_labels(rbm.n_visible))
 
@@ -269,7 +274,8 @@ class RecordingOptions:
 
 
 def analyze_recording_file(path: str | Path, options: RecordingOptions = RecordingOptions(), *,
-                           bins: int = 20, clusters: int = 50, seed: int = 0,
+                           bins: int = 20, current_bins: int | str = "auto",
+                           clusters: int = 50, seed: int = 0,
                            **changes) -> RecordingAnalysis:
     """Read a recording (:func:`biovw.data.recordings.read_recording`) and estimate its
     entropy production per condition (:func:`biovw.analysis.report.analyze_recording`).
@@ -282,6 +288,8 @@ def analyze_recording_file(path: str | Path, options: RecordingOptions = Recordi
         How it is read and what is estimated.
     bins, clusters : int
         Grid bins per axis and k-means states of the coarse-graining.
+    current_bins : int or "auto"
+        Grid bins per axis of the current fields.
     seed : int
         Seed of the estimators.
     **changes
@@ -304,7 +312,8 @@ def analyze_recording_file(path: str | Path, options: RecordingOptions = Recordi
         report = analyze_recording(recording.chains, discrete=o.discrete,
                                    dt=o.dt or recording.dt, conditions=recording.conditions,
                                    methods=None if o.methods is None else list(o.methods),
-                                   power=o.power, bins=bins, clusters=clusters, seed=seed)
+                                   power=o.power, bins=bins, current_bins=current_bins,
+                                   clusters=clusters, seed=seed)
     except ValueError as exc:
         raise DataError(f"--trajectory: {' '.join(str(exc).split())}") from exc
     result = {**report.result, "source": recording.source, "units": recording.units}

@@ -103,8 +103,10 @@ class ModelKind(Protocol):
         ``initial``), on the CPU, and the operator transitions per step."""
 
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
-                n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:
-        """Entropy production and currents of the model's stationary chain."""
+                n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int,
+                current_bins: int | str = "auto") -> Analysis:
+        """Entropy production and currents of the model's stationary chain (``bins`` per
+        axis for the coarse-grained estimate, ``current_bins`` for the current field)."""
 
     def loss_curve(self, cfg: Config) -> dict[str, str]:
         """Which logged quantity the training figure shows (``key``, ``ylabel``, ``xlabel``)."""
@@ -192,10 +194,11 @@ class WalkbackKind:
             sampler.transitions(model)
 
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
-                n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:
+                n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int,
+                current_bins: int | str = "auto") -> Analysis:
         return analyze_model(model, n_chains=n_chains, n_steps=n_steps, burn_in=burn_in,
-                             bins=bins, n_clusters=n_clusters, seed=seed,
-                             labels=state_labels(cfg, data))
+                             bins=bins, current_bins=current_bins, n_clusters=n_clusters,
+                             seed=seed, labels=state_labels(cfg, data))
 
     def loss_curve(self, cfg: Config) -> dict[str, str]:
         return {"key": "loss", "ylabel": "negative bound (nats/example)", "xlabel": "iteration"}
@@ -288,12 +291,13 @@ class RBMKind:
         return torch.stack([snaps[t] for t in range(steps + 1)], 1), 1
 
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
-                n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int) -> Analysis:
+                n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int,
+                current_bins: int | str = "auto") -> Analysis:
         if cfg.rbm.visible != "bernoulli":
             raise ConfigError("analyze supports Bernoulli RBMs (rbm.visible: bernoulli)")
         return analyze_rbm(model, data, n_chains=n_chains, n_steps=n_steps,
-                           burn_in=max(burn_in, 1), bins=bins, n_clusters=n_clusters, seed=seed,
-                           labels=state_labels(cfg, data))
+                           burn_in=max(burn_in, 1), bins=bins, current_bins=current_bins,
+                           n_clusters=n_clusters, seed=seed, labels=state_labels(cfg, data))
 
     def loss_curve(self, cfg: Config) -> dict[str, str]:
         key = "pseudo_loglik" if cfg.rbm.visible == "bernoulli" else "recon_error"
