@@ -28,8 +28,15 @@ def test_quick_table_is_spliced_into_the_readme_from_the_numbers_it_saves(tmp_pa
     assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
     assert "\n<!-- /results:training_speed -->\nafter" in text  # the marker keeps its line
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(rows) == 1 + 4  # header, hidden 32 and 64 x backprop and fa
-    for row in rows[1:]:
+    training, chains = rows[:5], rows[5:]
+    assert len(training) == 1 + 4  # header, hidden 32 and 64 x backprop and fa
+    assert len(chains) == 1 + 2 + 1  # header, two samplers, the IS evaluation
+    for row, name in zip(chains[1:3], record["sampling"], strict=True):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        rate = record["sampling"][name]["chain_steps_per_second"]
+        assert float(cells[3].split()[0].replace(",", "")) == pytest.approx(rate, abs=1)
+        assert float(cells[6]) == pytest.approx(float(cells[4]) / float(cells[5]), abs=0.02)
+    for row in training[1:]:
         cells = [c.strip() for c in row.strip("|").split("|")]
         hidden, rule = cells[0].split()[0], cells[1]
         r = record["training"][hidden][rule]

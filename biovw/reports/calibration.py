@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from biovw.analysis.epbench import OURS, calibration, default_cases, run_benchmark
 from biovw.reports.pages import TABLES, environment
-from biovw.reports.results import write_page
+from biovw.reports.results import store_table
 
 COMMAND = "python -m biovw.reports.calibration"
 NAME = "calibration"
@@ -89,10 +88,7 @@ def main(argv: Sequence[str] | None = None) -> str:
               **measure(args.lengths, args.repeats, args.seed),
               "environment": environment(), "date": datetime.date.today().isoformat()}
     text = markdown(record)
-    args.tables.mkdir(parents=True, exist_ok=True)
-    (args.tables / f"{NAME}.md").write_text(text)
-    (args.tables / f"{NAME}.json").write_text(json.dumps(record, indent=2) + "\n")
-    write_page(args.tables, args.tables.parent / "tables.md")
+    store_table(args.tables, NAME, record, text)
     print(text)
     return text
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from biovw.analysis import entropy_production_var
 from biovw.analysis.exact_chains import irreversible_family
 from biovw.analysis.mixing import exact_iat_linear, integrated_autocorrelation_time
 from biovw.reports.pages import TABLES, environment
-from biovw.reports.results import write_page
+from biovw.reports.results import store_table
 
 COMMAND = "python -m biovw.reports.irreversibility"
 NAME = "irreversibility"
@@ -87,10 +86,7 @@ def main(argv: Sequence[str] | None = None) -> str:
               "rows": measure(args.decay, args.drives, args.steps, args.chains, args.seed),
               "environment": environment(), "date": datetime.date.today().isoformat()}
     text = markdown(record)
-    args.tables.mkdir(parents=True, exist_ok=True)
-    (args.tables / f"{NAME}.md").write_text(text)
-    (args.tables / f"{NAME}.json").write_text(json.dumps(record, indent=2) + "\n")
-    write_page(args.tables, args.tables.parent / "tables.md")
+    store_table(args.tables, NAME, record, text)
     print(text)
     return text
 

@@ -583,6 +583,15 @@ def _other_section(path: Path) -> list[str]:
     return [*lines, "", include(path.with_suffix(".md")), ""]
 
 
+def store_table(tables: Path, name: str, record: dict, text: str) -> None:
+    """Write a report's table ``NAME.md`` and its record ``NAME.json`` into ``tables`` and
+    rewrite the page of every table beside it (``tables.md`` in the folder above)."""
+    tables.mkdir(parents=True, exist_ok=True)
+    (tables / f"{name}.md").write_text(text)
+    (tables / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_page(tables, tables.parent / "tables.md")
+
+
 def write_page(tables: Path, page: Path) -> str:
     """Write ``page`` (Markdown) from every results record in ``tables``: the tables of this
     script (``TABLE.json`` with its ``TABLE.md``), the training-speed table of

@@ -28,18 +28,48 @@ from pathlib import Path
 import torch
 
 from biovw.reports.pages import TABLES, environment, splice
-from biovw.runs.bench import TRAINING_RULES, TRAINING_SIZES, bench_training
+from biovw.runs.bench import (
+    TRAINING_RULES,
+    TRAINING_SIZES,
+    bench_likelihood,
+    bench_sampling,
+    bench_training,
+)
 
 COMMAND = "python -m biovw.reports.speed --page docs/performance.md"
 TABLE = "training_speed"
 
 
-def measure(sizes: Sequence[int], rules: Sequence[str], budget: float) -> dict:
-    """:func:`bench_training` with the 1-minute load average before and after."""
+def measure(sizes: Sequence[int], rules: Sequence[str], budget: float,
+            quick: bool = False) -> dict:
+    """:func:`bench_training`, :func:`bench_sampling` and :func:`bench_likelihood` with the
+    1-minute load average before and after."""
     before = os.getloadavg()[0]
     result = bench_training(tuple(sizes), tuple(rules), budget=budget)
-    return {"training": result, "load_average": [round(before, 2),
-                                                 round(os.getloadavg()[0], 2)]}
+    sampling = bench_sampling(budget=budget, quick=quick)
+    likelihood = bench_likelihood(budget=budget, quick=quick)
+    return {"training": result, "sampling": sampling, "likelihood": likelihood,
+            "load_average": [round(before, 2), round(os.getloadavg()[0], 2)]}
+
+
+def _chain_lines(record: dict) -> list[str]:
+    """The table of the T = 1 sampler and the IS evaluation (records that have them)."""
+    if "sampling" not in record:
+        return []
+    lines = ["", "| what | units (N) | rows per call | per second | achieved GFLOP/s | "
+             "matmul GFLOP/s | ratio to matmul |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, r in record["sampling"].items():
+        lines.append(f"| T = 1 sampler, {name} circuit (`{r['config']}`) | {r['n_units']} | "
+                     f"{r['chains']} chains | {r['chain_steps_per_second']:,.0f} chain steps | "
+                     f"{r['achieved_gflops']:.3g} | {r['matmul_gflops']:.3g} | "
+                     f"{r['ratio_to_matmul']:.2f} |")
+    r = record["likelihood"]
+    lines.append(f"| IS evaluation, default circuit | {r['n_units']} | {r['n_examples']} "
+                 f"examples x {r['n_trajectories']} trajectories | "
+                 f"{r['trajectories_per_second']:,.0f} trajectories | "
+                 f"{r['achieved_gflops']:.3g} | {r['matmul_gflops']:.3g} | "
+                 f"{r['ratio_to_matmul']:.2f} |")
+    return lines
 
 
 def markdown(record: dict, command: str = COMMAND) -> str:
@@ -65,6 +95,12 @@ def markdown(record: dict, command: str = COMMAND) -> str:
                   f"{'s' * (env['torch_threads'] != 1)}; load average {before:.1f} before and "
                   f"{after:.1f} after (other jobs shared the machine when it is above "
                   f"{env['cpu_count'] - 1}: read the ratios, not the rates)."]
+    lines += _chain_lines(record)
+    if "sampling" in record:
+        lines += ["", "The T = 1 sampler (`biovw bench`'s `sampling.{circuit}`) and the "
+                      "importance-sampled log-likelihood (`likelihood`) of untrained circuits of "
+                      "the shipped shapes (speed depends on shapes only), in the same process and "
+                      "against a matmul of the settle loop's shape for their rows."]
     return "\n".join(lines) + "\n"
 
 
@@ -86,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> str:
     torch.set_num_threads(args.threads)
     try:
         sizes, budget = ((32, 64), 0.2) if args.quick else (TRAINING_SIZES, 5.0)
-        record = measure(sizes, TRAINING_RULES, budget)
+        record = measure(sizes, TRAINING_RULES, budget, quick=args.quick)
         record.update(environment=environment(), date=datetime.date.today().isoformat())
     finally:
         torch.set_num_threads(threads)
