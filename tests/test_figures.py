@@ -26,6 +26,23 @@ def test_the_loss_is_on_a_log_scale_and_counts_its_logged_points(drawn, tmp_path
     assert drawn[-1].axes[0].get_yscale() == "symlog"  # a bound above zero still shows
 
 
+def test_the_alignment_figure_shows_the_blocks_and_not_all_of_w_behind_them(drawn, tmp_path):
+    blocks = {f"alignment_angle{b}": 80.0 - i for i, b in enumerate(("", "_readout", "_hidden"))}
+    best = {k.replace("angle", "best_given_signs"): 45.0 for k in blocks}
+    metrics = [{"step": 10 * (i + 1), **blocks, **best} for i in range(5)]
+    training.alignment_curves(metrics, tmp_path / "alignment.png")
+    fig = drawn[-1]
+    assert fig.axes[0].get_legend() is None and len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "hidden -> visible (readout)",
+        "hidden -> visible (readout): best angle given Dale's signs", "hidden -> hidden",
+        "hidden -> hidden: best angle given Dale's signs", "90 degrees: B unrelated to W"]
+    only_all = [{"step": m["step"], "alignment_angle": 70.0} for m in metrics]
+    training.alignment_curves(only_all, tmp_path / "alignment_all.png")
+    labels = [t.get_text() for t in drawn[-1].legends[0].get_texts()]
+    assert labels == ["all of W", "90 degrees: B unrelated to W"]
+
+
 def test_the_walk_back_paths_stay_inside_the_axes_and_the_legend_outside(drawn, tmp_path):
     rng = np.random.default_rng(0)
     heating = np.cumsum(rng.normal(size=(21, 5, 2)), axis=0)  # wanders far from the data

@@ -58,18 +58,22 @@ _BLOCKS = (("", "all of W", {"lw": 3.4, "alpha": 0.4}),
 
 
 def alignment_curves(metrics: list[dict], path: Path) -> Path:
-    """Angle between each block of ``W`` and its feedback matrix ``B`` (the matrix that
-    carries errors backwards in place of ``W^T``) against iteration, with the smallest angle
-    Dale's sign pattern allows (dashed) where it was logged, and 90 degrees (unaligned)."""
+    """Angle between each block of ``W`` (the readout and the hidden block where they were
+    logged, else all of ``W``) and its feedback matrix ``B`` (the matrix that carries errors
+    backwards in place of ``W^T``) against iteration, with the smallest angle Dale's sign
+    pattern allows (dashed) where it was logged, and 90 degrees (unaligned)."""
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(7.5, 5.6), layout="constrained")
     steps = [m["step"] for m in metrics]
     every = max(1, len(steps) // 12)
     handles = []
-    for suffix, label, style in _BLOCKS:
+    # with the blocks logged, all of W is the hidden block's curve again (it holds most of
+    # the weights) and would only hide it
+    blocks = [b for b in _BLOCKS if f"alignment_angle{b[0]}" in metrics[0]]
+    if len(blocks) > 1:
+        blocks = [b for b in blocks if b[0]]
+    for suffix, label, style in blocks:
         key = f"alignment_angle{suffix}"
-        if key not in metrics[0]:
-            continue
         line, = ax.plot(steps, [m[key] for m in metrics], label=label, ms=3.5,
                         markevery=every, **style)
         handles.append(line)
