@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import importlib
 import json
+import math
 import shlex
 import signal
 import sys
@@ -531,18 +532,26 @@ def _with_sampler(cfg, sampler: str | None, cycle_steps: int | None):
               help="Samples for sample quality [default: config eval.n_samples].")
 @click.option("--split", type=click.Choice(["valid", "test"]), default=None,
               help="Held-out split [default: config eval.split]; report final numbers on test.")
+@click.option("--proposal-temperatures", "proposals", default=None, metavar="T1,T2,...",
+              help="IS proposals: the heating kernel at these multiples of each step's "
+                   "temperature; with several, the best on validation examples scores "
+                   "[default: config eval.proposal_temperatures].")
 @click.option("--seed", type=SEED, default=0, help="Evaluation seed.")
 @click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
 @click.option("--progress/--no-progress", default=None, help=PROGRESS_HELP)
 @_threads
 @_guard
-def evaluate(run_dir, trajectories, examples, samples, split, seed, device, progress):
+def evaluate(run_dir, trajectories, examples, samples, split, proposals, seed, device,
+             progress):
     """Held-out bound, IS log-likelihood and sample quality of a run; writes RUN_DIR/eval.json."""
     opened = open_run(run_dir, device)
     _notes(opened)
     cfg, run = opened.cfg, opened.run
     if split is not None:
         cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, split=split))
+    if proposals is not None:
+        cfg = dataclasses.replace(cfg, eval=dataclasses.replace(
+            cfg.eval, proposal_temperatures=_temperatures(proposals)))
     with _writer(run, "evaluate"):
         evaluation = opened.kind.evaluate(cfg, run, opened.model, opened.data, seed,
                                           progress=progress, n_examples=examples,
@@ -550,6 +559,18 @@ def evaluate(run_dir, trajectories, examples, samples, split, seed, device, prog
         _draw_evaluation(run, evaluation, opened.kind.chain_steps)
         refresh_summary(run, evaluation.result)
     click.echo(f"{opened.kind.evaluation_line(evaluation.result['loglik'])}; wrote {run.eval}")
+
+
+def _temperatures(text: str) -> list[float]:
+    """``--proposal-temperatures``: positive numbers separated by commas."""
+    try:
+        values = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        values = []
+    if not values or not all(v > 0 and math.isfinite(v) for v in values):
+        raise ConfigError(f"--proposal-temperatures: expected positive numbers separated by "
+                          f"commas, got {text!r}")
+    return values
 
 
 def _int_list(text: str | None, option: str = "--units") -> list[int] | None:

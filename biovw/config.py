@@ -156,6 +156,10 @@ class EvalConfig:
     wherever samples are drawn (evaluation, ``biovw sample``, stationarity): ``chain`` (the
     operator at T = 1) or ``cycle`` (heat ``cycle_steps`` temperature steps and cool them
     back per step; 0: all ``walkback.num_steps``); see :mod:`biovw.walkback.sampling`.
+    ``proposal_temperatures`` are the IS proposals tried: the heating kernel at that multiple
+    of each step's temperature (1: the heating path itself); with more than one, the one whose
+    IS estimate is highest on up to 100 validation examples (a pilot with trajectories of its
+    own) scores the evaluation split.
     """
 
     split: str = "valid"
@@ -169,6 +173,7 @@ class EvalConfig:
     batch_size: int = 5000
     sampler: str = "chain"
     cycle_steps: int = 0
+    proposal_temperatures: list[float] = field(default_factory=lambda: [1.0])
 
 
 @dataclass
@@ -289,6 +294,8 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "eval.mode_radius": (lambda v: v > 0, "> 0"),
     "eval.batch_size": (lambda v: v >= 1, ">= 1"),
     "eval.cycle_steps": (lambda v: v >= 0, ">= 0 (0: all walkback.num_steps)"),
+    "eval.proposal_temperatures": (lambda v: len(v) > 0 and min(v) > 0,
+                                   "a non-empty list of numbers > 0"),
     "rule.scale": (lambda v: v > 0, "> 0"),
     "rule.kp_decay": (lambda v: v >= 0, ">= 0"),
     "rbm.hidden": (lambda v: v >= 1, ">= 1"),

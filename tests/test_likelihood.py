@@ -175,3 +175,28 @@ def test_the_verdict_counts_an_increase_only_beyond_its_noise():
     assert ladder_verdict(_increases(0.05, 0.02), tolerance=0.1)[2]  # 0.09 <= 0.1
     assert not ladder_verdict(_increases(0.05, 0.03), tolerance=0.1)[2]  # 0.11 > 0.1
     assert not ladder_verdict(_increases(0.15, 0.0), tolerance=0.1)[2]
+
+
+def test_a_wider_proposal_gives_finite_variance_weights_and_reaches_the_exact_value():
+    """2-D, K = 4: the heating path's weights have infinite variance (the ESS fraction falls
+    as trajectories are added and IS stays 0.2 nats below exact at 3,200). Proposing at 3x
+    each step's temperature keeps the ESS fraction and lands on the exact log-density."""
+    model = linear_walkback_model(dim=2, num_steps=4).double()
+    x = 1.5 * torch.randn(200, 2, generator=torch.Generator().manual_seed(5),
+                          dtype=torch.float64)
+    exact = linear_gaussian_log_density(model, x)
+
+    def run(temperature):
+        est = estimate_log_likelihood(model, x, [800, 3200], torch.Generator().manual_seed(7),
+                                      batch_size=200000, proposal_temperature=temperature)
+        gap = torch.tensor(est.per_example_is, dtype=torch.float64) - exact
+        return est, gap.mean().item(), gap.std().item() / len(gap) ** 0.5
+
+    narrow, narrow_gap, _ = run(1.0)
+    wide, wide_gap, wide_se = run(3.0)
+    assert narrow_gap < -0.1 and narrow.ess_median < 0.025 * 3200
+    assert abs(wide_gap) < 3 * wide_se + 0.005 and wide.ess_median > 0.05 * 3200
+    assert wide.converged and not narrow.converged
+    assert wide.proposal_temperature == 3.0 and narrow.proposal_temperature == 1.0
+    # the bound is the heating path's in both (separate trajectories for the wide proposal)
+    assert abs(wide.bound - narrow.bound) < 3 * (wide.bound_se**2 + narrow.bound_se**2) ** 0.5

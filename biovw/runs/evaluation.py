@@ -126,6 +126,8 @@ def evaluate_likelihood(cfg: Config, model: WalkbackModel, data: DataSplits, see
     result: dict = {"split": cfg.eval.split}
     arrays: dict[str, np.ndarray] = {}
     started = time.perf_counter()
+    result["proposal"] = choose_proposal(cfg, model, data.valid, rungs, seed)
+    temperature = result["proposal"]["temperature"]
     for name, x in ((cfg.eval.split, held_out(cfg, data)), ("train", data.train)):
         gen = torch.Generator(device=device).manual_seed(seed)
         examples = x[:n]
@@ -134,7 +136,8 @@ def evaluate_likelihood(cfg: Config, model: WalkbackModel, data: DataSplits, see
             bar.line(f"{len(examples)} {name} examples x {rungs[-1]} trajectories")
             est = estimate_log_likelihood(model, examples.to(device), rungs, gen,
                                           cfg.eval.batch_size, cfg.eval.converged_tol,
-                                          progress=bar.update)
+                                          progress=bar.update,
+                                          proposal_temperature=temperature)
             bar.line(f"bound {est.bound:.3f}, IS {est.is_loglik:.3f} nats/example")
         result[name] = {**est.to_dict(), "examples_sha256": examples_fingerprint(examples)}
         arrays[f"{name}_loglik"] = np.asarray(est.per_example_is)
@@ -142,6 +145,39 @@ def evaluate_likelihood(cfg: Config, model: WalkbackModel, data: DataSplits, see
     result["seconds"] = round(time.perf_counter() - started, 3)
     result["independent_baseline"] = independent_baseline(data, held_out(cfg, data)[:n])
     return result, arrays
+
+
+PILOT_EXAMPLES = 100
+"""Validation examples on which the IS proposal is chosen."""
+
+
+def choose_proposal(cfg: Config, model: WalkbackModel, valid: torch.Tensor, rungs: list[int],
+                    seed: int) -> dict:
+    """The IS proposal of ``cfg.eval.proposal_temperatures`` that scores the evaluation: the
+    only one, or the one with the highest IS estimate at the ladder's largest rung on up to
+    :data:`PILOT_EXAMPLES` validation examples, each candidate with trajectories of its own
+    (the generator is seeded apart from the evaluation's). An IS estimate is a lower bound of
+    ``log p(x)`` in expectation whatever the proposal, so the highest is the least biased.
+
+    Returns
+    -------
+    dict
+        ``temperature`` and, when chosen, ``pilot`` (``{temperature: IS}``) with the number of
+        ``pilot_examples`` of the validation split.
+    """
+    candidates = [float(t) for t in cfg.eval.proposal_temperatures]
+    if len(candidates) == 1:
+        return {"temperature": candidates[0]}
+    device = next(model.parameters()).device
+    x = valid[:PILOT_EXAMPLES].to(device)
+    pilot = {}
+    for temperature in candidates:
+        gen = torch.Generator(device=device).manual_seed(seed + 1_000_003)
+        est = estimate_log_likelihood(model, x, rungs, gen, cfg.eval.batch_size,
+                                      cfg.eval.converged_tol, proposal_temperature=temperature)
+        pilot[str(temperature)] = est.is_loglik
+    best = max(candidates, key=lambda t: pilot[str(t)])
+    return {"temperature": best, "pilot": pilot, "pilot_examples": len(x)}
 
 
 def examples_fingerprint(x: torch.Tensor) -> str:

@@ -21,6 +21,11 @@ from biovw.runs.rundir import RunDir
 from biovw.runs.tensorboard import log_figures
 
 
+def _proposal_words(temperature: float) -> str:
+    """How an IS proposal other than the heating path is named in a method's description."""
+    return "" if temperature == 1.0 else f", proposal at {temperature:g} x each temperature"
+
+
 def write_summary(cfg: Config, run: RunDir, evaluation: dict, elapsed: float,
                   n_parameters: int, model: nn.Module) -> dict:
     """Write summary.json and return the summary.
@@ -60,7 +65,8 @@ def evaluation_summary(evaluation: dict) -> dict:
             "heldout_bound_se": held["bound_se"],
             "heldout_loglik": held["is_loglik"],
             "heldout_loglik_se": held["is_se"],
-            "loglik_method": f"importance sampling, {held['n_trajectories']} trajectories",
+            "loglik_method": f"importance sampling, {held['n_trajectories']} trajectories"
+                             + _proposal_words(held.get("proposal_temperature", 1.0)),
             "loglik_converged": held.get("converged"),
             "loglik_ess_median": held.get("ess_median"),
         })

@@ -44,6 +44,9 @@ class LikelihoodEstimate:
         That mean paired increase (nats/example), its standard error, and the tolerance.
     per_example_is, per_example_bound : list of float
         Each example's IS estimate (largest rung) and bound, for paired comparisons.
+    proposal_temperature : float
+        The IS proposal: the heating kernel at this multiple of each step's temperature (1: the
+        heating path q itself). The bound always comes from ``q``.
     """
 
     bound: float
@@ -60,6 +63,7 @@ class LikelihoodEstimate:
     tolerance: float
     per_example_is: list[float] = field(repr=False)
     per_example_bound: list[float] = field(repr=False)
+    proposal_temperature: float = 1.0
 
     def to_dict(self, per_example: bool = False) -> dict:
         """Plain-dict form (without the per-example values unless asked)."""
@@ -152,6 +156,7 @@ def estimate_log_likelihood(
     batch_size: int = 5000,
     tolerance: float = 0.02,
     progress: Callable[[int], None] | None = None,
+    proposal_temperature: float = 1.0,
 ) -> LikelihoodEstimate:
     """Estimate the model's log-likelihood of each row of ``x``.
 
@@ -171,6 +176,11 @@ def estimate_log_likelihood(
         one for the estimate to count as converged.
     progress : callable or None
         Called with the number of examples done after each chunk of examples.
+    proposal_temperature : float
+        Importance sampling proposes from the heating kernel at this multiple of each step's
+        temperature (:func:`biovw.walkback.objective.log_weights`). Above 1 the proposal is
+        wider than the heating path; the bound is then computed from the smallest rung's
+        number of separate heating trajectories.
 
     Returns
     -------
@@ -179,18 +189,16 @@ def estimate_log_likelihood(
     rungs = sorted({int(n_trajectories)} if isinstance(n_trajectories, int)
                    else {int(k) for k in n_trajectories})
     trajectory_ladder(1, rungs)
+    if not proposal_temperature > 0:
+        raise ValueError(f"proposal_temperature must be positive, got {proposal_temperature}")
     k_max = rungs[-1]
-    per_chunk = max(1, batch_size // k_max)
-    logws = []
-    for start in range(0, x.shape[0], per_chunk):
-        chunk = x[start : start + per_chunk]
-        reps = chunk.repeat_interleave(k_max, dim=0)
-        logws.append(log_weights(model, reps, generator).view(chunk.shape[0], k_max).double())
-        if progress is not None:
-            progress(chunk.shape[0])
-    logw = torch.cat(logws).cpu()
+    logw = _log_weights_by_example(model, x, k_max, generator, batch_size, progress,
+                                   proposal_temperature)
     by_rung = importance_estimates(logw, rungs)
-    bound = logw.mean(1)
+    if proposal_temperature == 1.0:
+        bound = logw.mean(1)
+    else:
+        bound = _log_weights_by_example(model, x, rungs[0], generator, batch_size).mean(1)
     b, b_se = _mean_se(bound)
     i, i_se = _mean_se(by_rung[k_max])
     if len(rungs) > 1:
@@ -204,4 +212,22 @@ def estimate_log_likelihood(
     ess = effective_sample_size(logw).median().item()
     return LikelihoodEstimate(b, b_se, i, i_se, x.shape[0], k_max, table, ess, converged,
                               increase, increase_se, tolerance, by_rung[k_max].tolist(),
-                              bound.tolist())
+                              bound.tolist(), float(proposal_temperature))
+
+
+def _log_weights_by_example(model: WalkbackModel, x: Tensor, k: int,
+                            generator: torch.Generator | None, batch_size: int,
+                            progress: Callable[[int], None] | None = None,
+                            proposal_temperature: float = 1.0) -> Tensor:
+    """Log-weights ``[n, k]`` (float64, CPU) of ``k`` trajectories per row of ``x``, run in
+    chunks of about ``batch_size`` trajectories."""
+    per_chunk = max(1, batch_size // k)
+    logws = []
+    for start in range(0, x.shape[0], per_chunk):
+        chunk = x[start : start + per_chunk]
+        reps = chunk.repeat_interleave(k, dim=0)
+        logws.append(log_weights(model, reps, generator, proposal_temperature=
+                                 proposal_temperature).view(chunk.shape[0], k).double())
+        if progress is not None:
+            progress(chunk.shape[0])
+    return torch.cat(logws).cpu()

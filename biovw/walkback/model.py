@@ -95,14 +95,16 @@ class WalkbackModel(nn.Module):
 
     def transition_with_log_prob(
         self, s: Tensor, step: int, generator: torch.Generator | None,
-        shard: BatchShard | None = None,
+        shard: BatchShard | None = None, temperature_scale: float = 1.0,
     ) -> tuple[Tensor, Tensor]:
         """Draw ``s_next ~ p_{T_t}(. | s)`` and return it with ``log p_{T_t}(s_next | s)``
         (one circuit evaluation, no gradients). With ``shard``, ``s`` holds the shard's rows of
-        a global batch and the noise is the shard's slice of the global batch's noise."""
+        a global batch and the noise is the shard's slice of the global batch's noise. With
+        ``temperature_scale`` the kernel runs at ``temperature_scale * T_t`` instead (a wider
+        proposal for importance sampling)."""
         with torch.no_grad():
             out = self.circuit(s, step)
-            temperature = self.temperatures[step]
+            temperature = temperature_scale * self.temperatures[step]
             noise = None if shard is None else shard.noise(self.operator, s, generator)
             s_next = self.operator.sample(s, out, temperature, generator, noise)
             return s_next, self.operator.log_prob(s_next, s, out, temperature)

@@ -30,7 +30,8 @@ class Trajectory:
 
 
 def heat(model: WalkbackModel, x: Tensor, num_steps: int,
-         generator: torch.Generator | None, shard: BatchShard | None = None) -> Trajectory:
+         generator: torch.Generator | None, shard: BatchShard | None = None,
+         temperature_scale: float = 1.0) -> Trajectory:
     """Run the heating trajectory from ``x`` for ``num_steps`` steps (no gradients).
 
     Parameters
@@ -45,11 +46,15 @@ def heat(model: WalkbackModel, x: Tensor, num_steps: int,
     shard : BatchShard or None
         ``x`` is this shard of a global batch (data-parallel training): the noise is the
         shard's slice of the global batch's.
+    temperature_scale : float
+        Each step runs at ``temperature_scale`` times its temperature (``log_q`` is then the
+        density of that wider path).
     """
     states = [x]
     log_q = x.new_zeros(x.shape[0])
     for step in range(num_steps):
-        s_next, log_p = model.transition_with_log_prob(states[-1], step, generator, shard)
+        s_next, log_p = model.transition_with_log_prob(states[-1], step, generator, shard,
+                                                       temperature_scale)
         log_q += log_p
         states.append(s_next)
     return Trajectory(states, log_q)
@@ -64,15 +69,17 @@ def walkback_log_prob(model: WalkbackModel, states: list[Tensor]) -> Tensor:
 
 
 def log_weights(model: WalkbackModel, x: Tensor, generator: torch.Generator | None,
-                num_steps: int | None = None) -> Tensor:
+                num_steps: int | None = None, proposal_temperature: float = 1.0) -> Tensor:
     """One importance log-weight per example: the bound's integrand for one trajectory.
 
-    ``log w = log p*(s_K) + sum_t log p(s_{t-1} | s_t) - sum_t log p(s_t | s_{t-1})``; its mean
-    is the variational bound and ``log mean exp`` over trajectories the importance-sampled
-    log-likelihood.
+    ``log w = log p*(s_K) + sum_t log p(s_{t-1} | s_t) - sum_t log r(s_t | s_{t-1})``, with
+    the proposal ``r`` the heating kernel at ``proposal_temperature`` times each step's
+    temperature. At 1 (``r = q``) its mean is the variational bound; for any proposal
+    ``log mean exp`` over trajectories is the importance-sampled log-likelihood, and a wider
+    proposal (above 1) can give the weights the finite variance that ``q`` does not.
     """
     num_steps = model.num_steps if num_steps is None else num_steps
-    traj = heat(model, x, num_steps, generator)
+    traj = heat(model, x, num_steps, generator, temperature_scale=proposal_temperature)
     with torch.no_grad():
         log_p = model.prior.log_prob(traj.states[-1]) + walkback_log_prob(model, traj.states)
     return log_p - traj.log_q
