@@ -12,7 +12,8 @@ the runs are not retrained) this scores the test split twice with the trajectory
 examples. Per run and proposal it gives the IS estimate at ``4k``, the increase from ``k`` to
 ``4k`` with its standard error (paired over examples), the convergence verdict (increase plus
 two standard errors at most ``eval.converged_tol``) and the median effective sample size.
-Writes ``docs/results/proposals.{md,json}``, which the method page includes.
+Writes ``docs/results/NAME.{md,json}`` (``--name``, default ``proposals``), which the method
+page includes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import dataclasses
 import datetime
 import json
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,14 +41,15 @@ NAME = "proposals"
 
 
 def score_run(run: Path, seed: int, examples: int, trajectories: int,
-              temperatures: Sequence[float]) -> dict:
+              temperatures: Sequence[float], pilot_trajectories: int | None = None) -> dict:
     """The heating path's and the chosen proposal's ladders on a run's test split."""
     opened = open_run(run, "cpu")
     model, data = opened.model.eval(), opened.data
     cfg = dataclasses.replace(opened.cfg, eval=dataclasses.replace(
         opened.cfg.eval, proposal_temperatures=list(temperatures)))
     rungs = [trajectories, 4 * trajectories]
-    chosen = choose_proposal(cfg, model, data.valid, rungs, seed)
+    pilot = pilot_trajectories or trajectories
+    chosen = choose_proposal(cfg, model, data.valid, [pilot, 4 * pilot], seed)
     out = {"run": str(run.relative_to(REPO) if run.is_relative_to(REPO) else run),
            "seed": seed, "pilot": chosen.get("pilot", {}), "chosen": chosen["temperature"]}
     x = data.test[:examples]
@@ -60,7 +63,7 @@ def score_run(run: Path, seed: int, examples: int, trajectories: int,
                       "increase_se": est.increase_se, "converged": est.converged,
                       "ess_median": est.ess_median, "tolerance": est.tolerance,
                       "seconds": round(time.perf_counter() - started, 1)}
-    out["examples"], out["rungs"] = len(x), rungs
+    out["examples"], out["rungs"], out["pilot_rungs"] = len(x), rungs, [pilot, 4 * pilot]
     return out
 
 
@@ -92,12 +95,14 @@ def markdown(record: dict) -> str:
               f"heating path, {converged['chosen']} with the chosen proposal). The proposal is "
               f"the heating kernel at a multiple of each step's temperature, chosen among "
               f"{', '.join(f'{t:g}' for t in record['temperatures'])} by the highest IS estimate "
-              f"on 100 validation examples (pilot IS: {pilots}). Made by `{record['command']}` "
-              f"on {record['date']} at commit {env['commit']}."]
+              f"on 100 validation examples with {first['pilot_rungs'][1]} trajectories each "
+              f"(pilot IS: {pilots}). Made by `{record['command']} {record['arguments']}` on "
+              f"{record['date']} at commit {env['commit']}."]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> str:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=REPO / "results_v2")
     parser.add_argument("--table", default="default", choices=sorted(RESULT_TABLES))
@@ -105,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> str:
     parser.add_argument("--examples", type=int, default=200)
     parser.add_argument("--trajectories", type=int, default=200)
     parser.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 1.25, 1.5, 2.0])
+    parser.add_argument("--pilot-trajectories", type=int, default=None,
+                        help="k of the pilot's ladder [default: --trajectories]")
+    parser.add_argument("--name", default=NAME, help="File stem of the table [default: %(default)s]")
     parser.add_argument("--tables", type=Path, default=TABLES)
     args = parser.parse_args(argv)
     row = RESULT_TABLES[args.table].rows[0]
@@ -112,12 +120,14 @@ def main(argv: Sequence[str] | None = None) -> str:
     trained = (json.loads(made.read_text())["environment"]["commit"] if made.is_file()
                else "not recorded")
     rows = [score_run(args.root / args.table / row.slug / f"seed{s}", s, args.examples,
-                      args.trajectories, args.temperatures) for s in args.seeds]
-    record = {"table": args.table, "command": COMMAND, "temperatures": args.temperatures,
+                      args.trajectories, args.temperatures, args.pilot_trajectories)
+            for s in args.seeds]
+    record = {"table": args.table, "command": COMMAND, "arguments": " ".join(argv or []),
+              "temperatures": args.temperatures,
               "trained_commit": trained, "rows": rows,
               "environment": environment(), "date": datetime.date.today().isoformat()}
     text = markdown(record)
-    store_table(args.tables, NAME, record, text)
+    store_table(args.tables, args.name, record, text)
     print(text)
     return text
 
