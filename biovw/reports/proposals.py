@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> str:
     parser.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 1.25, 1.5, 2.0])
     parser.add_argument("--pilot-trajectories", type=int, default=None,
                         help="k of the pilot's ladder [default: --trajectories]")
-    parser.add_argument("--name", default=NAME, help="File stem of the table [default: %(default)s]")
+    parser.add_argument("--name", default=NAME, help="File stem of the table")
     parser.add_argument("--tables", type=Path, default=TABLES)
     args = parser.parse_args(argv)
     row = RESULT_TABLES[args.table].rows[0]
