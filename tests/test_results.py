@@ -35,6 +35,7 @@ def _without_times(value):
     return value
 
 
+@pytest.mark.slow  # resume tests compare separate processes bit for bit in the default run
 def test_a_fixed_seed_gives_identical_numbers_in_separate_processes(tmp_path):
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
         _train(tmp_path / name, seed)
