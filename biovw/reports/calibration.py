@@ -17,14 +17,13 @@ production page includes, and rewrites the page of every table.
 from __future__ import annotations
 
 import argparse
-import datetime
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from biovw.analysis.epbench import OURS, calibration, default_cases, run_benchmark
-from biovw.reports.pages import TABLES, environment
-from biovw.reports.results import store_table
+from biovw.reports.pages import TABLES
+from biovw.reports.results import publish_table
 
 COMMAND = "python -m biovw.reports.calibration"
 NAME = "calibration"
@@ -85,12 +84,8 @@ def main(argv: Sequence[str] | None = None) -> str:
     parser.add_argument("--tables", type=Path, default=TABLES)
     args = parser.parse_args(argv)
     record = {"table": NAME, "command": COMMAND, "repeats": args.repeats, "seed": args.seed,
-              **measure(args.lengths, args.repeats, args.seed),
-              "environment": environment(), "date": datetime.date.today().isoformat()}
-    text = markdown(record)
-    store_table(args.tables, NAME, record, text)
-    print(text)
-    return text
+              **measure(args.lengths, args.repeats, args.seed)}
+    return publish_table(args.tables, NAME, record, markdown)
 
 
 if __name__ == "__main__":

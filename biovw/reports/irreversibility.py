@@ -16,7 +16,6 @@ sampling page includes, and rewrites the page of every table.
 from __future__ import annotations
 
 import argparse
-import datetime
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,8 +24,8 @@ import numpy as np
 from biovw.analysis import entropy_production_var
 from biovw.analysis.exact_chains import irreversible_family
 from biovw.analysis.mixing import exact_iat_linear, integrated_autocorrelation_time
-from biovw.reports.pages import TABLES, environment
-from biovw.reports.results import store_table
+from biovw.reports.pages import TABLES
+from biovw.reports.results import publish_table
 
 COMMAND = "python -m biovw.reports.irreversibility"
 NAME = "irreversibility"
@@ -83,12 +82,8 @@ def main(argv: Sequence[str] | None = None) -> str:
     args = parser.parse_args(argv)
     record = {"table": NAME, "command": COMMAND, "decay": args.decay, "steps": args.steps,
               "chains": args.chains, "seed": args.seed,
-              "rows": measure(args.decay, args.drives, args.steps, args.chains, args.seed),
-              "environment": environment(), "date": datetime.date.today().isoformat()}
-    text = markdown(record)
-    store_table(args.tables, NAME, record, text)
-    print(text)
-    return text
+              "rows": measure(args.decay, args.drives, args.steps, args.chains, args.seed)}
+    return publish_table(args.tables, NAME, record, markdown)
 
 
 if __name__ == "__main__":

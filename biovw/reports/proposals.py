@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import json
 import sys
 import time
@@ -29,9 +28,9 @@ from pathlib import Path
 
 import torch
 
-from biovw.reports.pages import REPO, TABLES, environment
+from biovw.reports.pages import REPO, TABLES
 from biovw.reports.results import TABLES as RESULT_TABLES
-from biovw.reports.results import store_table
+from biovw.reports.results import publish_table
 from biovw.runs.build import open_run
 from biovw.runs.evaluation import choose_proposal
 from biovw.walkback import estimate_log_likelihood
@@ -124,12 +123,8 @@ def main(argv: Sequence[str] | None = None) -> str:
             for s in args.seeds]
     record = {"table": args.table, "command": COMMAND, "arguments": " ".join(argv or []),
               "temperatures": args.temperatures,
-              "trained_commit": trained, "rows": rows,
-              "environment": environment(), "date": datetime.date.today().isoformat()}
-    text = markdown(record)
-    store_table(args.tables, args.name, record, text)
-    print(text)
-    return text
+              "trained_commit": trained, "rows": rows}
+    return publish_table(args.tables, args.name, record, markdown)
 
 
 if __name__ == "__main__":

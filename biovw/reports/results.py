@@ -583,6 +583,16 @@ def _other_section(path: Path) -> list[str]:
     return [*lines, "", include(path.with_suffix(".md")), ""]
 
 
+def publish_table(tables: Path, name: str, record: dict, render) -> str:
+    """Date ``record`` and name its environment, render it with ``render(record)``, store it
+    (:func:`store_table`), print the text and return it: how a report module ends."""
+    record = {**record, "environment": environment(), "date": datetime.date.today().isoformat()}
+    text = render(record)
+    store_table(tables, name, record, text)
+    print(text)
+    return text
+
+
 def store_table(tables: Path, name: str, record: dict, text: str) -> None:
     """Write a report's table ``NAME.md`` and its record ``NAME.json`` into ``tables`` and
     rewrite the page of every table beside it (``tables.md`` in the folder above)."""

@@ -86,12 +86,13 @@ def seconds_per_epoch(cfg: Config, rbm: AnyRBM, data: DataSplits, batches: int =
                                 generator=gen, epochs=1, monitor=False)
         fit(x[:size])  # warm-up
         started = synced_time(device)
-        fit(x[size:] if len(x) > size else x)
+        timed = x[size:] if len(x) > size else x
+        fit(timed)
         updates = synced_time(device) - started
         heldout_monitor(copied, data.valid[:1000].to(device))
         monitor = synced_time(device) - started - updates
-    timed = max(1, math.ceil((len(x) - size) / size)) if len(x) > size else 1
-    return updates * math.ceil(len(data.train) / size) / timed + 2 * monitor
+    return updates * math.ceil(len(data.train) / size) / math.ceil(len(timed) / size) \
+        + 2 * monitor
 
 
 def train_rbm(cfg: Config, run: RunDir, rbm: AnyRBM, data: DataSplits,
