@@ -180,6 +180,13 @@ def choose_proposal(cfg: Config, model: WalkbackModel, valid: torch.Tensor, rung
     return {"temperature": best, "pilot": pilot, "pilot_examples": len(x)}
 
 
+def proposal_words(estimate: dict) -> str:
+    """How a split's IS estimate (eval.json) names a proposal other than the heating path:
+    ``", proposal at 1.5 x each temperature"``, or nothing."""
+    temperature = estimate.get("proposal_temperature", 1.0)
+    return "" if temperature == 1.0 else f", proposal at {temperature:g} x each temperature"
+
+
 def examples_fingerprint(x: torch.Tensor) -> str:
     """Short SHA-256 of the examples' float64 values: equal for the same examples in the
     same order."""

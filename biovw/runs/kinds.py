@@ -19,7 +19,13 @@ from biovw.config import Config, ConfigError, RBMConfig
 from biovw.data import DataSplits
 from biovw.runs.analyze import Analysis, analyze_model, analyze_rbm
 from biovw.runs.distributed import SINGLE, DataParallel
-from biovw.runs.evaluation import Evaluation, draw_samples, evaluate_run, run_sampler
+from biovw.runs.evaluation import (
+    Evaluation,
+    draw_samples,
+    evaluate_run,
+    proposal_words,
+    run_sampler,
+)
 from biovw.runs.labels import state_labels
 from biovw.runs.rbm import (
     build_rbm,
@@ -126,10 +132,6 @@ _FROZEN_LABELS = {"all": "W frozen", "hidden_rows": "hidden rows of W frozen",
 
 
 
-def _proposal(loglik: dict) -> str:
-    """``, proposal at 1.5 T`` for an IS proposal other than the heating path."""
-    temperature = loglik.get("proposal_temperature", 1.0)
-    return "" if temperature == 1.0 else f", proposal at {temperature:g} T"
 
 class WalkbackKind:
     """A circuit trained with Variational Walkback (config sections ``circuit``, ``rule``,
@@ -179,7 +181,7 @@ class WalkbackKind:
         rungs = ", ".join(f"{k}: {v['mean']:.3f}" for k, v in ll["is_by_trajectories"].items())
         verdict = "converged" if ll["converged"] else "NOT converged"
         return (f"{loglik['split']}: bound {ll['bound']:.3f} ± {ll['bound_se']:.3f}, "
-                f"IS ({ll['n_trajectories']} trajectories{_proposal(ll)}) "
+                f"IS ({ll['n_trajectories']} trajectories{proposal_words(ll)}) "
                 f"{ll['is_loglik']:.3f} ± "
                 f"{ll['is_se']:.3f} nats/example, {verdict} (IS by trajectories {rungs}; "
                 f"median ESS {ll['ess_median']:.1f})")

@@ -15,15 +15,10 @@ from biovw.analysis.connectivity import connectivity_report
 from biovw.circuits import RateCircuitSpec
 from biovw.config import Config
 from biovw.data import DataSplits
-from biovw.runs.evaluation import Evaluation
+from biovw.runs.evaluation import Evaluation, proposal_words
 from biovw.runs.kinds import MODEL_KINDS
 from biovw.runs.rundir import RunDir
 from biovw.runs.tensorboard import log_figures
-
-
-def _proposal_words(temperature: float) -> str:
-    """How an IS proposal other than the heating path is named in a method's description."""
-    return "" if temperature == 1.0 else f", proposal at {temperature:g} x each temperature"
 
 
 def write_summary(cfg: Config, run: RunDir, evaluation: dict, elapsed: float,
@@ -66,7 +61,7 @@ def evaluation_summary(evaluation: dict) -> dict:
             "heldout_loglik": held["is_loglik"],
             "heldout_loglik_se": held["is_se"],
             "loglik_method": f"importance sampling, {held['n_trajectories']} trajectories"
-                             + _proposal_words(held.get("proposal_temperature", 1.0)),
+                             + proposal_words(held),
             "loglik_converged": held.get("converged"),
             "loglik_ess_median": held.get("ess_median"),
         })
