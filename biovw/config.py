@@ -199,11 +199,43 @@ class RBMConfig:
 
 
 @dataclass
+class EquilibriumConfig:
+    """The equilibrium circuit (used when ``model: equilibrium``): visible units coupled
+    symmetrically to ``groups`` winner-take-all groups of ``group_size`` hidden units
+    (:class:`biovw.baselines.equilibrium.EquilibriumCircuit`).
+
+    ``sigma`` (Gaussian visible units) starts at the data's mean standard deviation when
+    null. ``method`` ``exact`` trains by exact maximum likelihood, ``pcd`` by persistent
+    contrastive divergence with ``pcd_chains`` chains advanced ``k`` steps of ``sampler``.
+    ``sampler`` (``gibbs``, ``mala`` or the unadjusted ``langevin``) is the chain that
+    ``sample`` and ``analyze`` run; ``step_size`` (in units of ``sigma``) is tuned to MALA's
+    acceptance rate 0.574 after training when null.
+    """
+
+    visible: str = "gaussian"
+    groups: int = 1
+    group_size: int = 16
+    sigma: float | None = None
+    learn_sigma: bool = True
+    method: str = "exact"
+    pcd_chains: int = 1000
+    k: int = 1
+    sampler: str = "mala"
+    step_size: float | None = None
+    lr: float = 0.01
+    epochs: int = 50
+    batch_size: int = 256
+    chain_steps: list[int] = field(default_factory=lambda: [10, 100, 1000])
+
+
+@dataclass
 class Config:
     """A complete run configuration.
 
     ``model`` is ``walkback`` (a circuit trained with Variational Walkback: sections
-    ``circuit`` and ``walkback``) or ``rbm`` (a Boltzmann baseline: section ``rbm``).
+    ``circuit`` and ``walkback``), ``rbm`` (a Boltzmann baseline: section ``rbm``) or
+    ``equilibrium`` (a symmetric circuit with exact detailed balance: section
+    ``equilibrium``).
     """
 
     name: str = "run"
@@ -216,6 +248,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     rbm: RBMConfig = field(default_factory=RBMConfig)
+    equilibrium: EquilibriumConfig = field(default_factory=EquilibriumConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as plain nested dicts (YAML- and checkpoint-safe)."""
@@ -236,10 +269,13 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "eval.sampler": ("chain", "cycle"),
     "train.lr_schedule": ("constant", "cosine"),
     "train.matmul_precision": ("highest", "high"),
-    "model": ("walkback", "rbm"),
+    "model": ("walkback", "rbm", "equilibrium"),
     "rule.name": ("backprop", "fa", "sign_symmetry", "kp", "dfa"),
     "rbm.visible": ("bernoulli", "gaussian"),
     "rbm.method": ("cd", "pcd"),
+    "equilibrium.visible": ("gaussian", "bernoulli"),
+    "equilibrium.method": ("exact", "pcd"),
+    "equilibrium.sampler": ("gibbs", "mala", "langevin"),
 }
 """Allowed values of the fields that name a choice. Those that name a registry entry (model
 kinds, data sets, circuits, rules, operators, rate functions, freeze options) list exactly that
@@ -310,6 +346,17 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "rbm.ais_runs": (lambda v: v >= 2, ">= 2"),
     "rbm.raise_betas": (lambda v: v >= 1, ">= 1"),
     "rbm.raise_runs": (lambda v: v >= 1, ">= 1"),
+    "equilibrium.groups": (lambda v: v >= 1, ">= 1"),
+    "equilibrium.group_size": (lambda v: v >= 2, ">= 2"),
+    "equilibrium.sigma": (lambda v: v is None or v > 0, "> 0 (or null: the data's)"),
+    "equilibrium.pcd_chains": (lambda v: v >= 1, ">= 1"),
+    "equilibrium.k": (lambda v: v >= 1, ">= 1"),
+    "equilibrium.step_size": (lambda v: v is None or v > 0, "> 0 (or null: tuned)"),
+    "equilibrium.lr": (lambda v: v > 0, "> 0"),
+    "equilibrium.epochs": (lambda v: v >= 1, ">= 1"),
+    "equilibrium.batch_size": (lambda v: v >= 1, ">= 1"),
+    "equilibrium.chain_steps": (lambda v: len(v) > 0 and all(s >= 1 for s in v),
+                                "a non-empty list of step counts >= 1"),
     "rbm.gibbs_steps": (lambda v: len(v) > 0 and all(s >= 1 for s in v),
                         "a non-empty list of step counts >= 1"),
 }
@@ -398,7 +445,8 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 
 def _check(cfg: Config) -> None:
     flat = {"model": cfg.model, "seed": cfg.seed, "name": cfg.name}
-    for section in ("data", "circuit", "rule", "walkback", "train", "eval", "rbm"):
+    for section in ("data", "circuit", "rule", "walkback", "train", "eval", "rbm",
+                    "equilibrium"):
         for key, value in dataclasses.asdict(getattr(cfg, section)).items():
             flat[f"{section}.{key}"] = value
     for where, allowed in CHOICES.items():

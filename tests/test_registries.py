@@ -4,12 +4,14 @@ that only clash in combination are refused where the model is built."""
 import pytest
 from click.testing import CliRunner
 
+from biovw.baselines.equilibrium import SAMPLERS as EQUILIBRIUM_SAMPLERS
 from biovw.circuits.rate import FREEZE_ROWS, NONLINEARITIES
 from biovw.cli import main
 from biovw.config import CHOICES, ConfigError, config_from_dict
 from biovw.data import DATASETS
 from biovw.rules import RULES
 from biovw.runs import CIRCUITS, MODEL_KINDS, build_model
+from biovw.runs.equilibrium import GRADIENTS
 from biovw.spec import NONLINEARITY_NAMES, OPERATOR_KINDS
 from biovw.walkback import OPERATORS, SAMPLERS
 
@@ -19,6 +21,7 @@ def test_config_choices_are_the_registry_keys():
         "model": MODEL_KINDS, "data.name": DATASETS, "circuit.kind": CIRCUITS,
         "rule.name": RULES, "walkback.operator": OPERATORS, "eval.sampler": SAMPLERS,
         "circuit.nonlinearity": NONLINEARITIES, "circuit.freeze": FREEZE_ROWS,
+        "equilibrium.sampler": EQUILIBRIUM_SAMPLERS, "equilibrium.method": GRADIENTS,
     }
     for field, registry in registries.items():
         assert CHOICES[field] == tuple(registry), field

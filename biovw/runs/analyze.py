@@ -4,6 +4,7 @@ current fields its figures show)."""
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +20,13 @@ from biovw.analysis.enumerate import transition_matrix_binary
 from biovw.analysis.kernel import entropy_production_kernel, simulate
 from biovw.analysis.mixing import mixing_diagnostics
 from biovw.analysis.report import analyze_recording, summary_lines
-from biovw.baselines.kernel import MAX_HIDDEN, GibbsKernel
+from biovw.baselines.equilibrium import EquilibriumCircuit
+from biovw.baselines.kernel import (
+    MAX_HIDDEN,
+    EquilibriumGibbsKernel,
+    GibbsKernel,
+    LangevinKernel,
+)
 from biovw.baselines.rbm import BernoulliRBM
 from biovw.config import ConfigError
 from biovw.data import DataError, DataSplits
@@ -149,14 +156,63 @@ def analyze_rbm(rbm: BernoulliRBM, data: DataSplits, *, n_chains: int = 1000,
             if rbm.n_visible <= EXACT_MAX_UNITS:
                 exact = entropy_production_exact(kernel.matrix().cpu().numpy())
                 result["entropy_production"]["exact"] = exact.to_dict()
-        traj, seconds = _timed_simulation(kernel, start[:record_chains], n_steps, gen)
+    return _recorded_chains(kernel, start[:record_chains], result, started, n_steps=n_steps,
+                            binary=True, bins=bins, current_bins=current_bins,
+                            n_clusters=n_clusters, seed=seed, labels=labels, gen=gen,
+                            title="Gibbs chain probability current")
+
+
+EQUILIBRIUM_KERNELS = {
+    "gibbs": EquilibriumGibbsKernel,
+    "mala": LangevinKernel,
+    "langevin": functools.partial(LangevinKernel, metropolis=False),
+}
+"""The analysis kernel of each ``equilibrium.sampler``."""
+
+KERNEL_MAX_STATES = 4096
+"""Most hidden states for which the Gibbs kernel's density is summed at every step."""
+
+
+def analyze_equilibrium(model: EquilibriumCircuit, sampler: str, *, n_chains: int = 1000,
+                        n_steps: int = 500, burn_in: int = 0, record_chains: int = 200,
+                        bins: int = 20, current_bins: int | str = "auto", n_clusters: int = 50,
+                        seed: int = 0, labels: StateLabels | None = None) -> Analysis:
+    """Analyse the equilibrium circuit's chain (``sampler``: ``gibbs``, ``mala`` or
+    ``langevin``) started from exact samples. ``gibbs`` and ``mala`` obey detailed balance,
+    so every estimate should read zero within its interval; ``langevin`` need not."""
+    gen = torch.Generator(device=model.weight.device).manual_seed(seed)
+    kernel = EQUILIBRIUM_KERNELS[sampler](model)
+    result: dict = {"entropy_production": {}}
+    started = time.perf_counter()
+    with torch.no_grad():
+        start = model.sample(n_chains, gen)
+        if sampler != "gibbs" or model.group_size**model.groups <= KERNEL_MAX_STATES:
+            ep = entropy_production_kernel(kernel, start, n_steps, burn_in=burn_in,
+                                           generator=gen)
+            result["entropy_production"]["kernel"] = ep.to_dict()
+    return _recorded_chains(kernel, start[:record_chains], result, started, n_steps=n_steps,
+                            binary=model.binary, bins=bins, current_bins=current_bins,
+                            n_clusters=n_clusters, seed=seed, labels=labels, gen=gen,
+                            title=f"{sampler} chain probability current")
+
+
+def _recorded_chains(kernel, start: torch.Tensor, result: dict, started: float, *,
+                     n_steps: int, binary: bool, bins: int, current_bins: int | str,
+                     n_clusters: int, seed: int, labels: StateLabels | None,
+                     gen: torch.Generator, title: str) -> Analysis:
+    """``result`` completed from chains of ``kernel`` recorded from ``start``: mixing,
+    the coarse-grained entropy production and the current field."""
+    with torch.no_grad():
+        traj, seconds = _timed_simulation(kernel, start, n_steps, gen)
     result["mixing"] = _mixing(traj, seconds, labels)
     result["entropy_production"]["coarse_grained"] = _coarse_grained(
-        traj, True, bins, n_clusters, seed)
-    result["currents"], field, title = _currents(traj, current_bins,
-                                                 "Gibbs chain probability current")
+        traj, binary, bins, n_clusters, seed)
+    field = None
+    if traj.shape[-1] >= 2:
+        result["currents"], field, title = _currents(traj, current_bins, title)
     result["seconds"] = round(time.perf_counter() - started, 3)
-    return Analysis(result, field, title, _axes_labels(rbm.n_visible))
+    return Analysis(result, field, title if field is not None else "",
+                    _axes_labels(traj.shape[-1]))
 
 
 def _timed_simulation(kernel, start: torch.Tensor, n_steps: int,

@@ -1,7 +1,8 @@
 """The registry of model kinds: everything a run does that depends on ``model`` in its config.
 
-:data:`MODEL_KINDS` maps the config's ``model`` (``walkback`` or ``rbm``) to an entry that
-builds, trains, evaluates, samples and analyses that kind of model and names what it reports.
+:data:`MODEL_KINDS` maps the config's ``model`` (``walkback``, ``rbm`` or ``equilibrium``) to
+an entry that builds, trains, evaluates, samples and analyses that kind of model and names what
+it reports.
 Code outside an entry never tests the kind's name.
 """
 
@@ -14,11 +15,21 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor, nn
 
+from biovw.baselines.equilibrium import run_sampler as run_equilibrium_sampler
 from biovw.circuits import RateCircuitSpec
-from biovw.config import Config, ConfigError, RBMConfig
+from biovw.config import Config, ConfigError, EquilibriumConfig, RBMConfig
 from biovw.data import DataSplits
-from biovw.runs.analyze import Analysis, analyze_model, analyze_rbm
+from biovw.runs.analyze import Analysis, analyze_equilibrium, analyze_model, analyze_rbm
 from biovw.runs.distributed import SINGLE, DataParallel
+from biovw.runs.equilibrium import (
+    build_equilibrium,
+    chain_snapshots,
+    check_equilibrium_data,
+    evaluate_equilibrium,
+    train_equilibrium,
+)
+from biovw.runs.equilibrium import seconds_per_epoch as equilibrium_seconds_per_epoch
+from biovw.runs.equilibrium import start_states as equilibrium_start
 from biovw.runs.evaluation import (
     Evaluation,
     draw_samples,
@@ -324,5 +335,98 @@ class RBMKind:
         return f"{kind} ({str(rbm['method']).upper()}-{rbm['k']}, {rbm['hidden']} hidden)"
 
 
-MODEL_KINDS: dict[str, ModelKind] = {"walkback": WalkbackKind(), "rbm": RBMKind()}
+class EquilibriumKind:
+    """The equilibrium circuit: a symmetric network with exact detailed balance (config
+    section ``equilibrium``)."""
+
+    iterations_key = "equilibrium.epochs"
+    chain_steps = "sampler steps"
+    default_loglik_method = None
+    data_parallel = False
+
+    def iterations(self, cfg: Config) -> int:
+        return cfg.equilibrium.epochs
+
+    def check_data(self, cfg: Config, data: DataSplits) -> None:
+        check_equilibrium_data(cfg, data)
+
+    def build(self, cfg: Config, data: DataSplits) -> nn.Module:
+        return build_equilibrium(cfg, data)
+
+    def size(self, cfg: Config, dim: int) -> int:
+        e = cfg.equilibrium
+        return e.groups * e.group_size * (dim + 1) + 2 * dim
+
+    def describe(self, cfg: Config) -> str:
+        return "equilibrium circuit"
+
+    def seconds_per_iteration(self, cfg: Config, model: nn.Module, data: DataSplits) -> float:
+        return equilibrium_seconds_per_epoch(cfg, model, data)
+
+    def train(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, *,
+              resume: bool = False, progress: bool | None = None,
+              parallel: DataParallel = SINGLE) -> tuple[nn.Module, float]:
+        """Training is deterministic and short: a resumed run trains again from the start."""
+        if resume:
+            model = self.build(cfg, data).to(model.weight.device)
+        return model, train_equilibrium(cfg, run, model, data, progress=progress)
+
+    def evaluate(self, cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, seed: int,
+                 *, progress: bool | None = None, n_examples: int | None = None,
+                 n_trajectories: int | None = None, n_samples: int | None = None) -> Evaluation:
+        return evaluate_equilibrium(cfg, run, model, data, seed, n_examples, n_samples,
+                                    progress)
+
+    def evaluation_line(self, loglik: dict) -> str:
+        ll, sampler = loglik[loglik["split"]], loglik["sampler"]
+        return (f"{loglik['split']}: log-likelihood (exact) {ll['mean']:.3f} ± {ll['se']:.3f} "
+                f"nats/example; {sampler['name']} acceptance {sampler['acceptance']:.3f}")
+
+    def sampler_name(self, cfg: Config) -> str:
+        return {"gibbs": "block Gibbs sampler", "mala": "MALA sampler",
+                "langevin": "unadjusted Langevin sampler"}[cfg.equilibrium.sampler]
+
+    def sample(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
+               seed: int, initial: Tensor | None = None, progress=None) -> Tensor:
+        """Samples ``steps`` steps past exact samples (or ``initial``)."""
+        gen = torch.Generator(device=model.weight.device).manual_seed(seed)
+        samples = chain_snapshots(cfg, model, n, [steps], gen, initial)[0][steps]
+        if progress is not None:
+            progress(n)
+        return samples
+
+    def run_chains(self, cfg: Config, model: nn.Module, data: DataSplits, n: int, steps: int,
+                   seed: int, initial: Tensor | None = None) -> tuple[Tensor, int]:
+        gen = torch.Generator(device=model.weight.device).manual_seed(seed)
+        start = equilibrium_start(model, n, gen, initial)
+        states, _ = run_equilibrium_sampler(model, cfg.equilibrium.sampler, start, steps, gen,
+                                            record=True)
+        return states.cpu(), 1
+
+    def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
+                n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int,
+                current_bins: int | str = "auto") -> Analysis:
+        return analyze_equilibrium(model, cfg.equilibrium.sampler, n_chains=n_chains,
+                                   n_steps=n_steps, burn_in=burn_in, bins=bins,
+                                   current_bins=current_bins, n_clusters=n_clusters, seed=seed,
+                                   labels=state_labels(cfg, data))
+
+    def loss_curve(self, cfg: Config) -> dict[str, str]:
+        return {"key": "train_loglik", "ylabel": "exact log-likelihood (nats/example)",
+                "xlabel": "epoch"}
+
+    def training_summary(self, metrics: list[dict]) -> dict:
+        return {"final_train_loglik": metrics[-1]["train_loglik"] if metrics else None}
+
+    def circuit_spec(self, model: nn.Module) -> RateCircuitSpec | None:
+        return None
+
+    def label(self, config: Mapping[str, Any]) -> str:
+        e = {**dataclasses.asdict(EquilibriumConfig()), **(config.get("equilibrium") or {})}
+        return (f"equilibrium circuit ({e['sampler']}, {e['groups']}x{e['group_size']} "
+                f"hidden)")
+
+
+MODEL_KINDS: dict[str, ModelKind] = {"walkback": WalkbackKind(), "rbm": RBMKind(),
+                                     "equilibrium": EquilibriumKind()}
 """``model`` of the config -> its entry."""

@@ -1,0 +1,146 @@
+"""The equilibrium circuit: its exact log-likelihood, its samplers' detailed balance, its
+training and its runs through the command line."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from biovw.analysis.enumerate import binary_states
+from biovw.analysis.kernel import entropy_production_kernel
+from biovw.baselines.equilibrium import (
+    EquilibriumCircuit,
+    run_sampler,
+    tune_step_size,
+)
+from biovw.baselines.kernel import EquilibriumGibbsKernel, LangevinKernel
+from biovw.runs.equilibrium import negative_log_likelihood, pcd_surrogate
+from tests.cli_support import invoke
+
+
+def random_circuit(visible="gaussian", dim=2, groups=2, size=3, scale=1.0, seed=0):
+    torch.manual_seed(seed)
+    model = EquilibriumCircuit(dim, groups, size, visible, sigma=0.4, seed=seed)
+    with torch.no_grad():
+        model.weight.normal_(0, scale)
+        model.hidden_bias.normal_()
+        model.visible_bias.normal_(0, 0.3)
+    return model
+
+
+def test_gaussian_density_integrates_to_one():
+    """Exact log Z against quadrature of exp(-F) on a grid (two groups, 9 hidden states)."""
+    model = random_circuit()
+    grid = torch.linspace(-8, 8, 801, dtype=torch.float64)
+    step = (grid[1] - grid[0]).item()
+    v = torch.cartesian_prod(grid, grid)
+    with torch.no_grad():
+        mass = model.double().log_prob(v).exp().sum().item() * step**2
+    assert mass == pytest.approx(1.0, abs=1e-6)
+
+
+def test_binary_probabilities_sum_to_one_and_exact_samples_follow_them():
+    model = random_circuit("bernoulli", dim=6, groups=2, size=4).double()
+    states = binary_states(6, torch.device("cpu")).double()
+    with torch.no_grad():
+        p = model.log_prob(states).exp()
+        samples = model.sample(100_000, torch.Generator().manual_seed(1))
+    assert p.sum().item() == pytest.approx(1.0, abs=1e-10)
+    rates = (p[:, None] * states).sum(0)
+    assert (samples.mean(0) - rates).abs().max() < 4 * 0.5 / math.sqrt(100_000)
+
+
+def _balance_gap(kernel, model, v, v_next):
+    """ln p(v) T(v' | v) - ln p(v') T(v | v'): zero for every pair under detailed balance."""
+    with torch.no_grad():
+        forward = model.log_prob(v) + kernel.log_prob(v_next, v, kernel.params(v))
+        backward = model.log_prob(v_next) + kernel.log_prob(v, v_next, kernel.params(v_next))
+    return (forward - backward).abs()
+
+
+def test_mala_and_gibbs_kernels_obey_detailed_balance_pointwise_and_langevin_does_not():
+    model = random_circuit(scale=0.5).double()
+    model.step_size.fill_(1.2)
+    gen = torch.Generator().manual_seed(0)
+    v = model.sample(500, gen)
+    for kernel in (LangevinKernel(model), EquilibriumGibbsKernel(model)):
+        v_next = kernel.sample(v, kernel.params(v), gen)
+        moved = (v_next != v).any(1)
+        assert moved.float().mean() > 0.3
+        assert _balance_gap(kernel, model, v[moved], v_next[moved]).max() < 1e-8
+    unadjusted = LangevinKernel(model, metropolis=False)
+    v_next = unadjusted.sample(v, unadjusted.params(v), gen)
+    assert _balance_gap(unadjusted, model, v, v_next).median() > 1e-2
+
+
+def test_acceptance_step_is_what_makes_the_entropy_production_zero():
+    """The same energy and proposal: MALA's interval holds 0, the unadjusted chain's excludes
+    it (a curved, two-mode energy and a large step)."""
+    model = random_circuit(scale=0.5, seed=3).double()
+    model.step_size.fill_(1.5)
+    gen = torch.Generator().manual_seed(2)
+    start = model.sample(400, gen)
+    mala = entropy_production_kernel(LangevinKernel(model), start, 200, generator=gen)
+    assert mala.ci_low <= 0 <= mala.ci_high and abs(mala.value) < 1e-3
+    ula = entropy_production_kernel(LangevinKernel(model, metropolis=False), start, 200,
+                                    burn_in=50, generator=gen)
+    assert ula.ci_low > 0, ula
+
+
+def test_samplers_keep_the_exact_distribution_and_the_step_size_is_tuned():
+    model = random_circuit(scale=0.5)
+    gen = torch.Generator().manual_seed(4)
+    start = model.sample(20_000, gen)
+    rate = tune_step_size(model, start[:2000], gen)
+    assert abs(rate - 0.574) < 0.05
+    for sampler in ("mala", "gibbs"):
+        after, _ = run_sampler(model, sampler, start, 100, gen)
+        assert (after.mean(0) - start.mean(0)).abs().max() < 0.03, sampler
+        assert (after.std(0) - start.std(0)).abs().max() < 0.03, sampler
+
+
+def test_pcd_gradient_with_exact_negatives_matches_the_exact_gradient():
+    """grad(mean F(x) - mean F(negatives)) estimates grad(-mean log p(x)) when the negatives
+    are exact samples: a second computation of the log Z gradient."""
+    model = random_circuit("bernoulli", dim=5, groups=2, size=3).double()
+    gen = torch.Generator().manual_seed(5)
+    x = model.sample(64, gen)
+    negative_log_likelihood(model, x, {}, gen).backward()
+    exact = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    state = {"sampler": "gibbs", "k": 1, "chains": model.sample(400_000, gen)}
+    pcd_surrogate(model, x, state, gen).backward()
+    for e, p in zip(exact, model.parameters(), strict=True):
+        assert torch.allclose(p.grad, e, atol=0.03), (p.grad, e)
+
+
+def test_mixture_run_through_the_command_line(tmp_path):
+    """Train, evaluate, sample and analyse: exact maximum likelihood finds the nine modes and
+    every entropy-production interval holds 0."""
+    out = tmp_path / "eq"
+    result = invoke(["train", "circuits/equilibrium_mog.yaml", "--out", out, "--set",
+                     "data.n_samples=3000", "--set", "equilibrium.epochs=25", "--set",
+                     "equilibrium.chain_steps=[20]", "--set", "eval.n_samples=500"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == "equilibrium" and summary["loglik_method"] == "exact"
+    assert summary["heldout_loglik"] > 0.5  # the data's own: 0.95 nats/example
+    quality = summary["sample_quality"]["20"]
+    assert quality["near_mode_fraction"] > 0.95 and min(quality["mode_shares"]) > 0.07
+    result = invoke(["analyze", out, "--chains", "300", "--steps", "200"])
+    assert result.exit_code == 0, result.output
+    ep = json.loads((out / "analysis.json").read_text())["entropy_production"]
+    for name in ("kernel", "coarse_grained"):
+        assert ep[name]["ci_low"] <= 0 <= ep[name]["ci_high"], (name, ep[name])
+    result = invoke(["sample", out, "--n", "10", "--steps", "5", "--out", tmp_path / "s.npy"])
+    assert result.exit_code == 0, result.output
+    assert np.load(tmp_path / "s.npy").shape == (10, 2)
+
+
+def test_binary_units_with_a_langevin_sampler_are_refused_in_one_line(tmp_path):
+    result = invoke(["train", "circuits/equilibrium_digits.yaml", "--out", tmp_path / "x",
+                     "--set", "equilibrium.sampler=mala", "--dry-run"])
+    assert result.exit_code != 0
+    assert "equilibrium.sampler" in result.output and result.output.count("\n") <= 2
