@@ -161,6 +161,49 @@ TABLES: dict[str, Table] = {
                 "independent-unit model on the same 500 test examples",
         paired=True,
     ),
+    "equilibrium_mog": Table(
+        rows=(Row("equilibrium circuit, MALA (exact log-lik.)", "circuits/equilibrium_mog.yaml"),
+              Row("equilibrium circuit, block Gibbs", "circuits/equilibrium_mog.yaml",
+                  ("equilibrium.sampler=gibbs",)),
+              Row("Gaussian-Bernoulli RBM, 20 hidden units (exact log Z)",
+                  "circuits/grbm_mog.yaml"),
+              Row("independent units (diagonal Gaussian)", "circuits/equilibrium_mog.yaml",
+                  independent=True)),
+        split="test",
+        caption="the equilibrium circuit on the 3x3 mixture (`biovw train "
+                "circuits/equilibrium_mog.yaml`: one winner-take-all group of 16 hidden units, "
+                "exact maximum likelihood), sampled with MALA and with block Gibbs, beside the "
+                "Gaussian-Bernoulli RBM; every row scored on the same 1,000 test examples per "
+                "seed (`--set eval.n_examples=1000` on the RBM)",
+        common=("eval.n_examples=1000",),
+        paired=True,
+        analyze=True,
+    ),
+    "equilibrium_digits_valid": Table(
+        rows=tuple(Row(f"{g} x {k} hidden, {e} epochs", "circuits/equilibrium_digits.yaml",
+                       (f"equilibrium.groups={g}", f"equilibrium.group_size={k}",
+                        f"equilibrium.epochs={e}"))
+                   for g, k, e in ((1, 128, 70), (2, 16, 70), (2, 64, 20), (2, 64, 40),
+                                   (3, 16, 70))),
+        split="valid",
+        caption="the equilibrium circuit's hidden groups and epochs on binarized 8x8 digits "
+                "(`biovw train circuits/equilibrium_digits.yaml --set equilibrium.groups=G "
+                "--set equilibrium.group_size=K --set equilibrium.epochs=E`), scored on the "
+                "validation split (a selection table)",
+        paired=True,
+    ),
+    "equilibrium_digits": Table(
+        rows=(Row("equilibrium circuit, 2 x 64 hidden (chosen on validation)",
+                  "circuits/equilibrium_digits.yaml"),
+              Row("RBM, 20 hidden units (exact log Z)", "circuits/rbm_digits.yaml"),
+              Row("independent pixels", "circuits/equilibrium_digits.yaml", independent=True)),
+        split="test",
+        caption="binarized 8x8 digits, all 270 test images, every row scored exactly on the "
+                "same images per seed: the equilibrium circuit (`biovw train "
+                "circuits/equilibrium_digits.yaml`, block Gibbs) against the RBM",
+        paired=True,
+        analyze=True,
+    ),
     "mnist_steps": Table(
         rows=tuple(Row(f"{k} iterations", "circuits/mnist_paper.yaml", (f"train.steps={k}",))
                    for k in (150, 300, 600)),
@@ -408,7 +451,7 @@ def mean_sd(values: Sequence[float | None]) -> tuple[float | None, float | None,
 
 COLUMNS = (
     ("bound", "held-out bound", 3),
-    ("loglik", "IS log-lik.", 3),
+    ("loglik", "log-lik.", 3),
     ("converged", "IS converged", 0),
     ("increase", "IS increase at the last rung (SE)", 3),
     ("ess_median", "IS median ESS", 1),
@@ -519,8 +562,9 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
                   "is the median over examples of the importance weights'); sample quality "
                   f"{snapshot} steps {sampler} past the cool-down"
                   if trajectories else
-                  f"log-likelihood from the RBM's log Z (exact or AIS, as the row says); "
-                  f"sample quality after {snapshot} Gibbs steps")
+                  f"log-likelihood exact for the equilibrium circuit and from the RBM's log Z "
+                  f"(exact or AIS, as the row says); sample quality after {snapshot} steps of "
+                  f"each row's sampler (from exact samples for the equilibrium circuit)")
     ais_text = "".join(
         f" {r['label']}: AIS effective sample size {r['mean_sd']['ais_ess'][0]:.1f} ± "
         f"{r['mean_sd']['ais_ess'][1]:.1f} of {r['mean_sd']['ais_runs'][0]:.0f} runs."
