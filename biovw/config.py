@@ -209,7 +209,9 @@ class EquilibriumConfig:
     contrastive divergence with ``pcd_chains`` chains advanced ``k`` steps of ``sampler``.
     ``sampler`` (``gibbs``, ``mala`` or the unadjusted ``langevin``) is the chain that
     ``sample`` and ``analyze`` run; ``step_size`` (in units of ``sigma``) is tuned to MALA's
-    acceptance rate 0.574 after training when null.
+    acceptance rate 0.574 after training when null; ``circulation`` adds an antisymmetric part
+    to the Langevin drift (a non-equilibrium current under ``langevin``). ``sampler``,
+    ``circulation`` and ``chain_steps`` may be edited in a run's config.yaml afterwards.
     """
 
     visible: str = "gaussian"
@@ -222,6 +224,7 @@ class EquilibriumConfig:
     k: int = 1
     sampler: str = "mala"
     step_size: float | None = None
+    circulation: float = 0.0
     lr: float = 0.01
     epochs: int = 50
     batch_size: int = 256

@@ -144,3 +144,33 @@ def test_binary_units_with_a_langevin_sampler_are_refused_in_one_line(tmp_path):
                      "--set", "equilibrium.sampler=mala", "--dry-run"])
     assert result.exit_code != 0
     assert "equilibrium.sampler" in result.output and result.output.count("\n") <= 2
+
+
+@pytest.mark.parametrize("circulation", [0.0, 0.5, 1.5])
+def test_circulating_langevin_on_a_gaussian_energy_matches_the_linear_chain(circulation):
+    """With zero weights F(v) = |v|^2 / 2 and the unadjusted chain is x' = M x + noise with
+    M = I - h (I + a J), noise N(0, 2h I): its entropy production is known in closed form
+    (zero at a = 0), and so is the integrated autocorrelation time of x_0."""
+    from biovw.analysis.exact_chains import LinearGaussianChain
+    from biovw.analysis.mixing import exact_iat_linear, integrated_autocorrelation_time
+
+    model = EquilibriumCircuit(3, 1, 2, "gaussian", sigma=1.0).double()
+    with torch.no_grad():
+        model.weight.zero_()
+    model.step_size.fill_(0.6)
+    model.circulation = circulation
+    h = 0.5 * 0.6**2
+    J = np.zeros((3, 3))
+    J[0, 1], J[1, 0] = 1.0, -1.0
+    M = np.eye(3) - h * (np.eye(3) + circulation * J)
+    exact = LinearGaussianChain(M, 2 * h * np.eye(3)).entropy_production()
+    gen = torch.Generator().manual_seed(6)
+    start = torch.randn(2000, 3, generator=gen, dtype=torch.float64)
+    kernel = LangevinKernel(model, metropolis=False)
+    ep = entropy_production_kernel(kernel, start, 300, burn_in=100, generator=gen)
+    assert ep.ci_low - 0.005 * exact <= exact <= ep.ci_high + 0.005 * exact, (ep, exact)
+    assert (exact > 0.05) == (circulation > 0)
+    traj, _ = run_sampler(model, "langevin", start[:400], 3000, gen, record=True)
+    iat = float(integrated_autocorrelation_time(traj[:, 200:, :1].numpy())[0])
+    truth = exact_iat_linear(M, 2 * h * np.eye(3), np.array([1.0, 0.0, 0.0]))
+    assert abs(iat - truth) < 0.1 * truth, (iat, truth)

@@ -31,6 +31,12 @@ Three transition kernels sample ``p(v) = exp(-F(v)) / Z``:
 * ``langevin``: the same proposal always accepted (unadjusted); *not* reversible, it is the
   control that shows what the acceptance step does.
 
+A ``circulation`` ``a`` adds an antisymmetric part to the Langevin drift,
+``-(sigma^2 + a S J S) dF/dv`` (irreversible Langevin dynamics, Ohzeki and Ichiki 2015): the
+unadjusted chain then carries a probability current around the modes of ``exp(-F)`` at the
+cost of entropy production, the circuit analogue of ``W = S + a A``. Under MALA the proposal
+changes but the acceptance step keeps the chain reversible.
+
 Exact independent samples (``mu`` from its marginal, then ``v | mu``) start every chain at
 stationarity.
 """
@@ -71,6 +77,14 @@ class EquilibriumCircuit(nn.Module):
         Whether ``sigma`` is trained.
     seed : int
         Seed of the initial weights.
+
+    Attributes
+    ----------
+    step_size : Tensor
+        Langevin step in units of ``sigma`` (a buffer: saved with the weights).
+    circulation : float
+        Strength ``a`` of the antisymmetric part of the Langevin drift (a sampler setting,
+        not saved with the weights).
     """
 
     def __init__(self, n_visible: int, groups: int = 1, group_size: int = 16,
@@ -91,6 +105,7 @@ class EquilibriumCircuit(nn.Module):
         else:
             self.register_buffer("log_sigma", log_sigma)
         self.register_buffer("step_size", torch.tensor(0.5))
+        self.circulation = 0.0
 
     @property
     def binary(self) -> bool:
@@ -227,11 +242,32 @@ def energy_and_grad(model: EquilibriumCircuit, v: Tensor) -> tuple[Tensor, Tenso
     return energy.detach(), grad
 
 
+def rotate_pairs(x: Tensor) -> Tensor:
+    """``J x`` for the antisymmetric ``J`` that turns each pair of coordinates ``(0, 1), (2,
+    3), ...`` by a quarter turn (``(x0, x1) -> (x1, -x0)``; an odd last coordinate is left
+    at 0)."""
+    out = torch.zeros_like(x)
+    even = x.shape[1] // 2 * 2
+    out[:, 0:even:2], out[:, 1:even:2] = x[:, 1:even:2], -x[:, 0:even:2]
+    return out
+
+
+def langevin_drift(model: EquilibriumCircuit, grad: Tensor) -> Tensor:
+    """``(D + Q) dF/dv`` with ``D = sigma^2`` and the circulation ``Q = a S J S``
+    (``S = diag(sigma)``, ``a = model.circulation``): the antisymmetric part leaves
+    ``exp(-F)`` invariant in continuous time and adds a probability current."""
+    drift = model.sigma**2 * grad
+    a = model.circulation
+    if a:
+        drift = drift + a * model.sigma * rotate_pairs(model.sigma * grad)
+    return drift
+
+
 def langevin_log_q(model: EquilibriumCircuit, target: Tensor, v: Tensor, grad: Tensor,
                    eps: float) -> Tensor:
     """``log q(target | v)`` of the preconditioned Langevin proposal, up to a constant."""
     var = model.sigma**2
-    mean = v - 0.5 * eps**2 * var * grad
+    mean = v - 0.5 * eps**2 * langevin_drift(model, grad)
     return -0.5 * ((target - mean) ** 2 / (eps**2 * var)).sum(1)
 
 
@@ -242,7 +278,7 @@ def langevin_step(model: EquilibriumCircuit, v: Tensor, generator: torch.Generat
     eps = float(model.step_size)
     energy, grad = energy_and_grad(model, v)
     noise = torch.randn(v.shape, generator=generator, device=v.device)
-    proposal = v - 0.5 * eps**2 * model.sigma**2 * grad + eps * model.sigma * noise
+    proposal = v - 0.5 * eps**2 * langevin_drift(model, grad) + eps * model.sigma * noise
     if not metropolis:
         return Step(proposal, torch.ones(len(v), dtype=torch.bool, device=v.device))
     energy_new, grad_new = energy_and_grad(model, proposal)

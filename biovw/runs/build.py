@@ -106,7 +106,8 @@ def build_run(cfg: Config, device: torch.device) -> tuple[DataSplits, nn.Module]
 
 RESUMABLE_EDITS = ("name", "eval.", "train.log_every", "train.checkpoint_every",
                    "train.divergence_threshold", "train.tensorboard", "train.ep_every",
-                   "train.ep_chains", "train.ep_steps")
+                   "train.ep_chains", "train.ep_steps", "equilibrium.sampler",
+                   "equilibrium.circulation", "equilibrium.chain_steps")
 """Keys (or section prefixes) in which a run's config.yaml may differ from its checkpoint's
 configuration: they change only how a run is logged, checkpointed and evaluated, and are
 applied when the run is opened. The number of iterations (``train.steps``, ``rbm.epochs``) may

@@ -75,6 +75,7 @@ def build_equilibrium(cfg: Config, data: DataSplits) -> EquilibriumCircuit:
             model.weight.copy_((picks - mean) / e.groups)
         if e.step_size is not None:
             model.step_size.fill_(e.step_size)
+    model.circulation = e.circulation
     return model
 
 
@@ -181,9 +182,9 @@ def train_equilibrium(cfg: Config, run: RunDir, model: EquilibriumCircuit, data:
 
 
 def finish_training(cfg: Config, model: EquilibriumCircuit, gen: torch.Generator) -> None:
-    """Tune the MALA step size on 2,000 exact samples when the sampler takes steps and
-    ``equilibrium.step_size`` is not given."""
-    if cfg.equilibrium.step_size is None and cfg.equilibrium.sampler != "gibbs":
+    """Tune the MALA step size on 2,000 exact samples (Gaussian visible units, unless
+    ``equilibrium.step_size`` is given), so that every sampler can be chosen afterwards."""
+    if cfg.equilibrium.step_size is None and not model.binary:
         tune_step_size(model, model.sample(2000, gen), gen)
 
 
