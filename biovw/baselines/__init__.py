@@ -1,6 +1,14 @@
 """Symmetric Boltzmann baselines: RBMs trained with CD/PCD, their exact and AIS partition
-functions and log-likelihoods, and a timing comparison with scikit-learn."""
+functions and log-likelihoods, a timing comparison with scikit-learn, and the equilibrium
+circuit (exact log Z, samplers with exact detailed balance)."""
 
+from biovw.baselines.equilibrium import (
+    SAMPLERS,
+    EquilibriumCircuit,
+    langevin_step,
+    run_sampler,
+    tune_step_size,
+)
 from biovw.baselines.partition import (
     LikelihoodResult,
     PartitionEstimate,
@@ -23,6 +31,7 @@ from biovw.baselines.training import (
 )
 
 __all__ = [
+    "SAMPLERS", "EquilibriumCircuit", "langevin_step", "run_sampler", "tune_step_size",
     "BernoulliRBM", "GaussianBernoulliRBM", "LikelihoodResult", "PartitionEstimate",
     "RBM_TRAINING", "RBMHistory", "RBMTraining", "ais_log_partition", "beta_schedule",
     "exact_log_partition", "fit_rbm",

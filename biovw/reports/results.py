@@ -179,6 +179,21 @@ TABLES: dict[str, Table] = {
         paired=True,
         analyze=True,
     ),
+    "equilibrium_mog_code": Table(
+        rows=tuple(Row(f"{g} group{'s' if g > 1 else ''} of {k}" + (
+                           " (a binary RBM's factorial code)" if k == 2 else ""),
+                       "circuits/equilibrium_mog.yaml",
+                       (f"equilibrium.groups={g}", f"equilibrium.group_size={k}"))
+                   for g, k in ((1, 16), (4, 2), (8, 2), (12, 2))),
+        split="valid",
+        caption="winner-take-all against factorial hidden codes on the 3x3 mixture: the "
+                "equilibrium circuit with one group of 16 hidden units, and with 4, 8 or 12 "
+                "groups of two (each group a binary unit: the hidden code of a "
+                "Gaussian-Bernoulli RBM), all trained by exact maximum likelihood (`biovw "
+                "train circuits/equilibrium_mog.yaml --set equilibrium.groups=G --set "
+                "equilibrium.group_size=K`), scored on the validation split",
+        paired=True,
+    ),
     "equilibrium_digits_valid": Table(
         rows=tuple(Row(f"{g} x {k} hidden, {e} epochs", "circuits/equilibrium_digits.yaml",
                        (f"equilibrium.groups={g}", f"equilibrium.group_size={k}",
