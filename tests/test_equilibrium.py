@@ -209,3 +209,25 @@ def test_the_hidden_bias_offset_is_what_lets_the_mixture_learn_its_noise_level()
                 opt.step()
         found[cls.__name__] = model.sigma.max().item()
     assert found["EquilibriumCircuit"] < 0.06 and found["_UnshiftedBias"] > 0.1, found
+
+
+def test_exact_samples_advanced_by_an_exact_kernel_stay_as_good():
+    """The stationarity check on the equilibrium circuit, whose chains start exact and whose
+    kernels leave p(v) invariant: no metric may come out worse after 200 steps."""
+    import dataclasses
+
+    from biovw.config import load_config
+    from biovw.runs.build import load_run_data
+    from biovw.runs.equilibrium import build_equilibrium, finish_training
+    from biovw.runs.stationarity import check_stationarity
+
+    cfg = load_config("circuits/equilibrium_mog.yaml")
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, n_samples=2000))
+    data = load_run_data(cfg)
+    model = build_equilibrium(cfg, data)
+    finish_training(cfg, model, torch.Generator().manual_seed(0))
+    for sampler in ("mala", "gibbs"):
+        run_cfg = dataclasses.replace(
+            cfg, equilibrium=dataclasses.replace(cfg.equilibrium, sampler=sampler))
+        report = check_stationarity(run_cfg, model, data, 1000, [0, 200], seed=1)
+        assert not any(c["worse"] for c in report.change.values()), (sampler, report.verdict)

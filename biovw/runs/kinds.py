@@ -119,6 +119,15 @@ class ModelKind(Protocol):
         """States ``[n, steps + 1, D]`` of the sampler's chains from their start (or from
         ``initial``), on the CPU, and the operator transitions per step."""
 
+    def snapshots(self, cfg: Config, model: nn.Module, data: DataSplits, n: int,
+                  steps: list[int], seed: int,
+                  initial: Tensor | None = None) -> dict[int, Tensor]:
+        """States ``[n, D]`` of the sampler's chains after each of ``steps`` (0: the start),
+        one set of chains advanced in turn, on the CPU."""
+
+    def chain_words(self, cfg: Config, model: nn.Module) -> tuple[str, int]:
+        """The chain ``snapshots`` runs, in words, and the operator transitions per step."""
+
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
                 n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int,
                 current_bins: int | str = "auto") -> Analysis:
@@ -212,6 +221,16 @@ class WalkbackKind:
         start = start_states(model, n, gen, initial)
         return trajectories(model, start, steps, gen, sampler=sampler, cool=False), \
             sampler.transitions(model)
+
+    def snapshots(self, cfg: Config, model: nn.Module, data: DataSplits, n: int,
+                  steps: list[int], seed: int,
+                  initial: Tensor | None = None) -> dict[int, Tensor]:
+        return draw_samples(cfg, model, n, steps, seed, initial=initial,
+                            sampler=run_sampler(cfg))
+
+    def chain_words(self, cfg: Config, model: nn.Module) -> tuple[str, int]:
+        sampler = run_sampler(cfg)
+        return sampler.describe(model), sampler.transitions(model)
 
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
                 n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int,
@@ -310,6 +329,16 @@ class RBMKind:
         snaps = gibbs_samples(model, data, n, list(range(steps + 1)), gen, initial)
         return torch.stack([snaps[t] for t in range(steps + 1)], 1), 1
 
+    def snapshots(self, cfg: Config, model: nn.Module, data: DataSplits, n: int,
+                  steps: list[int], seed: int,
+                  initial: Tensor | None = None) -> dict[int, Tensor]:
+        """From ``initial`` or from the independent-unit fit of the training data."""
+        gen = torch.Generator(device=model.weight.device).manual_seed(seed)
+        return gibbs_samples(model, data, n, steps, gen, initial)
+
+    def chain_words(self, cfg: Config, model: nn.Module) -> tuple[str, int]:
+        return "the block Gibbs chain", 1
+
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
                 n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int,
                 current_bins: int | str = "auto") -> Analysis:
@@ -402,6 +431,16 @@ class EquilibriumKind:
         states, _ = run_equilibrium_sampler(model, cfg.equilibrium.sampler, start, steps, gen,
                                             record=True)
         return states.cpu(), 1
+
+    def snapshots(self, cfg: Config, model: nn.Module, data: DataSplits, n: int,
+                  steps: list[int], seed: int,
+                  initial: Tensor | None = None) -> dict[int, Tensor]:
+        """From exact samples or ``initial``."""
+        gen = torch.Generator(device=model.weight.device).manual_seed(seed)
+        return chain_snapshots(cfg, model, n, steps, gen, initial)[0]
+
+    def chain_words(self, cfg: Config, model: nn.Module) -> tuple[str, int]:
+        return f"the {self.sampler_name(cfg)}", 1
 
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
                 n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int,

@@ -28,13 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy import stats
+from torch import nn
 
 from biovw.config import Config
 from biovw.data import DataSplits
 from biovw.quality import LinearClassifier, class_share_distance, mode_shares, sample_quality
-from biovw.runs.evaluation import draw_samples, held_out, run_sampler, snapshot_quality
+from biovw.runs.evaluation import held_out, snapshot_quality
+from biovw.runs.kinds import MODEL_KINDS
 from biovw.runs.labels import StateLabels, class_readout, state_labels
-from biovw.walkback import WalkbackModel
 
 LOWER_IS_BETTER = ("sliced_wasserstein", "mmd", "energy_distance", "mode_tv", "class_tv")
 """Distances to the held-out data (``mode_tv``, ``class_tv``: total variation between the
@@ -244,7 +245,7 @@ def _moved(snaps: dict[int, torch.Tensor], labels: StateLabels | None) -> dict:
     return out
 
 
-def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: int,
+def check_stationarity(cfg: Config, model: nn.Module, data: DataSplits, n: int,
                        steps: Sequence[int], seed: int = 0, n_groups: int = 10,
                        start: str = "cooldown", start_label: int | None = None
                        ) -> Stationarity:
@@ -256,7 +257,8 @@ def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: i
     cfg : Config
         The run's configuration (held-out split, mode radius, chains run together, sampler:
         ``eval.sampler``, ``eval.cycle_steps``).
-    model : WalkbackModel
+    model : nn.Module
+        The run's model, of the kind ``cfg.model`` names.
     data : DataSplits
     n : int
         Chains, split into ``n_groups`` disjoint groups of ``n // n_groups``.
@@ -278,15 +280,10 @@ def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: i
 
     Raises
     ------
-    TypeError
-        If ``model`` is not a walk-back model (an RBM's Gibbs chain is reversible by
-        construction).
     ValueError
         With fewer than two groups, fewer than two chains per group, fewer than two distinct
         step counts, or a start that the data cannot give.
     """
-    if not isinstance(model, WalkbackModel):
-        raise TypeError(f"stationarity needs a walk-back run, not a {type(model).__name__}")
     keep = sorted(set(int(s) for s in steps))
     if len(keep) < 2 or keep[0] < 0:
         raise ValueError(f"--steps: give at least two distinct step counts >= 0, got {steps}")
@@ -296,10 +293,10 @@ def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: i
     classifier = class_readout(cfg, data)
     labels = state_labels(cfg, data, classifier)
     initial, label = start_states(cfg, data, start, n, seed, labels, start_label)
-    sampler = run_sampler(cfg)
+    kind = MODEL_KINDS[cfg.model]
     model.eval()
     t0 = time.perf_counter()
-    snaps = draw_samples(cfg, model, n, keep, seed, initial=initial, sampler=sampler)
+    snaps = kind.snapshots(cfg, model, data, n, keep, seed, initial)
     seconds = time.perf_counter() - t0
     reference = held_out(cfg, data)
     quality = snapshot_quality(cfg, data, snaps, seed)
@@ -322,5 +319,5 @@ def check_stationarity(cfg: Config, model: WalkbackModel, data: DataSplits, n: i
                         _verdict(change, keep[0], keep[-1]), n, n_groups, seconds,
                         {k: v.numpy() for k, v in snaps.items()}, reference.numpy(),
                         cfg.eval.split, data.image_shape, start, label,
-                        sampler.describe(model), sampler.transitions(model),
+                        *kind.chain_words(cfg, model),
                         _steps_to_data(groups, floor, keep), _moved(snaps, labels))
