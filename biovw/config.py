@@ -49,6 +49,7 @@ class DataConfig:
     key: str | None = None
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
+    patch_size: int = 8
 
 
 @dataclass
@@ -263,7 +264,7 @@ _SECTIONS = frozenset(name for name, tp in typing.get_type_hints(Config).items()
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "data.name": ("mog_grid", "spiral", "circle", "moons", "digits", "mnist", "fashion_mnist",
-                  "file"),
+                  "patches", "file"),
     "circuit.kind": ("rate", "mlp", "linear"),
     "circuit.nonlinearity": ("tanh", "softplus", "relu", "sigmoid"),
     "circuit.freeze": ("none", "all", "hidden_rows", "readout"),
@@ -294,6 +295,7 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "data.threshold": (lambda v: 0 < v < 1, "in (0, 1)"),
     "data.valid_fraction": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "data.test_fraction": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "data.patch_size": (lambda v: v in (8, 16), "8 or 16"),
     "circuit.hidden": (lambda v: v >= 1, ">= 1"),
     "circuit.settle_steps": (lambda v: v >= 1, ">= 1"),
     "circuit.dt": (lambda v: v > 0, "> 0"),

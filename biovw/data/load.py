@@ -25,6 +25,7 @@ from biovw.data.images import (
     load_mnist_images,
     load_mnist_labels,
 )
+from biovw.data.patches import load_patches
 from biovw.data.splits import DataSplits, check_fractions, split_examples, split_sizes
 
 __all__ = ["DATASETS", "Dataset", "load_data", "load_labels"]
@@ -42,7 +43,9 @@ class Dataset:
     from the user's ``data.path`` (and ``data.key``). A set with its own test split has
     ``read_split(path)`` instead of ``read``, returning ``(train, test, image_shape)``, and
     ``labels_split(path)`` returning ``(train_labels, test_labels)``: its test split is kept
-    and the validation split is drawn from its training examples.
+    and the validation split is drawn from its training examples. A set split by region of
+    its source (patches of photographs) has ``regions(patch_size, valid_fraction,
+    test_fraction)`` returning the three splits, the same for every seed.
     """
 
     sample: Callable[[int, float, torch.Generator], torch.Tensor] | None = None
@@ -53,6 +56,7 @@ class Dataset:
     user_file: bool = False
     read_split: Callable[[Any], tuple[np.ndarray, np.ndarray, tuple[int, ...]]] | None = None
     labels_split: Callable[[Any], tuple[np.ndarray, np.ndarray]] | None = None
+    regions: Callable[[int, float, float], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
 
 def _read_file(path: Any, key: str | None) -> tuple[np.ndarray, tuple[int, ...] | None]:
@@ -73,6 +77,7 @@ DATASETS: dict[str, Dataset] = {
     "fashion_mnist": Dataset(
         read_split=lambda path: (*load_fashion_mnist(path)[:2], FASHION_MNIST_SHAPE),
         labels_split=lambda path: load_fashion_mnist(path)[2:]),
+    "patches": Dataset(regions=load_patches),
     "file": Dataset(read=_read_file, detect_binary=True, user_file=True),
 }
 """The data sets :func:`load_data` accepts, by name (the config's ``data.name`` choices)."""
@@ -121,6 +126,7 @@ def load_data(
     key: str | None = None,
     valid_fraction: float = 0.1,
     test_fraction: float = 0.1,
+    patch_size: int = 8,
 ) -> DataSplits:
     """Load or generate a dataset and split it into train, validation and test sets.
 
@@ -185,7 +191,10 @@ def load_data(
     key : str, optional
         Array name inside a ``.npz`` file (ignored unless ``name == "file"``).
     valid_fraction, test_fraction : float, default 0.1
-        Held-out fractions, each in ``[0, 1)`` with sum below 1.
+        Held-out fractions, each in ``[0, 1)`` with sum below 1 (of the examples, or for
+        ``patches`` of each photograph's columns).
+    patch_size : int, default 8
+        Side of the ``patches`` (8 or 16; ignored otherwise).
 
     Returns
     -------
@@ -209,6 +218,13 @@ def load_data(
     dataset = DATASETS[name]
     if dataset.read_split is not None:
         return _official_split(dataset, name, path, seed, binarize, threshold, valid_fraction)
+    if dataset.regions is not None:
+        if binarize:
+            raise DataError(f"data.binarize is not available for {name!r}")
+        splits = dataset.regions(patch_size, valid_fraction, test_fraction)
+        train, valid, test = (torch.from_numpy(np.ascontiguousarray(a)) for a in splits)
+        return DataSplits(train=train, valid=valid, test=test, kind="continuous", name=name,
+                          image_shape=(patch_size, patch_size))
     image_shape: tuple[int, ...] | None = None
     modes: torch.Tensor | None = None
     if dataset.sample is not None:

@@ -219,6 +219,20 @@ TABLES: dict[str, Table] = {
         paired=True,
         analyze=True,
     ),
+    "patches": Table(
+        rows=(Row("FA Dale rate circuit (VW, Gaussian operator)", "circuits/patches_rate_fa.yaml"),
+              Row("equilibrium circuit, 2 x 32 hidden, MALA (exact log-lik.)",
+                  "circuits/equilibrium_patches.yaml"),
+              Row("independent units (diagonal Gaussian)", "circuits/patches_rate_fa.yaml",
+                  independent=True)),
+        split="test",
+        caption="whitened 8x8 patches of scikit-learn's sample photographs (test patches from "
+                "the right-hand 15% of each photograph's columns), 500 test patches per seed "
+                "shared by every row (`--set eval.n_examples=500` on the equilibrium circuit)",
+        common=("eval.n_examples=500",),
+        paired=True,
+        analyze=True,
+    ),
     "mnist_steps": Table(
         rows=tuple(Row(f"{k} iterations", "circuits/mnist_paper.yaml", (f"train.steps={k}",))
                    for k in (150, 300, 600)),

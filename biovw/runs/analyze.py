@@ -27,7 +27,7 @@ from biovw.baselines.kernel import (
     GibbsKernel,
     LangevinKernel,
 )
-from biovw.baselines.rbm import BernoulliRBM
+from biovw.baselines.rbm import AnyRBM, BernoulliRBM
 from biovw.config import ConfigError
 from biovw.data import DataError, DataSplits
 from biovw.data.recordings import read_recording
@@ -137,27 +137,44 @@ def analyze_model(model: WalkbackModel, *, n_chains: int = 1000, n_steps: int = 
     return Analysis(result, field, title or "", _axes_labels(dim))
 
 
-def analyze_rbm(rbm: BernoulliRBM, data: DataSplits, *, n_chains: int = 1000,
+class _GibbsChain:
+    """An RBM's visible Gibbs chain as a kernel that can only be simulated (Gaussian visible
+    units: the density sums over every hidden state)."""
+
+    def __init__(self, rbm: AnyRBM):
+        self.rbm = rbm
+
+    def params(self, v: torch.Tensor) -> None:
+        return None
+
+    def sample(self, v: torch.Tensor, params: None, generator: torch.Generator | None):
+        return self.rbm.gibbs_step(v, generator)
+
+
+def analyze_rbm(rbm: AnyRBM, data: DataSplits, *, n_chains: int = 1000,
                 n_steps: int = 500, burn_in: int = 1000, record_chains: int = 200,
                 bins: int = 20, current_bins: int | str = "auto", n_clusters: int = 50,
                 seed: int = 0, labels: StateLabels | None = None) -> Analysis:
-    """Analyse a Bernoulli RBM's visible-marginal Gibbs chain, which obeys detailed balance:
-    every estimate should be zero within its interval (a check of the estimators)."""
+    """Analyse an RBM's visible-marginal Gibbs chain, which obeys detailed balance: every
+    estimate should be zero within its interval (a check of the estimators). The kernel-exact
+    estimate needs binary visible units and at most :data:`MAX_HIDDEN` hidden units; a
+    Gaussian-Bernoulli RBM gets the model-free estimate."""
     device = rbm.weight.device
     gen = torch.Generator(device=device).manual_seed(seed)
-    kernel = GibbsKernel(rbm)
+    binary = isinstance(rbm, BernoulliRBM)
+    kernel = GibbsKernel(rbm) if binary else _GibbsChain(rbm)
     result: dict = {"entropy_production": {}}
     started = time.perf_counter()
     with torch.no_grad():
         start = gibbs_samples(rbm, data, n_chains, [burn_in], gen)[burn_in].to(device)
-        if rbm.n_hidden <= MAX_HIDDEN:
+        if binary and rbm.n_hidden <= MAX_HIDDEN:
             ep = entropy_production_kernel(kernel, start, n_steps, generator=gen)
             result["entropy_production"]["kernel"] = ep.to_dict()
             if rbm.n_visible <= EXACT_MAX_UNITS:
                 exact = entropy_production_exact(kernel.matrix().cpu().numpy())
                 result["entropy_production"]["exact"] = exact.to_dict()
     return _recorded_chains(kernel, start[:record_chains], result, started, n_steps=n_steps,
-                            binary=True, bins=bins, current_bins=current_bins,
+                            binary=binary, bins=bins, current_bins=current_bins,
                             n_clusters=n_clusters, seed=seed, labels=labels, gen=gen,
                             title="Gibbs chain probability current")
 

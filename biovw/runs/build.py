@@ -37,7 +37,7 @@ def load_run_data(cfg: Config) -> DataSplits:
         data = load_data(
             d.name, seed=cfg.seed, n_samples=d.n_samples, noise=d.noise, binarize=d.binarize,
             threshold=d.threshold, path=d.path, key=d.key, valid_fraction=d.valid_fraction,
-            test_fraction=d.test_fraction,
+            test_fraction=d.test_fraction, patch_size=d.patch_size,
         )
     except DataError as exc:
         raise ConfigError(str(exc)) from exc

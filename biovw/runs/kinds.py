@@ -342,8 +342,6 @@ class RBMKind:
     def analyze(self, cfg: Config, model: nn.Module, data: DataSplits, *, n_chains: int,
                 n_steps: int, burn_in: int, bins: int, n_clusters: int, seed: int,
                 current_bins: int | str = "auto") -> Analysis:
-        if cfg.rbm.visible != "bernoulli":
-            raise ConfigError("analyze supports Bernoulli RBMs (rbm.visible: bernoulli)")
         return analyze_rbm(model, data, n_chains=n_chains, n_steps=n_steps,
                            burn_in=max(burn_in, 1), bins=bins, current_bins=current_bins,
                            n_clusters=n_clusters, seed=seed, labels=state_labels(cfg, data))
