@@ -31,7 +31,7 @@ def _check_tensors(splits: DataSplits) -> None:
 
 def test_public_names() -> None:
     assert tuple(DATASETS) == ("mog_grid", "spiral", "circle", "moons", "digits", "mnist",
-                               "fashion_mnist", "file")
+                               "fashion_mnist", "patches", "file")
     assert issubclass(DataError, ValueError)
 
 
