@@ -329,8 +329,12 @@ def tune_step_size(model: EquilibriumCircuit, v: Tensor, generator: torch.Genera
     """Set ``model.step_size`` so that MALA accepts about :data:`MALA_ACCEPTANCE` of its
     proposals from the states ``v`` (exact samples); the kernel is then fixed, so sampling
     with it is exact. Returns the final acceptance rate."""
-    rate = 0.0
-    for _ in range(rounds):
+    log_steps = []
+    for i in range(rounds):
         v, rate = run_sampler(model, "mala", v, steps, generator)
-        model.step_size.mul_(math.exp(2.0 * (rate - MALA_ACCEPTANCE)))
+        # Robbins-Monro on log(step) with a decreasing gain; the acceptance rate falls steeply
+        # with the step, so a fixed gain oscillates
+        model.step_size.mul_(math.exp((rate - MALA_ACCEPTANCE) / math.sqrt(i + 1)))
+        log_steps.append(math.log(float(model.step_size)))
+    model.step_size.fill_(math.exp(sum(log_steps[rounds // 2:]) / (rounds - rounds // 2)))
     return run_sampler(model, "mala", v, steps, generator)[1]
