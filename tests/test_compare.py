@@ -368,3 +368,18 @@ def test_paired_differences_use_the_same_examples(tmp_path: Path) -> None:
     assert "loglik_examples.npz" in pd["note"]
     assert "Paired differences" in table.markdown
     assert f"{diff.mean():.3f} ± {diff.std(ddof=1) / np.sqrt(200):.3f}" in table.markdown
+
+
+def test_mixing_columns_come_from_the_analysed_chain(tmp_path: Path) -> None:
+    run = _make_run(tmp_path, "mixed", analysis={"kernel": KERNEL})
+    analysis = json.loads((run / "analysis.json").read_text())
+    analysis["mixing"] = {"iat_summary": 12.5, "ess_per_step": 0.08,
+                          "switching": {"rate": 0.003}}
+    (run / "analysis.json").write_text(json.dumps(analysis))
+    bare = _make_run(tmp_path, "bare")
+    table = compare_runs([run, bare], tmp_path / "out")
+    row, empty = table.rows
+    assert (row["iat"], row["ess_per_step"], row["switches_per_step"]) == (12.5, 0.08, 0.003)
+    assert (empty["iat"], empty["ess_per_step"], empty["switches_per_step"]) == (None,) * 3
+    line = next(li for li in table.markdown.splitlines() if li.startswith("| mixed"))
+    assert "| 12.5 | 0.0800 | 0.0030 |" in line

@@ -64,6 +64,9 @@ COLUMNS: tuple[str, ...] = (
     "ep_ci_high",
     "ep_estimator",
     "ep_lower_bound",
+    "iat",
+    "ess_per_step",
+    "switches_per_step",
     "steps_to_mix",
     "steps_to_mix_censored",
     "train_seconds",
@@ -370,6 +373,16 @@ def _entropy_production(analysis: Mapping[str, Any] | None) -> dict[str, Any]:
     return empty
 
 
+def _mixing(analysis: Mapping[str, Any] | None) -> dict[str, Any]:
+    """IAT, effective samples per step and switches between modes or classes per step of
+    the analysed chain (analysis.json ``mixing``)."""
+    mixing = (analysis or {}).get("mixing") or {}
+    switching = mixing.get("switching") or {}
+    return {"iat": _num(mixing.get("iat_summary")),
+            "ess_per_step": _num(mixing.get("ess_per_step")),
+            "switches_per_step": _num(switching.get("rate"))}
+
+
 def _row(run: Mapping[str, Any], rel_tol: float) -> dict[str, Any]:
     summary = run["summary"]
     config = run["config"]
@@ -402,6 +415,7 @@ def _row(run: Mapping[str, Any], rel_tol: float) -> dict[str, Any]:
         "floor_sliced_w2": _num(floor.get("sliced_wasserstein")),
         "floor_mmd": _num(floor.get("mmd")),
         **_entropy_production(run["analysis"]),
+        **_mixing(run["analysis"]),
         "steps_to_mix": mix,
         "steps_to_mix_censored": (None if mix is None else mix == finite_steps[-1]),
         "train_seconds": _num(summary.get("train_seconds")),
@@ -451,7 +465,7 @@ def _markdown(rows: Sequence[Mapping[str, Any]], runs: Sequence[Mapping[str, Any
     header = [
         "run", "model", "data", "held-out log-lik", "method", "bound", "indep. baseline",
         "sliced W2 (step)", "MMD", "data floor W2 / MMD", "EP (nats/step) [95% CI]",
-        "steps to mix", "train (s)",
+        "IAT (steps)", "eff. samples / step", "switches / step", "steps to mix", "train (s)",
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for row, run in zip(rows, runs, strict=True):
@@ -465,21 +479,26 @@ def _markdown(rows: Sequence[Mapping[str, Any]], runs: Sequence[Mapping[str, Any
             row["loglik_method"] or NA, _pm(row["bound"], row["bound_se"]),
             _pm(row["baseline_loglik"], row["baseline_se"]), w2, _fmt(row["mmd"], 4),
             f"{_fmt(row['floor_sliced_w2'])} / {_fmt(row['floor_mmd'], 4)}", _ep_cell(row),
-            _mix_cell(row, steps), _fmt(row["train_seconds"], 1),
+            _fmt(row["iat"], 1), _fmt(row["ess_per_step"], 4),
+            _fmt(row["switches_per_step"], 4), _mix_cell(row, steps),
+            _fmt(row["train_seconds"], 1),
         ]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     notes = [
         "",
         "Log-likelihoods and bounds are in nats per held-out example (± one standard error); "
         "IS: importance sampling over reverse trajectories (VW), AIS / exact log Z: "
-        "annealed importance sampling or the enumerated partition function (RBM). The bound "
-        "is the variational walk-back lower bound (VW only).",
+        "annealed importance sampling or the enumerated partition function (RBM), exact: the "
+        "equilibrium circuit's enumerated log Z. The bound is the variational walk-back lower "
+        "bound (VW only).",
         "Sample quality is measured at the last snapshot (step in parentheses: extra operator "
         "steps past the cool-down for VW, Gibbs steps for an RBM); the data floor is the same "
         "metric between as many training examples and the held-out split.",
         "EP: entropy production per step from analysis.json (kernel estimate if present, "
         "else exact, else coarse-grained; ≥ marks a coarse-grained lower bound); n/a when the "
-        "run has no analysis.json.",
+        "run has no analysis.json. IAT (integrated autocorrelation time of the top principal "
+        "component), effective samples per step and switches between modes or classes per "
+        "step: the mixing of the same analysed chain (analysis.json).",
         f"Steps to mix: the smallest snapshot step from which the sliced W2 stays within "
         f"{100 * rel_tol:g}% of its value at the last snapshot; '> s' means it was still "
         "outside at snapshot s, the one before the last; n/a with fewer than two snapshots.",
