@@ -241,11 +241,14 @@ def _draw_currents(analysis: Analysis, figures: Path) -> None:
 
 
 def draw_run_figures(run: RunDir, evaluation: Evaluation, chain_steps: str,
-                     loss_curve: dict) -> None:
+                     loss_curve: dict, fields: dict | None = None) -> None:
     """A run's figures after its evaluation (:data:`biovw.runs.summary.DrawFigures`)."""
     try:
         _draw_evaluation(run, evaluation, chain_steps)
         plots.training_figures(run.read_metrics(), run.figures, **loss_curve)
+        if fields and evaluation.image_shape is not None:
+            plots.weight_fields(fields, evaluation.image_shape,
+                                run.figures / "weight_fields.png")
     finally:
         plots.close_all()  # a drawing that failed leaves no figure open
 

@@ -232,3 +232,27 @@ def test_exact_samples_advanced_by_an_exact_kernel_stay_as_good():
             cfg, equilibrium=dataclasses.replace(cfg.equilibrium, sampler=sampler))
         report = check_stationarity(run_cfg, model, data, 1000, [0, 200], seed=1)
         assert not any(c["worse"] for c in report.change.values()), (sampler, report.verdict)
+
+
+def test_digits_run_draws_its_weights_as_images_and_samples_binary_states(tmp_path):
+    out = tmp_path / "digits"
+    result = invoke(["train", "circuits/equilibrium_digits.yaml", "--out", out, "--set",
+                     "equilibrium.epochs=2", "--set", "equilibrium.group_size=8", "--set",
+                     "equilibrium.chain_steps=[5]", "--set", "eval.n_samples=50"])
+    assert result.exit_code == 0, result.output
+    assert (out / "figures" / "weight_fields.png").is_file()
+    loglik = json.loads((out / "eval.json").read_text())["loglik"]
+    assert loglik["method"] == "exact" and loglik["sampler"]["name"] == "gibbs"
+    samples = np.load(out / "samples" / "samples_step5.npy")
+    assert samples.shape == (50, 64) and set(np.unique(samples)) <= {0.0, 1.0}
+
+
+def test_field_grid_puts_the_strongest_unit_first_on_its_own_scale():
+    from biovw.plots.fields import field_grid
+
+    rows = np.zeros((3, 4))
+    rows[0, 0], rows[1, :] = 0.5, [3.0, -6.0, 0.0, 1.0]
+    grid = field_grid(rows, (2, 2), n=2)
+    assert grid.shape == (7, 7)
+    assert np.allclose(grid[1:3, 1:3], [[0.5, -1.0], [0.0, 1 / 6]])
+    assert grid[1, 4] == 1.0  # the weaker unit, scaled to its own largest magnitude

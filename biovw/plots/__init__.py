@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 from biovw.plots.comparison import comparison_figure  # noqa: E402
 from biovw.plots.currents import arrow_scale, current_field, reliable_arrows  # noqa: E402
 from biovw.plots.epbench import power_curves  # noqa: E402
+from biovw.plots.fields import weight_fields  # noqa: E402
 from biovw.plots.figure import close_all  # noqa: E402
 from biovw.plots.samples import chain_over_time, evaluation_figures, samples_vs_data  # noqa: E402
 from biovw.plots.stationarity import stationarity_curves  # noqa: E402
@@ -19,5 +20,5 @@ __all__ = [
     "alignment_curves", "arrow_scale", "chain_over_time", "close_all", "comparison_figure",
     "current_field",
     "evaluation_figures", "loss_curve", "power_curves", "reliable_arrows", "samples_vs_data",
-    "stationarity_curves", "sweep_figure", "training_figures", "walk_figure",
+    "stationarity_curves", "sweep_figure", "training_figures", "walk_figure", "weight_fields",
 ]

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -143,6 +144,10 @@ class ModelKind(Protocol):
     def circuit_spec(self, model: nn.Module) -> RateCircuitSpec | None:
         """Description of the model's recurrent circuit, if it has one."""
 
+    def weight_fields(self, model: nn.Module) -> dict[str, np.ndarray]:
+        """Named blocks of weights ``[units, D]`` onto or from the visible units, to show
+        as images when the data are images."""
+
     def label(self, config: Mapping[str, Any]) -> str:
         """Short name of a run's model from its saved config.yaml (older runs included)."""
 
@@ -247,6 +252,14 @@ class WalkbackKind:
 
     def circuit_spec(self, model: nn.Module) -> RateCircuitSpec | None:
         return model.circuit.spec()
+
+    def weight_fields(self, model: nn.Module) -> dict[str, np.ndarray]:
+        spec = model.circuit.spec()
+        if spec is None:
+            return {}
+        d = spec.w_in.shape[1]
+        return {"afferent: chain state -> hidden": spec.w_in,
+                "readout: hidden -> visible": spec.weight[:d, d:].T}
 
     def label(self, config: Mapping[str, Any]) -> str:
         circuit = config.get("circuit") or {}
@@ -356,6 +369,9 @@ class RBMKind:
     def circuit_spec(self, model: nn.Module) -> RateCircuitSpec | None:
         return None
 
+    def weight_fields(self, model: nn.Module) -> dict[str, np.ndarray]:
+        return {"hidden units": model.weight.detach().cpu().numpy()}
+
     def label(self, config: Mapping[str, Any]) -> str:
         rbm = {**dataclasses.asdict(RBMConfig()), **(config.get("rbm") or {})}
         kind = "Gaussian-Bernoulli RBM" if rbm["visible"] == "gaussian" else "RBM"
@@ -457,6 +473,10 @@ class EquilibriumKind:
 
     def circuit_spec(self, model: nn.Module) -> RateCircuitSpec | None:
         return None
+
+    def weight_fields(self, model: nn.Module) -> dict[str, np.ndarray]:
+        return {"hidden units (symmetric weights)":
+                model.weight.detach().reshape(-1, model.n_visible).cpu().numpy()}
 
     def label(self, config: Mapping[str, Any]) -> str:
         e = {**dataclasses.asdict(EquilibriumConfig()), **(config.get("equilibrium") or {})}

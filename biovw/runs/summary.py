@@ -120,11 +120,12 @@ def _connectivity_summary(spec: RateCircuitSpec) -> dict:
     return keep
 
 
-DrawFigures = Callable[[RunDir, Evaluation, str, dict], None]
-"""``draw(run, evaluation, chain_steps, loss_curve)``: writes a run's figures into
+DrawFigures = Callable[[RunDir, Evaluation, str, dict, dict], None]
+"""``draw(run, evaluation, chain_steps, loss_curve, fields)``: writes a run's figures into
 ``run.figures`` (the command line passes one built from :mod:`biovw.plots`; ``chain_steps``
 is what the sampler's steps are called, ``loss_curve`` the keyword arguments of the training
-figure, :meth:`biovw.runs.kinds.ModelKind.loss_curve`)."""
+figure, :meth:`biovw.runs.kinds.ModelKind.loss_curve`, and ``fields`` the blocks of weights to
+show as images when the data are images, :meth:`biovw.runs.kinds.ModelKind.weight_fields`)."""
 
 
 def finish_run(cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, elapsed: float,
@@ -153,7 +154,7 @@ def finish_run(cfg: Config, run: RunDir, model: nn.Module, data: DataSplits, ela
     kind = MODEL_KINDS[cfg.model]
     evaluation = kind.evaluate(cfg, run, model, data, seed, progress=progress)
     if draw is not None:
-        draw(run, evaluation, kind.chain_steps, kind.loss_curve(cfg))
+        draw(run, evaluation, kind.chain_steps, kind.loss_curve(cfg), kind.weight_fields(model))
     n_params = sum(p.numel() for p in model.parameters())
     summary = write_summary(cfg, run, evaluation.result, elapsed, n_params, model)
     log_figures(cfg, run, kind.iterations(cfg))
