@@ -60,3 +60,32 @@ def test_a_wrong_patch_size_is_refused_in_one_line(tmp_path):
                      "--set", "data.patch_size=12", "--dry-run"])
     assert result.exit_code != 0 and "data.patch_size" in result.output
     assert result.output.strip().count("\n") == 0
+
+
+def test_spectrum_comparison_reads_zero_for_the_same_law_and_log4_for_twice_the_scale():
+    from biovw.reports.patches import compare_spectra
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200_000, 5)) * np.array([3.0, 2.0, 1.0, 0.5, 0.2])
+    same = compare_spectra(x[:100_000], x[100_000:])
+    assert same["log_ratio"] < 0.02 and abs(same["largest"] / same["largest_data"] - 1) < 0.02
+    doubled = compare_spectra(2 * x[:100_000], x[100_000:])
+    assert abs(doubled["log_ratio"] - np.log(4)) < 0.02
+    assert doubled["top_share"] == pytest.approx(doubled["top_share_data"], abs=0.01)
+
+
+def test_signed_images_are_shown_on_a_symmetric_scale():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from biovw.plots.samples import _show_tiles
+
+    fig, ax = plt.subplots()
+    signed = _show_tiles(ax, np.linspace(-2, 2, 16).reshape(4, 4), (4, 4))
+    image = ax.get_images()[0]
+    assert "mid-grey = 0" in signed and image.norm.vmin == -image.norm.vmax
+    grey = _show_tiles(ax, np.linspace(0, 1, 16).reshape(4, 4), (4, 4))
+    assert "white = 0, black = 1" in grey
+    plt.close(fig)

@@ -24,11 +24,17 @@ def _tile(images: np.ndarray, shape: tuple[int, ...], cols: int) -> np.ndarray:
 
 
 def _show_tiles(ax, grid: np.ndarray, shape: tuple[int, ...]) -> str:
-    """A tiled grid: grey images with 0 white and 1 black, colour images as RGB in [0, 1];
-    returns the description of the pixels it sets as the x label."""
+    """A tiled grid: grey images with 0 white and 1 black, signed images (beyond [0, 1]) on a
+    symmetric grey scale, colour images as RGB in [0, 1]; returns the description of the
+    pixels it sets as the x label."""
     if len(shape) == 3:
         ax.imshow(np.clip(grid, 0, 1), interpolation="nearest")
         what = f"{shape[0]} x {shape[1]} RGB pixels each, values in [0, 1]"
+    elif grid.min() < -0.01 or grid.max() > 1.01:  # signed values (whitened patches)
+        scale = float(np.percentile(np.abs(grid), 99)) or 1.0
+        ax.imshow(grid, cmap="gray", vmin=-scale, vmax=scale, interpolation="nearest")
+        what = (f"{shape[0]} x {shape[1]} pixels each; mid-grey = 0, white = {scale:.2g}, "
+                f"black = -{scale:.2g}")
     else:
         ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
         what = f"{shape[0]} x {shape[1]} pixels each; white = 0, black = 1"
