@@ -185,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     opened = open_run(runs[args.seeds[0]])
     n = 2000
     floor = sample_quality(opened.data.train[:n], opened.data.test, seed=args.seeds[0])
-    record = {"table": NAME, "seeds": args.seeds, "rows": rows, "far": args.far,
+    record = {"table": NAME, "command": COMMAND, "seeds": args.seeds, "rows": rows,
+              "far": args.far,
               "step": args.step, "floor_w2": floor.sliced_wasserstein,
               "runs": [str(r) for r in runs.values()],
               "wall_seconds": round(time.perf_counter() - started)}

@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.figures.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(fields, args.figures / f"fields_{row.slug}.png")
     _figure(rows, args.figures / "spectrum.png")
-    record = {"table": NAME, "seeds": args.seeds, "rows": rows,
+    record = {"table": NAME, "command": COMMAND, "seeds": args.seeds, "rows": rows,
               "wall_seconds": round(time.perf_counter() - started)}
     publish_table(args.tables, NAME, record, markdown)
 
