@@ -89,3 +89,11 @@ def test_signed_images_are_shown_on_a_symmetric_scale():
     grey = _show_tiles(ax, np.linspace(0, 1, 16).reshape(4, 4), (4, 4))
     assert "white = 0, black = 1" in grey
     plt.close(fig)
+
+
+def test_excess_kurtosis_reads_zero_for_gaussian_and_three_for_laplace_pixels():
+    from biovw.reports.patches import excess_kurtosis
+
+    rng = np.random.default_rng(2)
+    assert abs(excess_kurtosis(rng.normal(size=(200_000, 3)))) < 0.05
+    assert abs(excess_kurtosis(rng.laplace(size=(200_000, 3))) - 3.0) < 0.15

@@ -6,7 +6,8 @@ Usage::
 
 For every seed and every model row of the ``patches`` results table (``ROOT/patches/ROW/
 seedS``, made first if missing), compares the samples the run's evaluation kept (the last
-snapshot) with the test patches through the eigenvalues of their covariance matrices: the
+snapshot) with the test patches through the median excess kurtosis of a pixel (heavy tails) and the
+eigenvalues of their covariance matrices: the
 largest eigenvalue, the share of the variance in the top eight principal components, and the
 mean absolute log ratio of the sorted eigenvalues (0 for the same spectrum). Writes
 ``docs/results/patches_spectrum.{md,json}``, the figure of the spectra
@@ -27,6 +28,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
 
 from biovw.reports.pages import REPO, TABLES  # noqa: E402
 from biovw.reports.results import TABLES as RESULT_TABLES  # noqa: E402
@@ -44,12 +46,18 @@ def spectrum(x: np.ndarray) -> np.ndarray:
     return np.sort(np.linalg.eigvalsh(np.cov(np.asarray(x, dtype=np.float64), rowvar=False)))[::-1]
 
 
+def excess_kurtosis(x: np.ndarray) -> float:
+    """Median over pixels of the excess kurtosis (0 for a Gaussian; heavy tails above)."""
+    return float(np.median(stats.kurtosis(np.asarray(x, dtype=np.float64), axis=0)))
+
+
 def compare_spectra(samples: np.ndarray, reference: np.ndarray) -> dict:
-    """Largest eigenvalue, top-``TOP`` variance share and mean absolute log ratio of the
-    sorted eigenvalues, of the samples and of the reference."""
+    """Median excess kurtosis, largest eigenvalue, top-``TOP`` variance share and mean
+    absolute log ratio of the sorted eigenvalues, of the samples and of the reference."""
     s, r = spectrum(samples), spectrum(reference)
     floor = 1e-12
-    return {"largest": float(s[0]), "largest_data": float(r[0]),
+    return {"kurtosis": excess_kurtosis(samples), "kurtosis_data": excess_kurtosis(reference),
+            "largest": float(s[0]), "largest_data": float(r[0]),
             "top_share": float(s[:TOP].sum() / s.sum()),
             "top_share_data": float(r[:TOP].sum() / r.sum()),
             "log_ratio": float(np.mean(np.abs(np.log(np.maximum(s, floor) /
@@ -90,15 +98,17 @@ def _mean_sd(values: Sequence[float], digits: int) -> str:
 
 def markdown(record: dict) -> str:
     """The table and its caption."""
-    head = ["model", "largest eigenvalue", f"variance in top {TOP} PCs",
-            "mean abs. log eigenvalue ratio"]
+    head = ["model", "excess kurtosis (median pixel)", "largest eigenvalue",
+            f"variance in top {TOP} PCs", "mean abs. log eigenvalue ratio"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     data = record["rows"][0]["per_seed"]
-    lines.append(f"| test patches | {_mean_sd([s['largest_data'] for s in data], 3)} | "
+    lines.append(f"| test patches | {_mean_sd([s['kurtosis_data'] for s in data], 2)} | "
+                 f"{_mean_sd([s['largest_data'] for s in data], 3)} | "
                  f"{_mean_sd([s['top_share_data'] for s in data], 3)} | 0 |")
     for row in record["rows"]:
         s = row["per_seed"]
-        lines.append(f"| {row['label']} | {_mean_sd([x['largest'] for x in s], 3)} | "
+        lines.append(f"| {row['label']} | {_mean_sd([x['kurtosis'] for x in s], 2)} | "
+                     f"{_mean_sd([x['largest'] for x in s], 3)} | "
                      f"{_mean_sd([x['top_share'] for x in s], 3)} | "
                      f"{_mean_sd([x['log_ratio'] for x in s], 3)} |")
     env = record["environment"]
