@@ -256,3 +256,25 @@ def test_field_grid_puts_the_strongest_unit_first_on_its_own_scale():
     assert grid.shape == (7, 7)
     assert np.allclose(grid[1:3, 1:3], [[0.5, -1.0], [0.0, 1 / 6]])
     assert grid[1, 4] == 1.0  # the weaker unit, scaled to its own largest magnitude
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
+    common = ["--set", "data.n_samples=1000", "--set", "equilibrium.chain_steps=[5]",
+              "--set", "eval.n_samples=50", "--no-progress"]
+    short, full = tmp_path / "short", tmp_path / "full"
+    assert invoke(["train", "circuits/equilibrium_mog.yaml", "--out", short, "--set",
+                   "equilibrium.epochs=2", *common]).exit_code == 0
+    result = invoke(["resume", short, "--steps", "4", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert invoke(["train", "circuits/equilibrium_mog.yaml", "--out", full, "--set",
+                   "equilibrium.epochs=4", *common]).exit_code == 0
+    resumed, fresh = (json.loads((r / "summary.json").read_text()) for r in (short, full))
+    assert resumed["heldout_loglik"] == fresh["heldout_loglik"]
+    assert len((short / "metrics.jsonl").read_text().splitlines()) == 4
+
+
+def test_divergence_stops_with_exit_3_and_one_line(tmp_path):
+    result = invoke(["train", "circuits/equilibrium_mog.yaml", "--out", tmp_path / "d",
+                     "--set", "equilibrium.lr=1e4", "--set", "equilibrium.epochs=3",
+                     "--no-progress"])
+    assert result.exit_code == 3 and "equilibrium.lr" in result.output
