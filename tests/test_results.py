@@ -159,6 +159,10 @@ def test_a_diverged_run_is_a_row_result_not_a_failure(tmp_path, monkeypatch):
     excludes = analysis["ci_low"] > 0 or analysis["ci_high"] < 0
     assert f"{analysis['value']:.4f} ({int(excludes)}/1 excl. 0)" in text
     assert "entropy production (nats/transition)" in text.splitlines()[0]
+    mixing = json.loads((tmp_path / "res" / "diverged_test" / "a" / "seed0" /
+                         "analysis.json").read_text())["mixing"]
+    assert first["per_seed"][0]["iat"] == mixing["iat_summary"]
+    assert f"| {mixing['iat_summary']:.1f} |" in text and "IAT (steps)" in text.splitlines()[0]
     stamp = marker.stat().st_mtime_ns
     results.main(args)
     assert marker.stat().st_mtime_ns == stamp

@@ -233,6 +233,24 @@ TABLES: dict[str, Table] = {
         paired=True,
         analyze=True,
     ),
+    "speed_ep": Table(
+        rows=(*(Row(f"VW {rule}, Dale", "circuits/rate_net.yaml", (f"rule.name={rule}",))
+                for rule in ("fa", "backprop", "kp")),
+              Row("VW backprop, tied weights, no Dale", "circuits/rate_net.yaml",
+                  ("rule.name=backprop", "circuit.dale=false", "circuit.symmetric=true")),
+              Row("equilibrium circuit, MALA", "circuits/equilibrium_mog.yaml"),
+              Row("equilibrium circuit, block Gibbs", "circuits/equilibrium_mog.yaml",
+                  ("equilibrium.sampler=gibbs",)),
+              Row("Gaussian-Bernoulli RBM, block Gibbs", "circuits/grbm_mog.yaml")),
+        split="test",
+        caption="sampling speed against entropy production on the 3x3 mixture: the VW rate "
+                "circuit's T = 1 chain under each learning rule (`biovw train "
+                "circuits/rate_net.yaml --set rule.name=R`), the equilibrium circuit's "
+                "reversible chains and the RBM's Gibbs chain, each analysed by `biovw analyze "
+                "RUN --seed S` (`--set eval.n_examples=1000` on every row)",
+        common=("eval.n_examples=1000",),
+        analyze=True,
+    ),
     "mnist_steps": Table(
         rows=tuple(Row(f"{k} iterations", "circuits/mnist_paper.yaml", (f"train.steps={k}",))
                    for k in (150, 300, 600)),
@@ -400,12 +418,18 @@ def _ais(run: Path) -> dict[str, float | None]:
 
 
 def _entropy_production(run: Path) -> dict[str, float | None]:
-    """The kernel-exact entropy production of ``biovw analyze RUN`` (nats/transition) and
-    whether its 95% interval excludes 0; None without an analysis."""
-    ep = ((_read(run / "analysis.json").get("entropy_production") or {}).get("kernel") or {})
+    """The kernel-exact entropy production of ``biovw analyze RUN`` (nats/transition),
+    whether its 95% interval excludes 0, and the analysed chain's IAT (top principal
+    component) and switches between modes or classes per step; None without an analysis."""
+    analysis = _read(run / "analysis.json") if (run / "analysis.json").is_file() else {}
+    mixing = analysis.get("mixing") or {}
+    out = {"iat": mixing.get("iat_summary"),
+           "switches": (mixing.get("switching") or {}).get("rate")}
+    ep = (analysis.get("entropy_production") or {}).get("kernel") or {}
     if ep.get("value") is None:
-        return {"ep": None, "ep_nonzero": None}
-    return {"ep": ep["value"], "ep_nonzero": float(ep["ci_low"] > 0 or ep["ci_high"] < 0)}
+        return {**out, "ep": None, "ep_nonzero": None}
+    return {**out, "ep": ep["value"],
+            "ep_nonzero": float(ep["ci_low"] > 0 or ep["ci_high"] < 0)}
 
 
 def per_example(run: Path) -> tuple[np.ndarray | None, str | None]:
@@ -524,6 +548,8 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
     columns = list(COLUMNS)
     if table.analyze:
         columns.insert(-1, ("ep", "entropy production (nats/transition)", 4))
+        columns.insert(-1, ("iat", "IAT (steps)", 1))
+        columns.insert(-1, ("switches", "switches / step", 5))
     reference = table.rows[0]
     if table.paired:
         columns.insert(2, ("paired_diff", f"Δ log-lik. vs {reference.label} (paired)", 3))
@@ -576,7 +602,10 @@ def aggregate(name: str, table: Table, runs: dict[str, list[Path]], seeds: Seque
                            f"(each seed's paired standard error: {min(ses):.3f}-{max(ses):.3f}).")
     ep_text = (" Entropy production: the kernel-exact estimate of `biovw analyze` (1,000 "
                "chains, 500 T = 1 transitions after 200 of burn-in), mean ± sd over seeds; "
-               "k/n excl. 0: seeds whose 95% interval excludes 0." if table.analyze else "")
+               "k/n excl. 0: seeds whose 95% interval excludes 0. IAT and switches: the mixing "
+               "of 200 of those chains over the 500 transitions (IAT of the top principal "
+               "component, a lower bound near 500 when no chain leaves its mode)."
+               if table.analyze else "")
     diverged_text = (" A row marked diverged stopped with a non-finite or runaway loss in "
                      "that many seeds (`biovw train` exit 3); its numbers are over the others."
                      if any(r["mean_sd"]["diverged"][0] for r in record["rows"]
