@@ -233,6 +233,19 @@ TABLES: dict[str, Table] = {
         paired=True,
         analyze=True,
     ),
+    "patches16": Table(
+        rows=(Row("FA Dale rate circuit (VW, Gaussian operator)", "circuits/patches_rate_fa.yaml"),
+              Row("equilibrium circuit, 2 x 32 hidden, MALA (exact log-lik.)",
+                  "circuits/equilibrium_patches.yaml"),
+              Row("independent units (diagonal Gaussian)", "circuits/patches_rate_fa.yaml",
+                  independent=True)),
+        split="test",
+        caption="whitened 16x16 patches, otherwise as the 8x8 table (`--set "
+                "data.patch_size=16 --set eval.n_examples=500` on both configs)",
+        common=("data.patch_size=16", "eval.n_examples=500"),
+        paired=True,
+        analyze=True,
+    ),
     "speed_ep": Table(
         rows=(*(Row(f"VW {rule}, Dale", "circuits/rate_net.yaml", (f"rule.name={rule}",))
                 for rule in ("fa", "backprop", "kp")),
