@@ -27,13 +27,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from biovw.analysis.mixing import integrated_autocorrelation_time
 from biovw.baselines.equilibrium import run_sampler
 from biovw.quality import nearest_mode, sample_quality
-from biovw.reports.pages import REPO, TABLES
+from biovw.reports.pages import REPO, TABLES, mean_sd_text
 from biovw.reports.results import TABLES as RESULT_TABLES
 from biovw.reports.results import publish_table, run_row
 from biovw.runs.analyze import analyze_equilibrium
@@ -140,16 +139,10 @@ def figure(record: dict, path: Path) -> Path:
     return path
 
 
-def _mean_sd(values: Sequence[float], digits: int) -> str:
-    a = np.asarray(values, dtype=float)
-    sd = float(a.std(ddof=1)) if len(a) > 1 else 0.0
-    return f"{a.mean():.{digits}f} ± {sd:.{digits}f}"
-
-
 def _ep_cell(per_seed: list[dict]) -> str:
     values = [s["ep"]["value"] for s in per_seed]
     nonzero = sum(s["ep"]["ci_low"] > 0 or s["ep"]["ci_high"] < 0 for s in per_seed)
-    return f"{_mean_sd(values, 4)} ({nonzero}/{len(per_seed)} excl. 0)"
+    return f"{mean_sd_text(values, 4)} ({nonzero}/{len(per_seed)} excl. 0)"
 
 
 COLUMNS = (("acceptance", "acceptance", 3), ("iat", "IAT (steps)", 1),
@@ -167,8 +160,8 @@ def markdown(record: dict) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for row in record["rows"]:
         seeds = row["per_seed"]
-        cells = [row["label"], _mean_sd([s["step"] for s in seeds], 2), _ep_cell(seeds)]
-        cells += [_mean_sd([s[k] if s[k] is not None else 0.0 for s in seeds], d)
+        cells = [row["label"], mean_sd_text([s["step"] for s in seeds], 2), _ep_cell(seeds)]
+        cells += [mean_sd_text([s[k] if s[k] is not None else 0.0 for s in seeds], d)
                   for k, _, d in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     env = record["environment"]

@@ -27,9 +27,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from biovw.reports.pages import REPO, TABLES, environment
+from biovw.reports.pages import REPO, TABLES, environment, mean_sd_text
 from biovw.reports.stationarity import (
     SETTINGS,
     START_LABELS,
@@ -65,21 +63,13 @@ def run_mixing(run: Path, chains: int, steps: int, start: str, sampler: str, dep
     return json.loads(path.read_text())
 
 
-def _mean_sd(values: Sequence[float | None], digits: int) -> str:
-    a = np.asarray([v for v in values if v is not None], dtype=float)
-    if not len(a):
-        return "-"
-    sd = float(a.std(ddof=1)) if len(a) > 1 else 0.0
-    return f"{a.mean():.{digits}f} ± {sd:.{digits}f}"
-
-
 def _switching(runs: list[dict]) -> str:
     rates = [r["switching"] for r in runs if r.get("switching")]
     if not rates:
         return "-"
     if all(s["n_switches"] == 0 for s in rates):
         return f"0 (< {max(s['upper'] for s in rates):.1e})"
-    return _mean_sd([s["rate"] for s in rates], 4)
+    return mean_sd_text([s["rate"] for s in rates], 4)
 
 
 def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int]) -> tuple[str, dict]:
@@ -89,7 +79,7 @@ def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int]) -> tuple[str
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     record: dict = {"seeds": list(seeds), "rows": []}
     for label, runs in reports.items():
-        cells = [_mean_sd([r[key] for r in runs], digits) for key, _, digits in COLUMNS]
+        cells = [mean_sd_text([r[key] for r in runs], digits) for key, _, digits in COLUMNS]
         reliable = sum(bool(r["reliable"]) for r in runs)
         lines.append("| " + " | ".join([label, *cells, _switching(runs),
                                         f"{reliable} of {len(runs)}"]) + " |")

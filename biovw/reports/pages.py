@@ -10,7 +10,10 @@ there, rewritten by :func:`splice`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 from biovw.runs.provenance import environment as _environment
 from biovw.runs.rundir import write_text_atomic
@@ -47,3 +50,12 @@ def include(path: Path) -> str:
     once."""
     path = path.resolve()
     return f'--8<-- "{path.relative_to(REPO) if path.is_relative_to(REPO) else path}"'
+
+
+def mean_sd_text(values: Sequence[float | None], digits: int) -> str:
+    """``mean ± sd`` of the values that are not None (sd 0 for one value), or ``-``."""
+    a = np.asarray([v for v in values if v is not None], dtype=float)
+    if not len(a):
+        return "-"
+    sd = float(a.std(ddof=1)) if len(a) > 1 else 0.0
+    return f"{a.mean():.{digits}f} ± {sd:.{digits}f}"

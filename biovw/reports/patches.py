@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from biovw.reports.pages import REPO, TABLES  # noqa: E402
+from biovw.reports.pages import REPO, TABLES, mean_sd_text  # noqa: E402
 from biovw.reports.results import TABLES as RESULT_TABLES  # noqa: E402
 from biovw.reports.results import publish_table, run_row  # noqa: E402
 
@@ -91,26 +91,21 @@ def _figure(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def _mean_sd(values: Sequence[float], digits: int) -> str:
-    a = np.asarray(values, dtype=float)
-    return f"{a.mean():.{digits}f} ± {a.std(ddof=1) if len(a) > 1 else 0.0:.{digits}f}"
-
-
 def markdown(record: dict) -> str:
     """The table and its caption."""
     head = ["model", "excess kurtosis (median pixel)", "largest eigenvalue",
             f"variance in top {TOP} PCs", "mean abs. log eigenvalue ratio"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     data = record["rows"][0]["per_seed"]
-    lines.append(f"| test patches | {_mean_sd([s['kurtosis_data'] for s in data], 2)} | "
-                 f"{_mean_sd([s['largest_data'] for s in data], 3)} | "
-                 f"{_mean_sd([s['top_share_data'] for s in data], 3)} | 0 |")
+    lines.append(f"| test patches | {mean_sd_text([s['kurtosis_data'] for s in data], 2)} | "
+                 f"{mean_sd_text([s['largest_data'] for s in data], 3)} | "
+                 f"{mean_sd_text([s['top_share_data'] for s in data], 3)} | 0 |")
     for row in record["rows"]:
         s = row["per_seed"]
-        lines.append(f"| {row['label']} | {_mean_sd([x['kurtosis'] for x in s], 2)} | "
-                     f"{_mean_sd([x['largest'] for x in s], 3)} | "
-                     f"{_mean_sd([x['top_share'] for x in s], 3)} | "
-                     f"{_mean_sd([x['log_ratio'] for x in s], 3)} |")
+        lines.append(f"| {row['label']} | {mean_sd_text([x['kurtosis'] for x in s], 2)} | "
+                     f"{mean_sd_text([x['largest'] for x in s], 3)} | "
+                     f"{mean_sd_text([x['top_share'] for x in s], 3)} | "
+                     f"{mean_sd_text([x['log_ratio'] for x in s], 3)} |")
     env = record["environment"]
     lines += ["", (
         f"Covariance spectra of each run's kept samples (its evaluation's last snapshot) against "

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biovw.reports.pages import REPO, TABLES, environment, splice
+from biovw.reports.pages import REPO, TABLES, environment, mean_sd_text, splice
 from biovw.reports.results import write_page
 from biovw.runs.stationarity import report_name
 
@@ -134,12 +134,6 @@ def run_stationarity(run: Path, n: int, steps: Sequence[int], groups: int,
     return json.loads(path.read_text())
 
 
-def _mean_sd(values: Sequence[float]) -> str:
-    a = np.asarray(values, dtype=float)
-    sd = float(a.std(ddof=1)) if len(a) > 1 else 0.0
-    return f"{a.mean():.4f} ± {sd:.4f}"
-
-
 def _reached(runs: list[dict], key: str) -> str:
     """Per seed, the first step count whose share distance was within the data's spread."""
     found = [r.get("steps_to_data", {}).get(key, "-") for r in runs]
@@ -166,11 +160,11 @@ def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int],
             floor = [r["floor"][key]["mean"] for r in runs if key in r.get("floor", {})]
             diffs = [r["change"][key]["diff"] for r in runs]
             worse = sum(bool(r["change"][key]["worse"]) for r in runs)
-            cells = [_mean_sd(v) for v in per_step]
+            cells = [mean_sd_text(v, 4) for v in per_step]
             change = f"{np.mean(diffs):+.4f} ({worse} of {len(runs)})"
             reached = _reached(runs, key) if key in ("mode_tv", "class_tv") else ""
             lines.append("| " + " | ".join(
-                [label if i == 0 else "", title, *cells, _mean_sd(floor) if floor else "-",
+                [label if i == 0 else "", title, *cells, mean_sd_text(floor, 4) if floor else "-",
                  change, reached, f"{stationary} of {len(runs)}" if i == 0 else ""]) + " |")
             entry["metrics"][key] = {"per_step": dict(zip(map(str, steps), per_step, strict=True)),
                                      "floor": floor, "diff": diffs, "worse": worse}
@@ -178,7 +172,7 @@ def aggregate(reports: dict[str, list[dict]], seeds: Sequence[int],
             if runs[0].get("moved") else None
         if moved and all(v is not None for vs in moved for v in vs):
             lines.append("| " + " | ".join(["", "chains out of their start mode or class",
-                                            *[_mean_sd(v) for v in moved], "-", "-", "", ""])
+                                            *[mean_sd_text(v, 4) for v in moved], "-", "-", "", ""])
                          + " |")
             entry["moved"] = dict(zip(map(str, steps), moved, strict=True))
         entry["stationary"] = stationary
