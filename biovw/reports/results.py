@@ -77,6 +77,14 @@ class Table:
 
 _SMALL = ("circuit.hidden=64", "train.steps=300", "eval.n_examples=250")
 
+_PATCH_ROWS = (
+    Row("FA Dale rate circuit (VW, Gaussian operator)", "circuits/patches_rate_fa.yaml"),
+    Row("equilibrium circuit, 2 x 32 hidden, MALA (exact log-lik.)",
+        "circuits/equilibrium_patches.yaml"),
+    Row("independent units (diagonal Gaussian)", "circuits/patches_rate_fa.yaml",
+        independent=True))
+"""The rows of the patch tables (8 x 8 and 16 x 16)."""
+
 TABLES: dict[str, Table] = {
     "default": Table(
         rows=(Row("fa, Dale (default job)", "circuits/rate_net.yaml"),),
@@ -220,11 +228,7 @@ TABLES: dict[str, Table] = {
         analyze=True,
     ),
     "patches": Table(
-        rows=(Row("FA Dale rate circuit (VW, Gaussian operator)", "circuits/patches_rate_fa.yaml"),
-              Row("equilibrium circuit, 2 x 32 hidden, MALA (exact log-lik.)",
-                  "circuits/equilibrium_patches.yaml"),
-              Row("independent units (diagonal Gaussian)", "circuits/patches_rate_fa.yaml",
-                  independent=True)),
+        rows=_PATCH_ROWS,
         split="test",
         caption="whitened 8x8 patches of scikit-learn's sample photographs (test patches from "
                 "the right-hand 15% of each photograph's columns), 500 test patches per seed "
@@ -234,11 +238,7 @@ TABLES: dict[str, Table] = {
         analyze=True,
     ),
     "patches16": Table(
-        rows=(Row("FA Dale rate circuit (VW, Gaussian operator)", "circuits/patches_rate_fa.yaml"),
-              Row("equilibrium circuit, 2 x 32 hidden, MALA (exact log-lik.)",
-                  "circuits/equilibrium_patches.yaml"),
-              Row("independent units (diagonal Gaussian)", "circuits/patches_rate_fa.yaml",
-                  independent=True)),
+        rows=_PATCH_ROWS,
         split="test",
         caption="whitened 16x16 patches, otherwise as the 8x8 table (`--set "
                 "data.patch_size=16 --set eval.n_examples=500` on both configs)",
