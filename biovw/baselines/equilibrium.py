@@ -312,15 +312,16 @@ def run_sampler(model: EquilibriumCircuit, sampler: str, v: Tensor, steps: int,
     """``steps`` transitions from ``v``: the last states (or all, ``[n, steps + 1, D]``, with
     ``record``) and the acceptance rate."""
     step = SAMPLERS[sampler]
-    states, accepted = [v] if record else None, 0.0
+    states = [v] if record else None
+    accepted = torch.zeros((), dtype=torch.float64, device=v.device)
     for _ in range(steps):
         out = step(model, v, generator)
         v = out.states
-        accepted += out.accepted.float().mean().item()
+        accepted += out.accepted.float().mean()  # summed on the device: no sync per step
         if record:
             states.append(v)
     result = torch.stack(states, 1) if record else v
-    return result, accepted / max(steps, 1)
+    return result, accepted.item() / max(steps, 1)
 
 
 @torch.no_grad()
