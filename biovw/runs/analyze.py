@@ -186,8 +186,9 @@ EQUILIBRIUM_KERNELS = {
 }
 """The analysis kernel of each ``equilibrium.sampler``."""
 
-KERNEL_MAX_STATES = 4096
-"""Most hidden states for which the Gibbs kernel's density is summed at every step."""
+KERNEL_MAX_STATES = 2**MAX_HIDDEN
+"""Most hidden states for which the Gibbs kernel's density is summed at every step (the RBM
+kernel's limit, 4,096)."""
 
 
 def analyze_equilibrium(model: EquilibriumCircuit, sampler: str, *, n_chains: int = 1000,
